@@ -1,0 +1,93 @@
+"""Input checks shared by the public entry points.
+
+Bad input gets a ``ValueError`` or ``TypeError`` that names what is wrong and where,
+before any NumPy routine deep inside the algorithm sees it. Arrays are converted with
+``np.asarray`` (no copy when the dtype already fits), and never written to.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def check_dtype(dtype) -> np.dtype:
+    """``"float32"`` or ``"float64"`` (or their NumPy types) as a ``np.dtype``."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt not in FLOAT_DTYPES:
+        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+    return dt
+
+
+def _as_numeric(a, name):
+    try:
+        arr = np.asarray(a)
+    except ValueError as exc:  # ragged nested lists
+        raise ValueError(f"{name} is not a rectangular array: {exc}") from None
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(
+            f"{name} must be numeric (integers or floats), got dtype {arr.dtype} "
+            f"(convert strings or objects first)"
+        )
+    return arr
+
+
+def _check_finite(arr, name):
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        where = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
+        idx = ", ".join(map(str, where))
+        raise ValueError(f"{name} contains NaN or inf: {name}[{idx}] = {arr[where]}")
+
+
+def check_X(X, dtype, n_features=None, name="X"):
+    """A finite 2-D array ``(n_samples, n_features)`` of ``dtype``."""
+    arr = _as_numeric(X, name)
+    if arr.ndim != 2:
+        hint = " (use X.reshape(1, -1) for a single sample)" if arr.ndim == 1 else ""
+        raise ValueError(f"{name} must be 2-D (n_samples, n_features), got shape {arr.shape}{hint}")
+    if arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise ValueError(f"{name} is empty: shape {arr.shape}")
+    if n_features is not None and arr.shape[1] != n_features:
+        raise ValueError(
+            f"{name} has {arr.shape[1]} features per sample, but the network expects {n_features}"
+        )
+    arr = np.asarray(arr, dtype=dtype)
+    _check_finite(arr, name)
+    return arr
+
+
+def check_targets(T, n_samples, n_outputs, loss, dtype, name="T"):
+    """Targets converted by ``loss.prepare_targets`` to ``(n_samples, n_outputs)``."""
+    arr = _as_numeric(T, name)
+    if arr.ndim not in (1, 2):
+        raise ValueError(f"{name} must be 1-D or 2-D, got shape {arr.shape}")
+    if arr.shape[0] != n_samples:
+        raise ValueError(f"{name} has {arr.shape[0]} rows but X has {n_samples} samples")
+    _check_finite(arr, name)
+    arr = loss.prepare_targets(arr, n_outputs, dtype)
+    if arr.shape != (n_samples, n_outputs):
+        raise ValueError(
+            f"{name} has shape {arr.shape}, expected ({n_samples}, {n_outputs}) "
+            f"for a network with {n_outputs} outputs and loss {loss.name!r}"
+        )
+    return np.asarray(arr, dtype=dtype)
+
+
+def check_layer_sizes(layer_sizes):
+    """A list of at least two positive integers."""
+    try:
+        sizes = list(layer_sizes)
+    except TypeError:
+        raise TypeError(f"layer_sizes must be a sequence of integers, got {layer_sizes!r}") from None
+    if len(sizes) < 2:
+        raise ValueError(f"layer_sizes needs at least an input and an output size, got {sizes}")
+    for i, n in enumerate(sizes):
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+            raise TypeError(f"layer_sizes[{i}] must be an integer, got {n!r}")
+        if n <= 0:
+            raise ValueError(f"layer_sizes[{i}] must be positive, got {n}")
+    return [int(n) for n in sizes]

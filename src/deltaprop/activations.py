@@ -1,0 +1,369 @@
+"""Activation functions: each one small object with its value and its derivative.
+
+An activation ``f`` is applied to the pre-activation ``z`` of a layer (seed 000's
+``alpha``, seed 003's ``z``, seed 004's ``n``) and gives the activation ``a = f(z)``.
+In the backward step ② it turns the gradient with respect to ``a`` into the gradient
+with respect to ``z``: ``g <- g * f'(z)`` for elementwise functions, and a
+Jacobian-vector product for softmax.
+
+Every method works in the dtype of its input (float32 stays float32) and accepts
+``out=`` so that the layers can reuse their buffers.  New activations are one class
+with ``@register``; :func:`get_activation` finds them by name.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["Activation", "ACTIVATIONS", "get_activation", "register", "erf"]
+
+ACTIVATIONS: dict[str, type[Activation]] = {}
+
+_SQRT_2 = math.sqrt(2.0)
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+_INV_SQRT_PI = 1.0 / math.sqrt(math.pi)
+
+
+def register(cls):
+    """Class decorator: make an activation available by its ``name``."""
+    ACTIVATIONS[cls.name] = cls
+    return cls
+
+
+def get_activation(spec) -> Activation:
+    """Return an activation instance from a name (``"relu"``) or an instance."""
+    if isinstance(spec, Activation):
+        return spec
+    if isinstance(spec, str) and spec.lower() in ACTIVATIONS:
+        return ACTIVATIONS[spec.lower()]()
+    raise ValueError(
+        f"unknown activation {spec!r}; valid names are: {', '.join(sorted(ACTIVATIONS))}"
+    )
+
+
+def _erf_numpy(x):
+    """erf with NumPy only, used when SciPy is absent (within 6 ulp of ``math.erf``).
+
+    For ``|x| < 2.5`` the positive-term series
+    ``erf(x) = 2/sqrt(pi) * exp(-x^2) * sum_n (2x^2)^n x / (2n+1)!!`` (no cancellation);
+    above, the continued fraction
+    ``erfc(x) = exp(-x^2)/sqrt(pi) / (x + (1/2)/(x + 1/(x + (3/2)/(x + ...))))``.
+    """
+    x = np.asarray(x)
+    ax = np.abs(x).astype(np.float64)
+    result = np.empty_like(ax)
+    small = ax < 2.5
+    xs = ax[small]
+    term = xs.copy()
+    total = xs.copy()
+    two_x2 = 2.0 * xs * xs
+    for n in range(1, 80):
+        term *= two_x2 / (2 * n + 1)
+        total += term
+    result[small] = _TWO_OVER_SQRT_PI * np.exp(-xs * xs) * total
+    xl = ax[~small]
+    frac = xl.copy()
+    for n in range(60, 0, -1):
+        frac = xl + (0.5 * n) / frac
+    result[~small] = 1.0 - _INV_SQRT_PI * np.exp(-xl * xl) / frac
+    return np.copysign(result, x).astype(x.dtype, copy=False)
+
+
+try:  # SciPy's erf is faster; both are exact to double precision.
+    from scipy.special import erf as _erf_scipy
+except ImportError:  # pragma: no cover - depends on the environment
+    _erf_scipy = None
+
+
+def erf(x, out=None):
+    """The error function, elementwise, in the dtype of ``x``."""
+    x = np.asarray(x)
+    if _erf_scipy is not None:
+        return _erf_scipy(x, out=out) if out is not None else _erf_scipy(x)
+    r = _erf_numpy(x)
+    if out is None:
+        return r
+    out[...] = r
+    return out
+
+
+def _into(out, value):
+    """Return ``value``, copied into ``out`` when a buffer is given."""
+    if out is None:
+        return value
+    np.copyto(out, value)
+    return out
+
+
+class Activation:
+    """Base class: ``forward`` gives ``a = f(z)``, ``backward`` gives ``g * f'(z)``.
+
+    Subclasses define ``forward`` and ``derivative``; an activation whose Jacobian is
+    not diagonal (softmax) overrides ``backward`` instead.
+
+    Attributes
+    ----------
+    name : str
+        Registry name.
+    init : {"glorot", "he"}
+        Weight initialisation suited to a layer with this activation.
+    elementwise : bool
+        Whether ``f'(z)`` is a diagonal Jacobian.
+    smooth : bool
+        False for functions defined piecewise at ``z = 0`` (ReLU family).
+    """
+
+    name = "activation"
+    init = "glorot"
+    elementwise = True
+    smooth = True  # False: piecewise at z = 0 (finite differences must not straddle it)
+
+    def forward(self, z, out=None):
+        raise NotImplementedError
+
+    def derivative(self, z, a):
+        """``f'(z)`` elementwise; ``a = f(z)`` is passed because many derivatives reuse it."""
+        raise NotImplementedError
+
+    def backward(self, z, a, g, out=None):
+        """Step ②: the gradient with respect to ``z`` given ``g``, the gradient w.r.t. ``a``."""
+        return np.multiply(g, self.derivative(z, a), out=out)
+
+    def __call__(self, z):
+        return self.forward(np.asarray(z))
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+    def __eq__(self, other):
+        return type(self) is type(other) and vars(self) == vars(other)
+
+    def __hash__(self):
+        return hash(self.name)
+
+    def get_config(self):
+        return {"name": self.name, **vars(self)}
+
+
+@register
+class Identity(Activation):
+    r"""``f(z) = z``, ``f'(z) = 1`` (seed 000's linear output)."""
+
+    name = "identity"
+
+    def forward(self, z, out=None):
+        if out is None or out is z:
+            return z
+        np.copyto(out, z)
+        return out
+
+    def derivative(self, z, a):
+        return np.ones_like(z)
+
+    def backward(self, z, a, g, out=None):
+        if out is None or out is g:
+            return g
+        np.copyto(out, g)
+        return out
+
+
+@register
+class Sigmoid(Activation):
+    r"""Logistic sigmoid.
+
+    .. math:: \sigma(z) = \frac{1}{1 + e^{-z}}, \qquad \sigma'(z) = \sigma(z)\,(1 - \sigma(z))
+
+    Evaluated as ``e/(1+e)`` with ``e = exp(-|z|)`` folded by sign, so it never overflows.
+    """
+
+    name = "sigmoid"
+
+    def forward(self, z, out=None):
+        e = np.exp(-np.abs(z))  # in (0, 1]: never overflows
+        out = np.divide(1.0, 1.0 + e, out=out)  # sigma(|z|)
+        np.multiply(out, e, out=out, where=z < 0)  # sigma(-|z|) = e / (1 + e)
+        return out
+
+    def derivative(self, z, a):
+        return a * (1.0 - a)
+
+
+@register
+class Tanh(Activation):
+    r"""Hyperbolic tangent, ``tanh'(z) = 1 - tanh^2(z)``."""
+
+    name = "tanh"
+
+    def forward(self, z, out=None):
+        return np.tanh(z, out=out)
+
+    def derivative(self, z, a):
+        return 1.0 - a * a
+
+
+@register
+class ReLU(Activation):
+    r"""Rectified linear unit ``max(z, 0)``.
+
+    Its derivative is the step function; at ``z = 0`` exactly we take 0 (the
+    convention of PyTorch and scikit-learn).
+    """
+
+    name = "relu"
+    init = "he"
+    smooth = False
+
+    def forward(self, z, out=None):
+        return np.maximum(z, 0.0, out=out)
+
+    def derivative(self, z, a):
+        return (z > 0).astype(z.dtype)
+
+    def backward(self, z, a, g, out=None):
+        return np.multiply(g, z > 0, out=out)
+
+
+@register
+class LeakyReLU(Activation):
+    r"""``z`` for ``z > 0``, ``slope * z`` otherwise; derivative ``slope`` at 0."""
+
+    name = "leaky_relu"
+    init = "he"
+    smooth = False
+
+    def __init__(self, slope=0.01):
+        self.slope = float(slope)
+
+    def forward(self, z, out=None):
+        return _into(out, np.where(z > 0, z, self.slope * z))
+
+    def derivative(self, z, a):
+        return np.where(z > 0, 1.0, self.slope).astype(z.dtype)
+
+
+@register
+class ELU(Activation):
+    r"""``z`` for ``z > 0``, ``alpha (e^z - 1)`` otherwise; ``f' = f + alpha`` for ``z <= 0``."""
+
+    name = "elu"
+    init = "he"
+    smooth = False
+
+    def __init__(self, alpha=1.0):
+        self.alpha = float(alpha)
+
+    def forward(self, z, out=None):
+        return _into(out, np.where(z > 0, z, self.alpha * np.expm1(np.minimum(z, 0.0))))
+
+    def derivative(self, z, a):
+        return np.where(z > 0, 1.0, a + self.alpha).astype(z.dtype)
+
+
+@register
+class Softplus(Activation):
+    r"""``log(1 + e^z)``, computed as ``max(z, 0) + log1p(e^{-|z|})``; derivative ``sigma(z)``."""
+
+    name = "softplus"
+
+    def forward(self, z, out=None):
+        return np.add(np.maximum(z, 0.0), np.log1p(np.exp(-np.abs(z))), out=out)
+
+    def derivative(self, z, a):
+        return Sigmoid().forward(z)
+
+
+@register
+class SiLU(Activation):
+    r"""SiLU / swish ``z sigma(z)``; derivative ``sigma(z) (1 + z (1 - sigma(z)))``."""
+
+    name = "silu"
+    init = "he"
+
+    def forward(self, z, out=None):
+        return np.multiply(z, Sigmoid().forward(z), out=out)
+
+    def derivative(self, z, a):
+        s = Sigmoid().forward(z)
+        return s * (1.0 + z * (1.0 - s))
+
+
+@register
+class GELU(Activation):
+    r"""Exact GELU (seed 001; Hendrycks and Gimpel).
+
+    .. math:: \mathrm{GELU}(z) = z\,\Phi(z), \qquad
+              \mathrm{GELU}'(z) = \Phi(z) + z\,\varphi(z),
+
+    with :math:`\Phi(z) = \tfrac12\,(1 + \mathrm{erf}(z/\sqrt2))` and
+    :math:`\varphi` the standard normal density.
+    """
+
+    name = "gelu"
+    init = "he"
+
+    @staticmethod
+    def _cdf(z):
+        return 0.5 * (1.0 + erf(z / _SQRT_2))
+
+    def forward(self, z, out=None):
+        return np.multiply(z, self._cdf(z), out=out)
+
+    def derivative(self, z, a):
+        return self._cdf(z) + z * (_INV_SQRT_2PI * np.exp(-0.5 * z * z))
+
+
+@register
+class GELUTanh(Activation):
+    r"""GELU with the tanh approximation.
+
+    .. math:: f(z) = \tfrac12 z\,(1 + \tanh u), \quad u = \sqrt{2/\pi}\,(z + 0.044715 z^3),
+    .. math:: f'(z) = \tfrac12 (1 + \tanh u) + \tfrac12 z\,(1 - \tanh^2 u)\,
+              \sqrt{2/\pi}\,(1 + 3 \cdot 0.044715 z^2).
+    """
+
+    name = "gelu_tanh"
+    init = "he"
+
+    def forward(self, z, out=None):
+        t = np.tanh(_SQRT_2_OVER_PI * (z + 0.044715 * z * z * z))
+        return np.multiply(0.5 * z, 1.0 + t, out=out)
+
+    def derivative(self, z, a):
+        t = np.tanh(_SQRT_2_OVER_PI * (z + 0.044715 * z * z * z))
+        du = _SQRT_2_OVER_PI * (1.0 + 3 * 0.044715 * z * z)
+        return 0.5 * (1.0 + t) + 0.5 * z * (1.0 - t * t) * du
+
+
+@register
+class Softmax(Activation):
+    r"""Softmax over each row (seed 001, seed 002's ``o(a)``).
+
+    .. math:: a_i = \frac{e^{z_i - m}}{\sum_c e^{z_c - m}}, \quad m = \max_c z_c
+
+    Subtracting the row maximum changes nothing (shift invariance) and prevents overflow.
+    The Jacobian ``diag(a) - a a^T`` is never formed; ``backward`` is its product with g:
+
+    .. math:: (\nabla_z)_i = a_i \,\bigl(g_i - \textstyle\sum_c g_c a_c\bigr)
+    """
+
+    name = "softmax"
+    elementwise = False
+
+    def forward(self, z, out=None):
+        out = np.subtract(z, z.max(axis=1, keepdims=True), out=out)
+        np.exp(out, out=out)
+        out /= out.sum(axis=1, keepdims=True)
+        return out
+
+    def derivative(self, z, a):
+        raise TypeError("softmax has no elementwise derivative; use backward (a Jacobian-vector product)")
+
+    def backward(self, z, a, g, out=None):
+        s = np.einsum("ij,ij->i", g, a)[:, None]
+        out = np.subtract(g, s, out=out)
+        out *= a
+        return out

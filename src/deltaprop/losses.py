@@ -1,0 +1,242 @@
+"""Losses: per-sample value and gradient with respect to the network output ``y``.
+
+A loss ``l(y, t)`` is one small object. ``value`` gives one number per sample (row),
+``gradient`` gives ``dl/dy`` per sample: seed 000's step ① ``g <- grad_y L(t, y)``.
+Reducing over the batch (``"mean"`` or ``"sum"``) and the L2 term belong to the
+network's objective (:class:`deltaprop.network.Sequential`), not to the loss.
+
+Two pairs have a fused path, used on purpose because the maths cancels:
+
+* softmax + ``cross_entropy``: ``dl/dz = y - t`` (the softmax Jacobian times ``-t/y``);
+* sigmoid + ``binary_cross_entropy``: ``dl/dz = y - t`` (``sigma'`` cancels ``1/(y(1-y))``).
+
+The fused value is computed from the pre-activation ``z`` (log-sum-exp, softplus) so
+that saturated outputs give finite losses and gradients: no ``log 0``, no inf, no nan.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["Loss", "LOSSES", "get_loss"]
+
+LOSSES: dict[str, type[Loss]] = {}
+
+
+def register(cls):
+    """Class decorator: make a loss available by its ``name``."""
+    LOSSES[cls.name] = cls
+    return cls
+
+
+def get_loss(spec) -> Loss:
+    """Return a loss instance from a name (``"mse"``) or an instance."""
+    if isinstance(spec, Loss):
+        return spec
+    if isinstance(spec, str) and spec.lower() in LOSSES:
+        return LOSSES[spec.lower()]()
+    raise ValueError(f"unknown loss {spec!r}; valid names are: {', '.join(sorted(LOSSES))}")
+
+
+class Loss:
+    """Base class for losses.
+
+    Attributes
+    ----------
+    name : str
+        Registry name.
+    outputs : tuple of str or None
+        Output activations this loss fits; ``None`` means any.
+    fused_output : str or None
+        The output activation with which the gradient simplifies to ``y - t``.
+    """
+
+    name = "loss"
+    outputs: tuple[str, ...] | None = None
+    fused_output: str | None = None
+
+    def value(self, y, t):
+        """Per-sample loss, shape ``(N,)``."""
+        raise NotImplementedError
+
+    def gradient(self, y, t):
+        """Per-sample ``dl/dy``, shape ``(N, K)``."""
+        raise NotImplementedError
+
+    def fused_value(self, z, t):
+        """Per-sample loss computed from the output pre-activation ``z`` (fused pairs)."""
+        raise NotImplementedError
+
+    def fused_delta(self, y, t, out=None):
+        """``dl/dz`` for the fused pair: ``y - t`` (see the module docstring)."""
+        return np.subtract(y, t, out=out)
+
+    def fuses_with(self, activation) -> bool:
+        return self.fused_output is not None and activation.name == self.fused_output
+
+    def check_output(self, activation):
+        """Raise ``ValueError`` if the output activation does not fit this loss."""
+        if self.outputs is not None and activation.name not in self.outputs:
+            raise ValueError(
+                f"loss {self.name!r} does not fit output activation {activation.name!r}: "
+                f"use output={self.outputs[0]!r}"
+            )
+
+    def prepare_targets(self, t, n_outputs, dtype):
+        """Targets as an array ``(N, n_outputs)``; subclasses check their domain.
+
+        A 1-D target vector is accepted for a single output unit.
+        """
+        if t.ndim == 1 and n_outputs == 1:
+            return t.reshape(-1, 1)
+        return t
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+
+@register
+class HalfSquaredError(Loss):
+    r"""Seeds 000 and 003: :math:`\ell = \tfrac12\,\lVert t - y\rVert^2`, :math:`\partial\ell/\partial y = y - t`."""
+
+    name = "half_squared_error"
+
+    def value(self, y, t):
+        e = t - y
+        return 0.5 * np.einsum("ij,ij->i", e, e)
+
+    def gradient(self, y, t):
+        return y - t
+
+
+@register
+class SquaredError(Loss):
+    r"""Seed 004's summand: :math:`\ell = \lVert t - y\rVert^2`, :math:`\partial\ell/\partial y = -2e`, :math:`e = t - y`."""
+
+    name = "squared_error"
+
+    def value(self, y, t):
+        e = t - y
+        return np.einsum("ij,ij->i", e, e)
+
+    def gradient(self, y, t):
+        return 2.0 * (y - t)
+
+
+@register
+class MSE(Loss):
+    r"""Seed 001: :math:`\ell = \frac{1}{n_K}\lVert y - t\rVert^2`, :math:`\partial\ell/\partial y = \frac{2}{n_K}(y - t)`."""
+
+    name = "mse"
+
+    def value(self, y, t):
+        e = y - t
+        return np.einsum("ij,ij->i", e, e) / y.shape[1]
+
+    def gradient(self, y, t):
+        return (2.0 / y.shape[1]) * (y - t)
+
+
+def _check_unit_interval(t, name):
+    if t.min() < 0 or t.max() > 1:
+        r, c = np.argwhere((t < 0) | (t > 1))[0]
+        raise ValueError(
+            f"{name} targets must lie in [0, 1]: T[{r}, {c}] = {float(t[r, c]):g}"
+        )
+
+
+@register
+class CrossEntropy(Loss):
+    r"""Cross-entropy on probability outputs (seeds 001, 002, 004).
+
+    .. math:: \ell = -\sum_j t_j \log y_j, \qquad
+              \frac{\partial \ell}{\partial z} = y - t \ \text{(fused with softmax)}
+
+    Targets are one-hot or probability rows (non-negative, summing to 1), or integer
+    class labels (converted to one-hot). The fused gradient needs rows that sum to 1.
+    """
+
+    name = "cross_entropy"
+    outputs = ("softmax",)
+    fused_output = "softmax"
+
+    def value(self, y, t):
+        with np.errstate(divide="ignore"):
+            logy = np.log(y)
+        return -np.einsum("ij,ij->i", t, np.where(t > 0, logy, 0.0))
+
+    def gradient(self, y, t):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(t > 0, -t / y, 0.0).astype(y.dtype, copy=False)
+
+    def fused_value(self, z, t):
+        # -sum_j t_j log softmax(z)_j = sum_j t_j (logsumexp(z) - z_j)
+        m = z.max(axis=1, keepdims=True)
+        lse = m + np.log(np.exp(z - m).sum(axis=1, keepdims=True))
+        return np.einsum("ij,ij->i", t, lse - z)
+
+    def prepare_targets(self, t, n_outputs, dtype):
+        if t.ndim == 1:  # integer class labels
+            if t.dtype.kind == "f" and not np.all(np.mod(t, 1) == 0):
+                raise ValueError("cross_entropy: 1-D targets must be integer class labels")
+            labels = t.astype(np.int64)
+            bad = (labels < 0) | (labels >= n_outputs)
+            if bad.any():
+                i = int(np.argmax(bad))
+                raise ValueError(
+                    f"class label T[{i}] = {labels[i]} is out of range for {n_outputs} "
+                    f"outputs (valid labels are 0..{n_outputs - 1})"
+                )
+            onehot = np.zeros((len(labels), n_outputs), dtype=dtype)
+            onehot[np.arange(len(labels)), labels] = 1.0
+            return onehot
+        if t.ndim != 2:
+            return t  # the caller reports the shape error
+        if t.min() < 0:
+            r, c = np.argwhere(t < 0)[0]
+            raise ValueError(
+                f"cross_entropy targets must be non-negative: T[{r}, {c}] = {float(t[r, c]):g}"
+            )
+        sums = t.sum(axis=1)
+        bad = np.abs(sums - 1.0) > 1e-3
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise ValueError(
+                f"cross_entropy targets must be probability rows summing to 1 "
+                f"(or integer labels): row {i} sums to {sums[i]:.6g}"
+            )
+        return t
+
+
+@register
+class BinaryCrossEntropy(Loss):
+    r"""Binary cross-entropy per output unit, summed over units.
+
+    .. math:: \ell = -\sum_j \bigl[t_j \log y_j + (1 - t_j)\log(1 - y_j)\bigr], \qquad
+              \frac{\partial \ell}{\partial z} = y - t \ \text{(fused with sigmoid)}
+
+    The fused value is :math:`\sum_j \mathrm{softplus}(z_j) - t_j z_j`, finite for any ``z``.
+    """
+
+    name = "binary_cross_entropy"
+    outputs = ("sigmoid",)
+    fused_output = "sigmoid"
+
+    def value(self, y, t):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            a = np.where(t > 0, t * np.log(y), 0.0)
+            b = np.where(t < 1, (1.0 - t) * np.log1p(-y), 0.0)
+        return -(a + b).sum(axis=1)
+
+    def gradient(self, y, t):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (y - t) / (y * (1.0 - y))
+
+    def fused_value(self, z, t):
+        softplus = np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z)))
+        return (softplus - t * z).sum(axis=1)
+
+    def prepare_targets(self, t, n_outputs, dtype):
+        t = super().prepare_targets(t, n_outputs, dtype)
+        _check_unit_interval(t.reshape(len(t), -1), "binary_cross_entropy")
+        return t

@@ -1,0 +1,390 @@
+"""Dense layers, the Sequential network and the MLP.
+
+Convention (seeds 001 and 004): a layer maps a batch whose rows are samples,
+
+    z = x @ W + b,   a = f(z),     W: (n_in, n_out),  b: (n_out,)
+
+which is seed 001's ``x^(k) = sigma(W^T x^(k-1) + b)`` applied to every row. Seed 000
+writes ``alpha = W h + b`` and seed 003 ``z = w a + b`` for one column vector: their
+``W`` is our ``W.T``. ``docs/notation.md`` has the full table.
+
+The backward pass is seed 000's algorithm in batch form, one sweep from the loss to
+the input (:meth:`Dense.backward` holds steps ② to ⑤).
+"""
+
+from __future__ import annotations
+
+import copy as _copy
+
+import numpy as np
+
+from ._validation import check_dtype, check_layer_sizes, check_targets, check_X
+from .activations import Activation, get_activation
+from .losses import get_loss
+
+__all__ = ["Dense", "Sequential", "MLP"]
+
+_MAX_BUFFER_SIZES = 3  # batch sizes whose work arrays a layer keeps (full, last, eval)
+
+
+class Dense:
+    """A fully connected layer ``a = f(x @ W + b)``.
+
+    Parameters
+    ----------
+    n_in, n_out : int
+        Number of inputs and of units.
+    activation : str or Activation
+        The activation ``f``.
+    dtype : {"float32", "float64"}
+    rng : numpy.random.Generator, optional
+        Source for the initial weights: Glorot-uniform for sigmoid/tanh/identity/softmax
+        (limit ``sqrt(6/(n_in+n_out))``), He-normal for the ReLU family and GELU
+        (std ``sqrt(2/n_in)``). Biases start at zero.
+
+    Attributes
+    ----------
+    W, b : ndarray
+        Weights ``(n_in, n_out)`` and biases ``(n_out,)``. Assigning an array of the
+        right shape copies it into the layer.
+    grad_W, grad_b : ndarray
+        ``dJ/dW`` and ``dJ/db`` from the last backward step.
+    x, z, a, delta : ndarray or None
+        From the last training forward/backward: the input ``h^(k-1)``, the
+        pre-activation ``alpha^(k)``, the activation ``h^(k)``, and the error vector
+        ``delta = dJ/dz`` (one row per sample).
+    """
+
+    def __init__(self, n_in, n_out, activation="identity", dtype="float32", rng=None):
+        self.activation: Activation = get_activation(activation)
+        self.dtype = check_dtype(dtype)
+        rng = np.random.default_rng(rng)
+        if self.activation.init == "he":
+            W = rng.normal(0.0, np.sqrt(2.0 / n_in), size=(n_in, n_out))
+        else:
+            limit = np.sqrt(6.0 / (n_in + n_out))
+            W = rng.uniform(-limit, limit, size=(n_in, n_out))
+        self._W = W.astype(self.dtype)
+        self._b = np.zeros(n_out, dtype=self.dtype)
+        self.grad_W = np.zeros_like(self._W)
+        self.grad_b = np.zeros_like(self._b)
+        self.x = self.z = self.a = self.delta = None
+        self._buffers: dict[int, tuple] = {}
+
+    # -- parameters --------------------------------------------------------------
+    @property
+    def n_in(self):
+        return self._W.shape[0]
+
+    @property
+    def n_out(self):
+        return self._W.shape[1]
+
+    @property
+    def W(self):
+        return self._W
+
+    @W.setter
+    def W(self, value):
+        self._set("W", self._W, value)
+
+    @property
+    def b(self):
+        return self._b
+
+    @b.setter
+    def b(self, value):
+        self._set("b", self._b, value)
+
+    def _set(self, name, target, value):
+        arr = np.asarray(value)
+        if arr.dtype.kind not in "biuf":
+            raise TypeError(f"{name} must be numeric, got dtype {arr.dtype}")
+        if arr.shape != target.shape:
+            raise ValueError(f"{name} must have shape {target.shape}, got {arr.shape}")
+        if not np.isfinite(arr).all():
+            raise ValueError(f"{name} contains NaN or inf")
+        target[...] = arr  # in place: optimizers and views keep pointing at the weights
+
+    # -- forward -----------------------------------------------------------------
+    def _work_arrays(self, n):
+        """Per-batch-size buffers for z, a and the gradient sent to the layer below."""
+        bufs = self._buffers.get(n)
+        if bufs is None:
+            if len(self._buffers) >= _MAX_BUFFER_SIZES:
+                self._buffers.pop(next(iter(self._buffers)))
+            z = np.empty((n, self.n_out), dtype=self.dtype)
+            a = z if self.activation.name == "identity" else np.empty_like(z)
+            g_in = np.empty((n, self.n_in), dtype=self.dtype)
+            bufs = self._buffers[n] = (z, a, g_in)
+        return bufs
+
+    def forward(self, x, keep=False):
+        """``z = x @ W + b``, ``a = f(z)``; with ``keep`` the layer remembers x, z, a
+        for the backward step and writes into its reused buffers."""
+        if not keep:
+            return self.activation.forward(self.pre_activation(x))
+        z, a, _ = self._work_arrays(len(x))
+        np.matmul(x, self._W, out=z)
+        z += self._b
+        a = self.activation.forward(z, out=a)
+        self.x, self.z, self.a = x, z, a
+        return a
+
+    def pre_activation(self, x):
+        """``z = x @ W + b`` in a new array."""
+        z = x @ self._W
+        z += self._b
+        return z
+
+    # -- backward ----------------------------------------------------------------
+    def backward(self, g, *, is_delta=False, need_input_grad=True):
+        """Seed 000's steps ② to ⑤ for a batch (rows are samples).
+
+        ``g`` is ``dJ/da`` for this layer (overwritten in place), or already the error
+        vector ``dJ/dz`` when ``is_delta`` (the fused output layer). Returns ``dJ/dx``,
+        the ``g`` of the layer below, or None when ``need_input_grad`` is False.
+        """
+        delta = g if is_delta else self.activation.backward(self.z, self.a, g, out=g)  # ② g ⊙ f'(α)
+        np.sum(delta, axis=0, out=self.grad_b)                # ③ ∇b J = g
+        np.matmul(self.x.T, delta, out=self.grad_W)           # ④ ∇W J = h gᵀ (as W: n_in × n_out)
+        self.delta = delta
+        if not need_input_grad:
+            return None
+        return np.matmul(delta, self._W.T, out=self._work_arrays(len(delta))[2])  # ⑤ g ← W g
+
+    def n_params(self):
+        return self._W.size + self._b.size
+
+    def __repr__(self):
+        return f"Dense({self.n_in}, {self.n_out}, activation={self.activation.name!r})"
+
+
+class Sequential:
+    """A feed-forward network: layers in order, a loss, L2 regularisation.
+
+    The objective for a batch of ``N`` samples is
+
+    .. math:: J = \\frac{1}{N}\\sum_{n=1}^N \\ell(y_n, t_n) + \\frac{\\lambda}{2}\\sum_k \\lVert W_k\\rVert_F^2
+
+    with ``reduction="mean"`` (seed 001's :math:`\\mathcal L_\\mathcal B`); with
+    ``reduction="sum"`` the :math:`1/N` is dropped (seed 004's :math:`\\Sigma_{TSE}`).
+    Biases are not penalised, and ``λ`` is never rescaled by the batch size.
+
+    Parameters
+    ----------
+    layers : list of Dense
+    loss : str or Loss
+    l2 : float
+        ``λ`` in the objective above (seed 002's L2 term).
+    reduction : {"mean", "sum"}
+    """
+
+    def __init__(self, layers, loss="mse", l2=0.0, reduction="mean"):
+        self.layers = list(layers)
+        if not self.layers:
+            raise ValueError("a network needs at least one layer")
+        for i, (lower, upper) in enumerate(zip(self.layers, self.layers[1:])):
+            if lower.n_out != upper.n_in:
+                raise ValueError(
+                    f"layer {i} has {lower.n_out} outputs but layer {i + 1} expects {upper.n_in} inputs"
+                )
+            if lower.dtype != upper.dtype:
+                raise ValueError(f"layers {i} and {i + 1} have different dtypes")
+        self.loss_function = get_loss(loss)
+        self.loss_function.check_output(self.layers[-1].activation)
+        for layer in self.layers[:-1]:
+            if not layer.activation.elementwise:
+                raise ValueError(f"{layer.activation.name!r} is only supported on the output layer")
+        l2 = float(l2)
+        if not np.isfinite(l2) or l2 < 0:
+            raise ValueError(f"l2 must be a non-negative number, got {l2}")
+        self.l2 = l2
+        if reduction not in ("mean", "sum"):
+            raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
+        self.reduction = reduction
+
+    # -- shape and dtype ------------------------------------------------------------
+    @property
+    def n_inputs(self):
+        return self.layers[0].n_in
+
+    @property
+    def n_outputs(self):
+        return self.layers[-1].n_out
+
+    @property
+    def dtype(self):
+        return self.layers[0].dtype
+
+    @property
+    def output_activation(self):
+        return self.layers[-1].activation
+
+    def n_params(self):
+        return sum(layer.n_params() for layer in self.layers)
+
+    # -- public maths -----------------------------------------------------------------
+    def forward(self, X):
+        """The network outputs ``y`` of shape ``(N, n_outputs)`` (after the output activation)."""
+        a = check_X(X, self.dtype, self.n_inputs)
+        for layer in self.layers:
+            a = layer.forward(a)
+        return a
+
+    def loss(self, X, T):
+        """The objective ``J`` (loss reduced over the batch, plus the L2 term) as a float."""
+        X, T = self._check_XT(X, T)
+        z = X
+        for layer in self.layers[:-1]:
+            z = layer.forward(z)
+        z = self.layers[-1].pre_activation(z)
+        y = self.output_activation.forward(z)
+        return self._objective(self._per_sample_loss(z, y, T))
+
+    def gradients(self, X, T):
+        """The objective and its gradient: ``(J, [(grad_W, grad_b), ...])``, one pair per layer.
+
+        One forward sweep and one backward sweep (seed 000's steps ① to ⑤). The
+        returned arrays are copies, the caller's to keep.
+        """
+        X, T = self._check_XT(X, T)
+        J = self._loss_and_gradients(X, T)
+        return J, [(layer.grad_W.copy(), layer.grad_b.copy()) for layer in self.layers]
+
+    def parameters(self):
+        """``[(W1, grad_W1), (b1, grad_b1), ...]``: the pairs an optimizer updates in place."""
+        pairs = []
+        for layer in self.layers:
+            pairs += [(layer.W, layer.grad_W), (layer.b, layer.grad_b)]
+        return pairs
+
+    # -- the algorithm ------------------------------------------------------------------
+    def _check_XT(self, X, T):
+        X = check_X(X, self.dtype, self.n_inputs)
+        T = check_targets(T, len(X), self.n_outputs, self.loss_function, self.dtype)
+        return X, T
+
+    def _per_sample_loss(self, z, y, T):
+        if self.loss_function.fuses_with(self.output_activation):
+            return self.loss_function.fused_value(z, T)
+        return self.loss_function.value(y, T)
+
+    def _objective(self, per_sample):
+        J = float(per_sample.sum(dtype=np.float64))
+        if self.reduction == "mean":
+            J /= len(per_sample)
+        if self.l2:
+            J += 0.5 * self.l2 * sum(float(np.vdot(layer.W, layer.W)) for layer in self.layers)
+        return J
+
+    def _output_delta(self, T):
+        """Step ① (and ② for the output layer): ``dJ/dz`` at the output, and the loss."""
+        out = self.layers[-1]
+        loss, act = self.loss_function, out.activation
+        if loss.fuses_with(act):
+            per_sample = loss.fused_value(out.z, T)
+            delta = loss.fused_delta(out.a, T)  # σ' cancelled analytically: y − t
+        else:
+            per_sample = loss.value(out.a, T)
+            delta = act.backward(out.z, out.a, loss.gradient(out.a, T))  # ① then ②
+        if self.reduction == "mean":
+            delta *= 1.0 / len(T)
+        return delta, per_sample
+
+    def _loss_and_gradients(self, X, T):
+        """Forward, then backward, on validated arrays; gradients land in the layers."""
+        a = X
+        for layer in self.layers:
+            a = layer.forward(a, keep=True)
+        g, per_sample = self._output_delta(T)
+        is_delta = True
+        for k in range(len(self.layers) - 1, -1, -1):
+            g = self.layers[k].backward(g, is_delta=is_delta, need_input_grad=k > 0)
+            is_delta = False
+        if self.l2:
+            for layer in self.layers:
+                layer.grad_W += self.l2 * layer.W  # ∇ of (λ/2)‖W‖²
+        return self._objective(per_sample)
+
+    # -- copies ---------------------------------------------------------------------------
+    def copy(self):
+        """An independent deep copy (weights included, work buffers not)."""
+        new = _copy.copy(self)
+        new.layers = []
+        for layer in self.layers:
+            twin = _copy.copy(layer)
+            twin._W, twin._b = layer.W.copy(), layer.b.copy()
+            twin.grad_W, twin.grad_b = layer.grad_W.copy(), layer.grad_b.copy()
+            twin.x = twin.z = twin.a = twin.delta = None
+            twin._buffers = {}
+            new.layers.append(twin)
+        return new
+
+    def astype(self, dtype):
+        """A copy of the network with every array in ``dtype``."""
+        dtype = check_dtype(dtype)
+        new = self.copy()
+        for layer in new.layers:
+            layer.dtype = dtype
+            layer._W, layer._b = layer._W.astype(dtype), layer._b.astype(dtype)
+            layer.grad_W, layer.grad_b = layer.grad_W.astype(dtype), layer.grad_b.astype(dtype)
+        return new
+
+    def __repr__(self):
+        inner = ", ".join(repr(layer) for layer in self.layers)
+        return f"{type(self).__name__}([{inner}], loss={self.loss_function.name!r})"
+
+
+class MLP(Sequential):
+    """A multilayer perceptron: Dense layers of the given sizes.
+
+    Parameters
+    ----------
+    layer_sizes : sequence of int
+        ``[n_inputs, hidden_1, ..., n_outputs]``.
+    activation : str or Activation
+        Hidden-layer activation.
+    output : str or Activation
+        Output activation (``"identity"`` for regression, ``"softmax"`` with
+        ``"cross_entropy"``, ``"sigmoid"`` with ``"binary_cross_entropy"``).
+    loss : str or Loss
+    l2 : float
+    reduction : {"mean", "sum"}
+    dtype : {"float32", "float64"}
+    seed : int or None
+        Makes the initial weights reproducible.
+
+    Examples
+    --------
+    >>> import numpy as np, deltaprop
+    >>> net = deltaprop.MLP([2, 3, 1], activation="tanh", dtype="float64", seed=0)
+    >>> X, T = np.array([[0.5, -1.0]]), np.array([[1.0]])
+    >>> J, grads = net.gradients(X, T)
+    >>> [g[0].shape for g in grads]
+    [(2, 3), (3, 1)]
+    """
+
+    def __init__(
+        self,
+        layer_sizes,
+        activation="relu",
+        output="identity",
+        loss="mse",
+        l2=0.0,
+        reduction="mean",
+        dtype="float32",
+        seed=None,
+    ):
+        sizes = check_layer_sizes(layer_sizes)
+        dtype = check_dtype(dtype)
+        hidden = get_activation(activation)
+        out = get_activation(output)
+        rng = np.random.default_rng(seed)
+        layers = [
+            Dense(n_in, n_out, hidden if k < len(sizes) - 2 else out, dtype, rng)
+            for k, (n_in, n_out) in enumerate(zip(sizes, sizes[1:]))
+        ]
+        super().__init__(layers, loss=loss, l2=l2, reduction=reduction)
+        self.layer_sizes = sizes
+        self.seed = seed
