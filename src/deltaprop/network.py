@@ -307,6 +307,177 @@ class Sequential:
                 layer.grad_W += self.l2 * layer.W  # ∇ of (λ/2)‖W‖²
         return self._objective(per_sample)
 
+    # -- training and prediction ----------------------------------------------------------
+    def fit(self, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
+            validation_data=None, validation_split=0.0, callbacks=(), verbose=1, seed=None,
+            schedule=None, resume=False):
+        """Train by mini-batch gradient descent; returns a :class:`~deltaprop.training.History`.
+
+        Parameters
+        ----------
+        X : array_like (N, n_inputs)
+        y : array_like
+            Class labels (integers or strings; remembered in ``classes_`` and returned
+            by :meth:`predict`) or one-hot rows for classifiers; targets ``(N,)`` or
+            ``(N, n_outputs)`` for regression.
+        optimizer : str or Optimizer
+            ``"sgd"``, ``"momentum"``, ``"nesterov"``, ``"adagrad"``, ``"rmsprop"``,
+            ``"adam"``, ``"adamw"`` or an instance (its state then lives on).
+        epochs : int
+            Total number of passes over the data (with ``resume``, including those
+            already done).
+        batch_size : int or None
+            Samples per gradient step; ``None`` is full-batch gradient descent and 1 is
+            pure stochastic gradient descent.
+        shuffle : bool
+            Visit the samples in a new random order each epoch.
+        validation_data : (X_val, y_val), optional
+        validation_split : float
+            Fraction of ``X`` held out for validation (a random, seeded split).
+        callbacks : sequence of Callback
+            E.g. ``EarlyStopping``, ``ModelCheckpoint``, ``LambdaCallback``.
+        verbose : {0, 1, 2}
+            0 silent, 1 a progress bar (with tqdm) and a line per epoch, 2 lines only.
+        seed : int, optional
+            Seeds the shuffling and the validation split; with the same initial weights,
+            the same seed gives bitwise identical weights after training.
+        schedule : str or Schedule, optional
+            Learning-rate schedule, evaluated at the start of each epoch.
+        resume : bool
+            Continue a run that stopped (Ctrl-C, early stopping, a loaded checkpoint)
+            from its last completed epoch, with its optimizer state and seed.
+
+        Raises
+        ------
+        TrainingDiverged
+            When the loss becomes NaN or infinite; the weights and the optimizer go back
+            to their state at the start of that epoch, and the message names the epoch
+            and the batch.
+        """
+        from .training import fit
+
+        return fit(self, X, y, optimizer=optimizer, epochs=epochs, batch_size=batch_size,
+                   shuffle=shuffle, validation_data=validation_data,
+                   validation_split=validation_split, callbacks=callbacks, verbose=verbose,
+                   seed=seed, schedule=schedule, resume=resume)
+
+    @property
+    def task(self):
+        """``"classification"``, ``"multilabel"`` or ``"regression"``, from the output and loss."""
+        if self.output_activation.name == "softmax":
+            return "classification"
+        if self.loss_function.name == "binary_cross_entropy":
+            return "classification" if self.n_outputs == 1 else "multilabel"
+        return "regression"
+
+    def _metric_name(self):
+        return {"classification": "accuracy", "regression": "r2"}.get(self.task)
+
+    def _encode_targets(self, y, n_samples, fit=False):
+        """Targets for the loss, and class indices (or None): labels are mapped through
+        ``classes_``, which ``fit=True`` (re)computes from ``y``."""
+        if self.task != "classification":
+            return check_targets(y, n_samples, self.n_outputs, self.loss_function, self.dtype), None
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == self.n_outputs and self.n_outputs > 1:
+            T = check_targets(y, n_samples, self.n_outputs, self.loss_function, self.dtype)
+            if fit or getattr(self, "classes_", None) is None:
+                self.classes_ = np.arange(self.n_outputs)
+            return T, T.argmax(axis=1)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y[:, 0]
+        if y.ndim != 1:
+            raise ValueError(f"y must be 1-D class labels or one-hot rows with {self.n_outputs} "
+                             f"columns, got shape {y.shape}")
+        if len(y) != n_samples:
+            raise ValueError(f"y has {len(y)} labels but X has {n_samples} samples")
+        n_classes = max(self.n_outputs, 2)
+        if fit or getattr(self, "classes_", None) is None:
+            self.classes_ = _classes_for(y, n_classes)
+        labels = _label_indices(y, self.classes_)
+        if self.n_outputs == 1:
+            return labels[:, None].astype(self.dtype), labels
+        T = np.zeros((n_samples, self.n_outputs), dtype=self.dtype)
+        T[np.arange(n_samples), labels] = 1.0
+        return T, labels
+
+    def _forward_chunks(self, X, chunk=8192):
+        X = check_X(X, self.dtype, self.n_inputs)
+        if len(X) <= chunk:
+            return self.forward(X)
+        return np.concatenate([self.forward(X[i:i + chunk]) for i in range(0, len(X), chunk)])
+
+    def predict(self, X):
+        """Class labels for classifiers; outputs for regression (1-D for one output)."""
+        y = self._forward_chunks(X)
+        if self.task == "classification":
+            from .training import _predict_index
+
+            return self._classes()[_predict_index(y)]
+        if self.task == "multilabel":
+            return (y > 0.5).astype(np.int64)
+        return y[:, 0] if self.n_outputs == 1 else y
+
+    def predict_proba(self, X):
+        """Class probabilities ``(N, n_classes)``, columns in the order of ``classes_``."""
+        if self.task == "regression":
+            raise TypeError("predict_proba needs a classifier (softmax output, or sigmoid with "
+                            "binary_cross_entropy)")
+        p = self._forward_chunks(X)
+        if self.task == "classification" and self.n_outputs == 1:
+            return np.hstack([1.0 - p, p])
+        return p
+
+    def evaluate(self, X, y):
+        """Loss and metrics on ``(X, y)``: ``{"loss", "accuracy"}`` for classifiers,
+        ``{"loss", "mse", "r2"}`` for regression."""
+        X = check_X(X, self.dtype, self.n_inputs)
+        T, labels = self._encode_targets(y, len(X), fit=False)
+        return self._evaluate_encoded(X, T, labels)
+
+    def _evaluate_encoded(self, X, T, labels, chunk=8192):
+        total, correct, sse = 0.0, 0, 0.0
+        for i in range(0, len(X), chunk):
+            Xc, Tc = X[i:i + chunk], T[i:i + chunk]
+            a = Xc
+            for layer in self.layers[:-1]:
+                a = layer.forward(a)
+            z = self.layers[-1].pre_activation(a)
+            y = self.output_activation.forward(z)
+            total += float(self._per_sample_loss(z, y, Tc).sum(dtype=np.float64))
+            if labels is not None:
+                from .training import _predict_index
+
+                correct += int(np.count_nonzero(_predict_index(y) == labels[i:i + chunk]))
+            sse += float(((y - Tc) ** 2).sum(dtype=np.float64))
+        n = len(X)
+        loss = total / n if self.reduction == "mean" else total
+        if self.l2:
+            loss += 0.5 * self.l2 * sum(float(np.vdot(layer.W, layer.W)) for layer in self.layers)
+        result = {"loss": loss}
+        if self.task == "classification":
+            result["accuracy"] = correct / n
+        elif self.task == "regression":
+            sst = float(((T - T.mean(axis=0)) ** 2).sum(dtype=np.float64))
+            result["mse"] = sse / T.size
+            result["r2"] = 1.0 - sse / sst if sst > 0 else float("nan")
+        return result
+
+    def score(self, X, y):
+        """Accuracy for classifiers, R² for regression (scikit-learn's convention)."""
+        result = self.evaluate(X, y)
+        return result["accuracy"] if "accuracy" in result else result.get("r2", float("nan"))
+
+    def _classes(self):
+        classes = getattr(self, "classes_", None)
+        return np.arange(max(self.n_outputs, 2)) if classes is None else classes
+
+    def save(self, path, include_optimizer=True):
+        """Write the model to one ``.npz`` file (atomically); see :func:`deltaprop.load`."""
+        from .io import save
+
+        save(self, path, include_optimizer=include_optimizer)
+
     # -- copies ---------------------------------------------------------------------------
     def copy(self):
         """An independent deep copy (weights included, work buffers not)."""
@@ -331,9 +502,57 @@ class Sequential:
             layer.grad_W, layer.grad_b = layer.grad_W.astype(dtype), layer.grad_b.astype(dtype)
         return new
 
+    def summary(self, print_fn=print):
+        """Print a table of the layers (Keras' ``summary()``): shapes, activation, parameters."""
+        rows = [("Layer", "Input", "Output", "Activation", "Params")]
+        for k, layer in enumerate(self.layers, start=1):
+            rows.append((f"dense_{k}", f"(None, {layer.n_in})", f"(None, {layer.n_out})",
+                         layer.activation.name, f"{layer.n_params():,}"))
+        widths = [max(len(r[i]) for r in rows) for i in range(5)]
+        line = "  ".join("{:<%d}" % w for w in widths[:-1]) + "  {:>%d}" % widths[-1]
+        rule = "-" * (sum(widths) + 8)
+        out = [f"{type(self).__name__}: loss={self.loss_function.name}, l2={self.l2:g}, "
+               f"reduction={self.reduction}, dtype={self.dtype}", rule, line.format(*rows[0]),
+               rule.replace("-", "=")]
+        out += [line.format(*r) for r in rows[1:]]
+        out += [rule, f"Total params: {self.n_params():,}"]
+        text = "\n".join(out)
+        if print_fn is not None:
+            print_fn(text)
+        return text
+
     def __repr__(self):
         inner = ", ".join(repr(layer) for layer in self.layers)
         return f"{type(self).__name__}([{inner}], loss={self.loss_function.name!r})"
+
+
+def _classes_for(y, n_classes):
+    """The label set: 0..n-1 when the labels are already indices, else the sorted labels."""
+    if y.dtype.kind in "biuf":
+        if not np.isfinite(y).all():
+            raise ValueError("y contains NaN or inf")
+        if np.all(np.mod(y, 1) == 0) and y.min() >= 0 and y.max() < n_classes:
+            return np.arange(n_classes)
+    classes = np.unique(y)
+    if len(classes) != n_classes:
+        raise ValueError(f"y has {len(classes)} distinct labels {_preview(classes)}, but the "
+                         f"network has outputs for {n_classes} classes")
+    return classes
+
+
+def _label_indices(y, classes):
+    idx = np.searchsorted(classes, y)
+    idx = np.clip(idx, 0, len(classes) - 1)
+    bad = classes[idx] != y
+    if np.any(bad):
+        i = int(np.argmax(bad))
+        raise ValueError(f"label y[{i}] = {y[i]!s} is not one of the classes {_preview(classes)}")
+    return idx.astype(np.int64)
+
+
+def _preview(values, n=10):
+    items = ", ".join(str(v) for v in values[:n])
+    return f"[{items}{', ...' if len(values) > n else ''}]"
 
 
 class MLP(Sequential):

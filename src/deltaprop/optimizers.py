@@ -1,0 +1,772 @@
+r"""Gradient-descent optimizers: each one owns its state and updates ``(param, grad)`` pairs.
+
+An optimizer is given the list ``[(W1, grad_W1), (b1, grad_b1), ...]`` of
+:meth:`Sequential.parameters` and updates every ``param`` **in place**. Its state (a
+velocity, moment estimates) is created on the first :meth:`Optimizer.step` with the shape
+and dtype of each parameter and is keyed by the position of the pair in the list, so the
+list must keep the same order from step to step. float32 parameters get float32 state;
+hyper-parameters are Python floats, so NumPy 2 never promotes an update to float64.
+
+Every update rule agrees with its ``torch.optim`` twin to rounding (see
+``tests/test_optimizers.py``). Two things are added on top of each rule:
+
+* ``clip_norm``: the gradients are first rescaled like ``torch.nn.utils.clip_grad_norm_``
+  (:func:`clip_grad_norm`).
+* ``weight_decay=λ`` on the weight matrices only (``param.ndim >= 2``; biases are never
+  decayed). For every optimizer except :class:`AdamW` it is seed 002's form
+
+  .. math:: W \leftarrow W - \eta\,\mathrm{step} - \lambda W,
+
+  a decay of the weights *beside* the gradient step (λ is not multiplied by η, and it is not
+  an L2 term in the loss: the network's own ``l2=`` adds that one to ``grad_W``). For plain
+  SGD with a constant η it equals ``torch.optim.SGD(weight_decay=λ/η)``. :class:`AdamW` uses
+  the decoupled form of Loshchilov & Hutter, as ``torch.optim.AdamW``:
+  :math:`W \leftarrow W - \eta\lambda W`, then the Adam step.
+
+The gradient arrays belong to the caller and serve as scratch buffers: ``step`` may modify
+them in place. At present only ``clip_norm`` does (it scales them, as
+``clip_grad_norm_`` does); the updates themselves work in per-parameter buffers of their own,
+so no array is allocated per step.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = [
+    "Optimizer",
+    "SGD",
+    "Momentum",
+    "Nesterov",
+    "AdaGrad",
+    "RMSProp",
+    "Adam",
+    "AdamW",
+    "OPTIMIZERS",
+    "clip_grad_norm",
+    "get_optimizer",
+    "optimizer_from_config",
+    "register",
+]
+
+OPTIMIZERS: dict[str, type[Optimizer]] = {}
+
+
+def register(cls):
+    """Class decorator: make an optimizer available by its ``name``."""
+    OPTIMIZERS[cls.name] = cls
+    return cls
+
+
+# --------------------------------------------------------------------------- checks
+def _number(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return value
+
+
+def _positive(name, value):
+    value = _number(name, value)
+    if value <= 0.0:
+        raise ValueError(f"{name} must be > 0, got {value!r}")
+    return value
+
+
+def _non_negative(name, value):
+    value = _number(name, value)
+    if value < 0.0:
+        raise ValueError(f"{name} must be >= 0, got {value!r}")
+    return value
+
+
+def _unit_interval(name, value):
+    """A number in ``[0, 1)``: a decay rate such as a beta or RMSProp's alpha."""
+    value = _number(name, value)
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+    return value
+
+
+def _flag(name, value):
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+# --------------------------------------------------------------------------- clipping
+def clip_grad_norm(grads, max_norm):
+    r"""Scale ``grads`` in place so that their global L2 norm is at most ``max_norm``.
+
+    Exactly ``torch.nn.utils.clip_grad_norm_``:
+
+    .. math::
+
+        \|g\| = \sqrt{\textstyle\sum_i \|g_i\|_2^2}, \qquad
+        c = \min\!\Big(\frac{\text{max\_norm}}{\|g\| + 10^{-6}},\ 1\Big), \qquad
+        g_i \leftarrow c\, g_i .
+
+    Parameters
+    ----------
+    grads : list of ndarray
+        Gradients, modified in place (each keeps its dtype).
+    max_norm : float
+        Largest allowed global norm.
+
+    Returns
+    -------
+    float
+        The global norm before clipping. A NaN or infinite norm makes ``c`` NaN or 0,
+        as in torch (the loss check of the training loop catches such a batch first).
+    """
+    total_norm = math.sqrt(sum(float(np.vdot(g, g)) for g in grads))
+    clip_coef = min(max_norm / (total_norm + 1e-6), 1.0)
+    if clip_coef != 1.0:  # math.nan != 1.0 too: NaN propagates as in torch
+        for g in grads:
+            g *= clip_coef
+    return total_norm
+
+
+# --------------------------------------------------------------------------- base class
+class Optimizer:
+    r"""Base class: validation, clipping, weight decay, state and configuration.
+
+    A subclass sets ``name``, lists its per-parameter state arrays in
+    :meth:`_state_names` and writes one :meth:`_update` that applies its rule to one
+    parameter, using ``self.scratch[i]`` as its work buffer.
+
+    Parameters
+    ----------
+    lr : float
+        Learning rate η > 0. The attribute ``lr`` may be reassigned between steps (a
+        learning-rate schedule does so); it then accepts any η ≥ 0.
+    weight_decay : float
+        λ in ``[0, 1)``, applied to the arrays with ``ndim >= 2`` only:
+        :math:`W \leftarrow W - \eta\,\mathrm{step} - \lambda W` (seed 002).
+    clip_norm : float or None
+        When set, the gradients are first scaled by :func:`clip_grad_norm` (in place).
+
+    Attributes
+    ----------
+    t : int
+        Number of steps taken.
+    state : dict of str to list of ndarray
+        Per-parameter state (empty lists until the first step).
+    """
+
+    name = "optimizer"
+    #: True for the decoupled ``W <- W - eta*lambda*W`` of AdamW, False for seed 002's form.
+    decoupled_weight_decay = False
+
+    def __init__(self, lr, weight_decay=0.0, clip_norm=None):
+        self.lr = _positive("lr", lr)
+        self.weight_decay = weight_decay
+        self.clip_norm = clip_norm
+        self.t = 0
+        self.state = {key: [] for key in self._state_names()}
+        self.scratch = []
+
+    # -- validated hyper-parameters shared by all optimizers
+    @property
+    def lr(self):
+        """Learning rate η (float); a schedule sets it between steps."""
+        return self._lr
+
+    @lr.setter
+    def lr(self, value):
+        self._lr = _non_negative("lr", value)
+
+    @property
+    def weight_decay(self):
+        """Weight decay λ on the arrays with ``ndim >= 2`` (0 disables it)."""
+        return self._weight_decay
+
+    @weight_decay.setter
+    def weight_decay(self, value):
+        value = _non_negative("weight_decay", value)
+        if not self.decoupled_weight_decay and value >= 1.0:
+            raise ValueError(
+                f"weight_decay must be < 1 (W <- W - eta*g - weight_decay*W), got {value!r}"
+            )
+        self._weight_decay = value
+
+    @property
+    def clip_norm(self):
+        """Largest global gradient norm, or None for no clipping."""
+        return self._clip_norm
+
+    @clip_norm.setter
+    def clip_norm(self, value):
+        self._clip_norm = None if value is None else _positive("clip_norm", value)
+
+    # -- what a subclass provides
+    def _state_names(self):
+        """Names of the per-parameter state arrays (depends on the options)."""
+        return ()
+
+    def _initial_state(self, key, param):
+        """A new state array for ``param``: zeros of its shape and dtype."""
+        return np.zeros_like(param)
+
+    def _update(self, i, param, grad):
+        """Apply the update rule to parameter ``i`` (without decay and clipping)."""
+        raise NotImplementedError
+
+    def _hyper(self):
+        """The rule's own hyper-parameters (besides lr, weight_decay and clip_norm)."""
+        return {}
+
+    # -- the step
+    def step(self, params):
+        """Update every ``param`` in place from its ``grad``.
+
+        Parameters
+        ----------
+        params : list of (ndarray, ndarray)
+            ``(param, grad)`` pairs in the same order at every step. float32 and float64
+            are both fine; the state takes the dtype of its parameter. The ``grad`` arrays
+            are scratch buffers owned by the caller and may be modified (by ``clip_norm``).
+        """
+        params = list(params)
+        self._check_state(params)
+        if self.clip_norm is not None:
+            clip_grad_norm([grad for _, grad in params], self.clip_norm)
+        self.t += 1
+        if self.decoupled_weight_decay:
+            keep = 1.0 - self.lr * self.weight_decay  # AdamW: W <- W - eta*lambda*W
+        else:
+            keep = 1.0 - self.weight_decay  # seed 002: W <- W - lambda*W (beside the step)
+        for i, (param, grad) in enumerate(params):
+            if self.weight_decay and param.ndim >= 2:
+                param *= keep
+            self._update(i, param, grad)
+
+    def _check_state(self, params):
+        """Create the state on the first step; afterwards check that it still fits."""
+        for i, (param, grad) in enumerate(params):
+            if np.shape(param) != np.shape(grad):
+                raise ValueError(
+                    f"parameter {i} has shape {np.shape(param)} but its gradient has shape "
+                    f"{np.shape(grad)}"
+                )
+            if not (isinstance(param, np.ndarray) and param.dtype.kind == "f"):
+                raise ValueError(f"parameter {i} must be a floating-point NumPy array")
+        n_state = len(self.scratch) or self._n_loaded()
+        if n_state and n_state != len(params):
+            raise ValueError(
+                f"the optimizer holds state for {n_state} parameters but step() got "
+                f"{len(params)} parameters; use a new optimizer for a different model"
+            )
+        for key, arrays in self.state.items():
+            if not arrays:
+                self.state[key] = [self._initial_state(key, p) for p, _ in params]
+                continue
+            for i, ((param, _), a) in enumerate(zip(params, arrays)):
+                if a.shape != param.shape:
+                    raise ValueError(
+                        f"optimizer state {key!r} for parameter {i} has shape {a.shape} but "
+                        f"the parameter has shape {param.shape} (was the state saved for a "
+                        f"different model?)"
+                    )
+                if a.dtype != param.dtype:  # e.g. float64 state loaded for float32 weights
+                    arrays[i] = a.astype(param.dtype)
+        if not self.scratch:
+            self.scratch = [np.empty_like(p) for p, _ in params]
+
+    def _n_loaded(self):
+        return max((len(arrays) for arrays in self.state.values()), default=0)
+
+    # -- configuration and state
+    def get_config(self):
+        """JSON-serialisable hyper-parameters, including ``"name"``."""
+        return {
+            "name": self.name,
+            "lr": self.lr,
+            **self._hyper(),
+            "weight_decay": self.weight_decay,
+            "clip_norm": self.clip_norm,
+        }
+
+    def state_dict(self):
+        """Everything needed to resume exactly: name, hyper-parameters, ``t`` and state.
+
+        Returns
+        -------
+        dict
+            ``{"name": str, "hyper": dict, "t": int, key: [ndarray, ...], ...}`` with one
+            list of arrays (copies) per state key, e.g. ``"m"`` and ``"v"`` for Adam.
+        """
+        hyper = self.get_config()
+        del hyper["name"]
+        out = {"name": self.name, "hyper": hyper, "t": int(self.t)}
+        for key, arrays in self.state.items():
+            out[key] = [a.copy() for a in arrays]
+        return out
+
+    def load_state_dict(self, state):
+        """Restore what :meth:`state_dict` returned (hyper-parameters included).
+
+        Raises
+        ------
+        ValueError
+            When the dict was saved by another optimizer, misses a state key, or its
+            arrays do not have the shapes of this optimizer's state.
+        """
+        if state.get("name") != self.name:
+            raise ValueError(
+                f"this state_dict was saved by the {state.get('name')!r} optimizer, "
+                f"not by {self.name!r}"
+            )
+        # Validate everything before changing anything.
+        trial = _build(type(self), dict(state.get("hyper", {})))
+        keys = trial._state_names()
+        missing = [key for key in keys if key not in state]
+        if missing:
+            raise ValueError(f"the {self.name!r} state_dict misses the state {missing}")
+        lengths = {len(state[key]) for key in keys}
+        if len(lengths) > 1:
+            raise ValueError(f"the state arrays {list(keys)} have different lengths")
+        loaded = {key: [np.array(a, copy=True) for a in state[key]] for key in keys}
+        n_params = len(self.scratch)
+        for key, arrays in loaded.items():
+            if n_params and arrays:
+                if len(arrays) != n_params:
+                    raise ValueError(
+                        f"state {key!r} holds {len(arrays)} arrays but this optimizer "
+                        f"updates {n_params} parameters"
+                    )
+                for i, (a, buf) in enumerate(zip(arrays, self.scratch)):
+                    if a.shape != buf.shape:
+                        raise ValueError(
+                            f"state {key!r} for parameter {i} has shape {a.shape}, but the "
+                            f"parameter has shape {buf.shape}"
+                        )
+        self.__dict__.update({k: v for k, v in trial.__dict__.items()
+                              if k not in ("state", "scratch", "t")})
+        self.t = int(state["t"])
+        self.state = loaded
+        if not any(loaded.values()):
+            self.scratch = []  # state saved before the first step
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "name")
+        return f"{type(self).__name__}({args})"
+
+
+# --------------------------------------------------------------------------- SGD family
+@register
+class SGD(Optimizer):
+    r"""Stochastic gradient descent, with optional momentum or Nesterov momentum.
+
+    Plain (``momentum=0``):
+
+    .. math:: W \leftarrow W - \eta\, \frac{\partial L}{\partial W}
+
+    With momentum μ, seed 002's form (equal to ``torch.optim.SGD`` with ``dampening=0``):
+
+    .. math::
+
+        \Delta \leftarrow \mu \Delta + \frac{\partial L}{\partial W}, \qquad
+        W \leftarrow W - \eta \Delta
+
+    With ``nesterov=True`` (as ``torch.optim.SGD(nesterov=True)``):
+
+    .. math::
+
+        \Delta \leftarrow \mu \Delta + g, \qquad
+        W \leftarrow W - \eta\,(g + \mu \Delta)
+
+    The velocity Δ (``state["velocity"]``) starts at zero. Seed 002's weight decay
+    subtracts λW from the weight matrices besides the step (see :class:`Optimizer`).
+
+    Parameters
+    ----------
+    lr : float
+        Learning rate η.
+    momentum : float
+        μ ≥ 0.
+    nesterov : bool
+        Nesterov momentum (needs ``momentum > 0``).
+    weight_decay, clip_norm
+        See :class:`Optimizer`.
+    """
+
+    name = "sgd"
+
+    def __init__(self, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0, clip_norm=None):
+        self.momentum = _non_negative("momentum", momentum)
+        self.nesterov = _flag("nesterov", nesterov)
+        if self.nesterov and self.momentum == 0.0:
+            raise ValueError("nesterov=True requires momentum > 0")
+        super().__init__(lr, weight_decay, clip_norm)
+
+    def _state_names(self):
+        return ("velocity",) if self.momentum else ()
+
+    def _hyper(self):
+        return {"momentum": self.momentum, "nesterov": self.nesterov}
+
+    def _update(self, i, param, grad):
+        step = self.scratch[i]
+        if not self.momentum:
+            np.multiply(grad, self.lr, out=step)
+            param -= step  # W <- W - eta g
+            return
+        velocity = self.state["velocity"][i]
+        velocity *= self.momentum
+        velocity += grad  # Delta <- mu Delta + g
+        if self.nesterov:
+            np.multiply(velocity, self.momentum, out=step)
+            step += grad  # g + mu Delta
+        else:
+            step[...] = velocity
+        step *= self.lr
+        param -= step  # W <- W - eta step
+
+
+@register
+class Momentum(SGD):
+    r"""SGD with (heavy-ball) momentum; :class:`SGD` with ``momentum=0.9`` by default.
+
+    .. math::
+
+        \Delta \leftarrow \mu \Delta + \frac{\partial L}{\partial W}, \qquad
+        W \leftarrow W - \eta \Delta
+    """
+
+    name = "momentum"
+
+    def __init__(self, lr=0.01, momentum=0.9, weight_decay=0.0, clip_norm=None):
+        if _number("momentum", momentum) <= 0.0:
+            raise ValueError(f"momentum must be > 0, got {momentum!r}")
+        super().__init__(lr, momentum, False, weight_decay, clip_norm)
+
+    def _hyper(self):
+        return {"momentum": self.momentum}
+
+
+@register
+class Nesterov(SGD):
+    r"""SGD with Nesterov momentum (``torch.optim.SGD(nesterov=True)``).
+
+    .. math::
+
+        \Delta \leftarrow \mu \Delta + g, \qquad
+        W \leftarrow W - \eta\,(g + \mu \Delta)
+    """
+
+    name = "nesterov"
+
+    def __init__(self, lr=0.01, momentum=0.9, weight_decay=0.0, clip_norm=None):
+        if _number("momentum", momentum) <= 0.0:
+            raise ValueError(f"momentum must be > 0, got {momentum!r}")
+        super().__init__(lr, momentum, True, weight_decay, clip_norm)
+
+    def _hyper(self):
+        return {"momentum": self.momentum}
+
+
+# --------------------------------------------------------------------------- adaptive
+@register
+class AdaGrad(Optimizer):
+    r"""AdaGrad (Duchi et al., 2011), as ``torch.optim.Adagrad`` with ``lr_decay=0``.
+
+    .. math::
+
+        G \leftarrow G + g \odot g, \qquad
+        W \leftarrow W - \eta\, \frac{g}{\sqrt{G} + \epsilon}
+
+    ``G`` (``state["sum"]``) starts at ``initial_accumulator_value``.
+
+    Parameters
+    ----------
+    lr : float
+        Learning rate η.
+    eps : float
+        ε ≥ 0, added to :math:`\sqrt{G}`.
+    initial_accumulator_value : float
+        Starting value ≥ 0 of G.
+    weight_decay, clip_norm
+        See :class:`Optimizer`.
+    """
+
+    name = "adagrad"
+
+    def __init__(self, lr=0.01, eps=1e-10, initial_accumulator_value=0.0, weight_decay=0.0,
+                 clip_norm=None):
+        self.eps = _non_negative("eps", eps)
+        self.initial_accumulator_value = _non_negative(
+            "initial_accumulator_value", initial_accumulator_value
+        )
+        super().__init__(lr, weight_decay, clip_norm)
+
+    def _state_names(self):
+        return ("sum",)
+
+    def _initial_state(self, key, param):
+        return np.full_like(param, self.initial_accumulator_value)
+
+    def _hyper(self):
+        return {"eps": self.eps, "initial_accumulator_value": self.initial_accumulator_value}
+
+    def _update(self, i, param, grad):
+        G, step = self.state["sum"][i], self.scratch[i]
+        np.multiply(grad, grad, out=step)
+        G += step  # G <- G + g*g
+        np.sqrt(G, out=step)
+        step += self.eps
+        np.divide(grad, step, out=step)  # g / (sqrt(G) + eps)
+        step *= self.lr
+        param -= step
+
+
+@register
+class RMSProp(Optimizer):
+    r"""RMSProp (Hinton), as ``torch.optim.RMSprop``.
+
+    .. math::
+
+        v \leftarrow \alpha v + (1 - \alpha)\, g \odot g
+
+    Centered, with the running mean of the gradient :math:`\bar g`:
+
+    .. math::
+
+        \bar g \leftarrow \alpha \bar g + (1 - \alpha)\, g, \qquad
+        d = \sqrt{v - \bar g \odot \bar g} + \epsilon
+        \quad(\text{otherwise } d = \sqrt{v} + \epsilon)
+
+    Then, without momentum :math:`W \leftarrow W - \eta\, g / d`; with momentum μ,
+
+    .. math::
+
+        B \leftarrow \mu B + g / d, \qquad W \leftarrow W - \eta B .
+
+    State: ``v`` (``"square_avg"``), :math:`\bar g` (``"grad_avg"``, centered only),
+    ``B`` (``"momentum_buffer"``, momentum only); all start at zero.
+
+    Parameters
+    ----------
+    lr : float
+        Learning rate η.
+    alpha : float
+        Smoothing constant α in ``[0, 1)``.
+    eps : float
+        ε ≥ 0, added to the square root.
+    momentum : float
+        μ ≥ 0.
+    centered : bool
+        Normalise by an estimate of the variance instead of the second moment.
+    weight_decay, clip_norm
+        See :class:`Optimizer`.
+    """
+
+    name = "rmsprop"
+
+    def __init__(self, lr=0.01, alpha=0.99, eps=1e-8, momentum=0.0, centered=False,
+                 weight_decay=0.0, clip_norm=None):
+        self.alpha = _unit_interval("alpha", alpha)
+        self.eps = _non_negative("eps", eps)
+        self.momentum = _non_negative("momentum", momentum)
+        self.centered = _flag("centered", centered)
+        super().__init__(lr, weight_decay, clip_norm)
+
+    def _state_names(self):
+        names = ["square_avg"]
+        if self.centered:
+            names.append("grad_avg")
+        if self.momentum:
+            names.append("momentum_buffer")
+        return tuple(names)
+
+    def _hyper(self):
+        return {"alpha": self.alpha, "eps": self.eps, "momentum": self.momentum,
+                "centered": self.centered}
+
+    def _update(self, i, param, grad):
+        v, d = self.state["square_avg"][i], self.scratch[i]
+        np.multiply(grad, grad, out=d)
+        d *= 1.0 - self.alpha
+        v *= self.alpha
+        v += d  # v <- alpha v + (1 - alpha) g*g
+        if self.centered:
+            g_bar = self.state["grad_avg"][i]
+            np.multiply(grad, 1.0 - self.alpha, out=d)
+            g_bar *= self.alpha
+            g_bar += d  # g_bar <- alpha g_bar + (1 - alpha) g
+            np.multiply(g_bar, g_bar, out=d)
+            np.subtract(v, d, out=d)
+            np.sqrt(d, out=d)  # sqrt(v - g_bar^2)
+        else:
+            np.sqrt(v, out=d)
+        d += self.eps
+        np.divide(grad, d, out=d)  # g / d
+        if self.momentum:
+            B = self.state["momentum_buffer"][i]
+            B *= self.momentum
+            B += d  # B <- mu B + g / d
+            np.multiply(B, self.lr, out=d)
+        else:
+            d *= self.lr
+        param -= d
+
+
+@register
+class Adam(Optimizer):
+    r"""Adam (Kingma & Ba, 2015), exactly as ``torch.optim.Adam``.
+
+    At step ``t`` (counting from 1):
+
+    .. math::
+
+        m \leftarrow \beta_1 m + (1 - \beta_1)\, g, \qquad
+        v \leftarrow \beta_2 v + (1 - \beta_2)\, g \odot g
+
+    .. math::
+
+        W \leftarrow W - \frac{\eta}{1 - \beta_1^t}\,
+        \frac{m}{\sqrt{v} / \sqrt{1 - \beta_2^t} + \epsilon}
+
+    (ε is added *after* the bias correction of :math:`\sqrt v`, as in torch.) With
+    ``amsgrad=True``, :math:`\hat v \leftarrow \max(\hat v, v)` replaces ``v`` in the
+    denominator. ``m``, ``v`` and ``v_max`` start at zero. Seed 002's weight decay
+    subtracts λW beside the step; for the decoupled form use :class:`AdamW`.
+
+    Parameters
+    ----------
+    lr : float
+        Learning rate η.
+    beta_1, beta_2 : float
+        Decay rates in ``[0, 1)`` of the first and second moment estimates.
+    eps : float
+        ε ≥ 0.
+    amsgrad : bool
+        Use the running maximum of ``v`` (Reddi et al., 2018).
+    weight_decay, clip_norm
+        See :class:`Optimizer`.
+    """
+
+    name = "adam"
+
+    def __init__(self, lr=0.001, beta_1=0.9, beta_2=0.999, eps=1e-8, amsgrad=False,
+                 weight_decay=0.0, clip_norm=None):
+        self.beta_1 = _unit_interval("beta_1", beta_1)
+        self.beta_2 = _unit_interval("beta_2", beta_2)
+        self.eps = _non_negative("eps", eps)
+        self.amsgrad = _flag("amsgrad", amsgrad)
+        super().__init__(lr, weight_decay, clip_norm)
+
+    def _state_names(self):
+        return ("m", "v", "v_max") if self.amsgrad else ("m", "v")
+
+    def _hyper(self):
+        return {"beta_1": self.beta_1, "beta_2": self.beta_2, "eps": self.eps,
+                "amsgrad": self.amsgrad}
+
+    def _update(self, i, param, grad):
+        m, v, step = self.state["m"][i], self.state["v"][i], self.scratch[i]
+        t = self.t
+        np.multiply(grad, 1.0 - self.beta_1, out=step)
+        m *= self.beta_1
+        m += step  # m <- beta_1 m + (1 - beta_1) g
+        np.multiply(grad, grad, out=step)
+        step *= 1.0 - self.beta_2
+        v *= self.beta_2
+        v += step  # v <- beta_2 v + (1 - beta_2) g*g
+        if self.amsgrad:
+            v_max = self.state["v_max"][i]
+            np.maximum(v_max, v, out=v_max)
+            v = v_max
+        bias_correction_1 = 1.0 - self.beta_1**t
+        bias_correction_2 = 1.0 - self.beta_2**t
+        np.sqrt(v, out=step)
+        step /= math.sqrt(bias_correction_2)
+        step += self.eps  # sqrt(v) / sqrt(1 - beta_2^t) + eps
+        np.divide(m, step, out=step)
+        step *= self.lr / bias_correction_1
+        param -= step
+
+
+@register
+class AdamW(Adam):
+    r"""Adam with decoupled weight decay (Loshchilov & Hutter, 2019), as ``torch.optim.AdamW``.
+
+    On the weight matrices (``ndim >= 2``) first
+
+    .. math:: W \leftarrow W - \eta \lambda W ,
+
+    then the :class:`Adam` step. Unlike seed 002's form, λ is multiplied by the current η
+    (so it follows a learning-rate schedule), and any λ ≥ 0 is accepted.
+    """
+
+    name = "adamw"
+    decoupled_weight_decay = True
+
+    def __init__(self, lr=0.001, beta_1=0.9, beta_2=0.999, eps=1e-8, weight_decay=0.01,
+                 amsgrad=False, clip_norm=None):
+        super().__init__(lr, beta_1, beta_2, eps, amsgrad, weight_decay, clip_norm)
+
+
+# --------------------------------------------------------------------------- registry
+def get_optimizer(name_or_instance, **kwargs):
+    """An optimizer from a registry name (``"adam"``), a config dict, or an instance.
+
+    Parameters
+    ----------
+    name_or_instance : str, dict or Optimizer
+        A name of :data:`OPTIMIZERS` (case-insensitive), a :meth:`Optimizer.get_config`
+        dict, or an optimizer (returned as it is).
+    **kwargs
+        Hyper-parameters for the constructor (names only).
+
+    Raises
+    ------
+    ValueError
+        For an unknown name (the message lists the valid ones) or a bad hyper-parameter
+        (the message names it).
+    """
+    if isinstance(name_or_instance, Optimizer):
+        if kwargs:
+            raise ValueError(
+                f"hyper-parameters {sorted(kwargs)} given with an optimizer instance; "
+                f"set them on the instance instead"
+            )
+        return name_or_instance
+    if isinstance(name_or_instance, dict):
+        return optimizer_from_config({**name_or_instance, **kwargs})
+    if isinstance(name_or_instance, str) and name_or_instance.lower() in OPTIMIZERS:
+        cls = OPTIMIZERS[name_or_instance.lower()]
+        try:
+            return cls(**kwargs)
+        except TypeError as exc:  # an unknown keyword
+            raise ValueError(f"{cls.__name__}: {exc}") from None
+    raise ValueError(
+        f"unknown optimizer {name_or_instance!r}; valid names are: {', '.join(sorted(OPTIMIZERS))}"
+    )
+
+
+def optimizer_from_config(config):
+    """Rebuild an optimizer from :meth:`Optimizer.get_config`'s dict."""
+    config = dict(config)
+    if "name" not in config:
+        raise ValueError(f"optimizer config has no 'name': {config!r}")
+    name = config.pop("name")
+    if not (isinstance(name, str) and name.lower() in OPTIMIZERS):
+        return get_optimizer(name)  # raises, listing the valid names
+    return _build(OPTIMIZERS[name.lower()], config)
+
+
+def _build(cls, hyper):
+    """``cls(**hyper)``, except that a saved ``lr`` of 0 (where a schedule left it) is
+    restored through the attribute, which accepts it, rather than the constructor."""
+    lr = hyper.get("lr")
+    if lr is not None and not isinstance(lr, bool) and lr == 0:
+        del hyper["lr"]
+        opt = get_optimizer(cls.name, **hyper)
+        opt.lr = lr
+        return opt
+    return get_optimizer(cls.name, **hyper)

@@ -1,0 +1,452 @@
+"""The training loop: mini-batches, callbacks, progress, the divergence guard.
+
+The three rooms are kept apart: the network computes the loss and its gradient
+(:meth:`Sequential._loss_and_gradients`), the optimizer updates ``(param, grad)``
+pairs and owns its state (:mod:`deltaprop.optimizers`), and this module walks the
+batches and calls the callbacks.
+
+Each epoch's order of the samples is drawn from ``default_rng([seed, epoch])``, so
+an interrupted run resumed from its last completed epoch replays exactly the same
+batches as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._validation import check_X
+from .optimizers import get_optimizer
+from .schedules import get_schedule
+
+__all__ = [
+    "History",
+    "Callback",
+    "EarlyStopping",
+    "ModelCheckpoint",
+    "LambdaCallback",
+    "GradientNorms",
+    "TrainingDiverged",
+    "fit",
+]
+
+
+class TrainingDiverged(FloatingPointError):
+    """The loss became NaN or infinite; the weights were restored (see the message)."""
+
+    def __init__(self, message, history):
+        super().__init__(message)
+        self.history = history
+
+
+@dataclass
+class History:
+    """Per-epoch records of a :func:`fit` call (Keras' ``History.history`` layout).
+
+    ``history["loss"]`` is the training objective averaged over the epoch's batches;
+    ``"val_loss"``, the metric (``"accuracy"`` or ``"r2"``) and ``"val_<metric>"`` are
+    present when they apply; ``"lr"`` is the learning rate and ``"time"`` the wall
+    time of each epoch in seconds.
+    """
+
+    history: dict = field(default_factory=dict)
+    epoch: list = field(default_factory=list)
+    stopped_early: bool = False
+    interrupted: bool = False
+
+    def __getitem__(self, key):
+        return self.history[key]
+
+    def append(self, epoch, logs):
+        self.epoch.append(epoch)
+        for key, value in logs.items():
+            self.history.setdefault(key, []).append(value)
+
+    def to_dict(self):
+        return {"epoch": list(self.epoch), **{k: list(v) for k, v in self.history.items()}}
+
+    def __repr__(self):
+        last = {k: v[-1] for k, v in self.history.items() if v}
+        return f"History(epochs={len(self.epoch)}, last={last})"
+
+
+# -- callbacks ---------------------------------------------------------------------------
+
+
+class Callback:
+    """Hooks called by :func:`fit`. Set ``self.trainer.stop_training = True`` to stop."""
+
+    trainer = None
+
+    def on_train_begin(self, logs=None):
+        pass
+
+    def on_epoch_begin(self, epoch, logs=None):
+        pass
+
+    def on_batch_end(self, batch, logs=None):
+        pass
+
+    def on_epoch_end(self, epoch, logs=None):
+        pass
+
+    def on_train_end(self, logs=None):
+        pass
+
+
+class LambdaCallback(Callback):
+    """A user hook per batch and per epoch: ``on_batch_end(batch, logs)``,
+    ``on_epoch_end(epoch, logs)``; ``logs`` holds the current numbers."""
+
+    def __init__(self, on_batch_end=None, on_epoch_end=None, on_train_begin=None,
+                 on_train_end=None):
+        for name, fn in (("on_batch_end", on_batch_end), ("on_epoch_end", on_epoch_end),
+                         ("on_train_begin", on_train_begin), ("on_train_end", on_train_end)):
+            if fn is not None:
+                setattr(self, name, fn)
+
+
+def _improved(mode, value, best, min_delta):
+    if best is None:
+        return True
+    return value < best - min_delta if mode == "min" else value > best + min_delta
+
+
+def _mode_for(monitor):
+    return "max" if monitor.endswith(("accuracy", "r2")) else "min"
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs.
+
+    With ``restore_best`` the network ends with the weights of its best epoch.
+    """
+
+    def __init__(self, monitor="val_loss", patience=5, min_delta=0.0, restore_best=True,
+                 mode="auto"):
+        self.monitor, self.patience, self.min_delta = monitor, int(patience), float(min_delta)
+        self.restore_best = restore_best
+        self.mode = _mode_for(monitor) if mode == "auto" else mode
+        self.best = self.best_epoch = self.best_weights = None
+        self.wait = 0
+
+    def on_train_begin(self, logs=None):
+        self.best = self.best_epoch = self.best_weights = None
+        self.wait = 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.monitor not in logs:
+            raise ValueError(f"EarlyStopping monitors {self.monitor!r}, which is not among "
+                             f"the logged values {sorted(logs)}")
+        value = logs[self.monitor]
+        if _improved(self.mode, value, self.best, self.min_delta):
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            if self.restore_best:
+                self.best_weights = self.trainer.snapshot_weights()
+        else:
+            self.wait += 1
+            if self.wait >= self.patience:
+                self.trainer.stop_training = True
+                self.trainer.history.stopped_early = True
+
+    def on_train_end(self, logs=None):
+        if self.restore_best and self.best_weights is not None:
+            self.trainer.restore_weights(self.best_weights)
+
+
+class ModelCheckpoint(Callback):
+    """Save the model file (with the optimizer state) after each epoch, or only when
+    ``monitor`` improves (``save_best_only``). ``path`` may contain ``{epoch}``."""
+
+    def __init__(self, path, monitor="val_loss", save_best_only=False, include_optimizer=True,
+                 mode="auto"):
+        self.path, self.monitor = str(path), monitor
+        self.save_best_only, self.include_optimizer = save_best_only, include_optimizer
+        self.mode = _mode_for(monitor) if mode == "auto" else mode
+        self.best = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.save_best_only:
+            value = logs.get(self.monitor)
+            if value is None or not _improved(self.mode, value, self.best, 0.0):
+                return
+            self.best = value
+        self.trainer.net.save(self.path.format(epoch=epoch + 1),
+                              include_optimizer=self.include_optimizer)
+
+
+# -- progress ------------------------------------------------------------------------------
+
+
+def _format_logs(logs):
+    parts = []
+    for key, value in logs.items():
+        if key in ("time", "lr"):
+            continue
+        parts.append(f"{key}: {value:.4f}")
+    return " - ".join(parts)
+
+
+class _Progress:
+    """Keras-like output: a tqdm bar over the batches (verbose=1, when tqdm is
+    installed), then one line per epoch; verbose=2 prints only the lines."""
+
+    def __init__(self, verbose, epochs, n_batches):
+        self.verbose, self.epochs, self.n_batches = verbose, epochs, n_batches
+        self.bar = None
+        self._tqdm = None
+        if verbose == 1:
+            try:
+                from tqdm.auto import tqdm
+
+                self._tqdm = tqdm
+            except ImportError:
+                pass
+
+    def epoch_begin(self, epoch):
+        if self._tqdm is not None:
+            self.bar = self._tqdm(total=self.n_batches, desc=f"Epoch {epoch + 1}/{self.epochs}",
+                                  leave=False, file=sys.stdout, dynamic_ncols=True,
+                                  disable=None)  # no bar when stdout is not a terminal
+
+    def batch_end(self, loss):
+        if self.bar is not None:
+            self.bar.update(1)
+            self.bar.set_postfix_str(f"loss: {loss:.4f}", refresh=False)
+
+    def epoch_end(self, epoch, logs):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+        if self.verbose:
+            t = logs["time"]
+            took = f"{t:.1f}s" if t >= 1 else f"{1000 * t:.0f}ms"
+            print(f"Epoch {epoch + 1}/{self.epochs} - {took} - "
+                  f"{_format_logs(logs)} - lr: {logs['lr']:.3g}", flush=True)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+# -- the loop ------------------------------------------------------------------------------
+
+
+class _Trainer:
+    """State of one fit call, handed to the callbacks as ``callback.trainer``."""
+
+    def __init__(self, net, history):
+        self.net, self.history = net, history
+        self.stop_training = False
+
+    def snapshot_weights(self):
+        return [(layer.W.copy(), layer.b.copy()) for layer in self.net.layers]
+
+    def restore_weights(self, weights):
+        for layer, (W, b) in zip(self.net.layers, weights):
+            np.copyto(layer.W, W)
+            np.copyto(layer.b, b)
+
+
+def _validation_split(X, T, labels, fraction, seed):
+    if not 0.0 <= fraction < 1.0:
+        raise ValueError(f"validation_split must be in [0, 1), got {fraction}")
+    n_val = int(round(len(X) * fraction))
+    if n_val == 0 or n_val == len(X):
+        raise ValueError(f"validation_split={fraction} leaves no {'validation' if n_val == 0 else 'training'} "
+                         f"samples out of {len(X)}")
+    perm = np.random.default_rng([seed, 1 << 30]).permutation(len(X))
+    tr, va = perm[n_val:], perm[:n_val]
+    lab = (None, None) if labels is None else (labels[tr], labels[va])
+    return (X[tr], T[tr], lab[0]), (X[va], T[va], lab[1])
+
+
+def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
+        validation_data=None, validation_split=0.0, callbacks=(), verbose=1, seed=None,
+        schedule=None, resume=False):
+    """Train ``net`` by mini-batch gradient descent; see :meth:`Sequential.fit`."""
+    epochs = _positive_int(epochs, "epochs")
+    X = check_X(X, net.dtype, net.n_inputs)
+    T, labels = net._encode_targets(y, len(X), fit=not resume)
+
+    state = getattr(net, "train_state_", None)
+    if resume:
+        if state is None:
+            raise ValueError("resume=True, but this network has no saved training state "
+                             "(train it first, or load a file saved with include_optimizer=True)")
+        opt, seed, start = state["optimizer"], state["seed"], state["epoch"]
+        schedule = state["schedule"] if schedule is None else get_schedule(schedule)
+    else:
+        opt = get_optimizer(optimizer)
+        seed = int(np.random.SeedSequence().entropy % (1 << 63)) if seed is None else int(seed)
+        schedule = None if schedule is None else get_schedule(schedule)
+        start = 0
+    if start >= epochs:
+        raise ValueError(f"the network has already been trained for {start} epochs; "
+                         f"ask for more than that with epochs=")
+
+    if validation_data is not None:
+        Xv = check_X(validation_data[0], net.dtype, net.n_inputs, name="validation X")
+        Tv, labels_v = net._encode_targets(validation_data[1], len(Xv), fit=False)
+        train = (X, T, labels)
+    elif validation_split:
+        train, (Xv, Tv, labels_v) = _validation_split(X, T, labels, validation_split, seed)
+        X, T, labels = train
+    else:
+        Xv = Tv = labels_v = None
+    n = len(X)
+    bs = n if batch_size is None else min(_positive_int(batch_size, "batch_size"), n)
+    n_batches = math.ceil(n / bs)
+
+    history = History()
+    trainer = _Trainer(net, history)
+    callbacks = list(callbacks)
+    for cb in callbacks:
+        cb.trainer = trainer
+    net.train_state_ = {"optimizer": opt, "seed": seed, "epoch": start, "schedule": schedule}
+    metric = net._metric_name()
+    params = net.parameters()
+    progress = _Progress(verbose, epochs, n_batches)
+    Xb_buf = np.empty((bs,) + X.shape[1:], dtype=X.dtype)
+    Tb_buf = np.empty((bs,) + T.shape[1:], dtype=T.dtype)
+
+    for cb in callbacks:
+        cb.on_train_begin({})
+    epoch = start
+    try:
+        for epoch in range(start, epochs):
+            if schedule is not None:
+                opt.lr = schedule(epoch)
+            safe = trainer.snapshot_weights(), opt.state_dict()
+            order = np.random.default_rng([seed, epoch]).permutation(n) if shuffle and n_batches > 1 else None
+            for cb in callbacks:
+                cb.on_epoch_begin(epoch, {})
+            progress.epoch_begin(epoch)
+            t0 = time.perf_counter()
+            total, score = 0.0, _RunningMetric(metric, T if metric == "r2" else None)
+            for b in range(n_batches):
+                lo, hi = b * bs, min((b + 1) * bs, n)
+                if order is None:
+                    Xb, Tb = X[lo:hi], T[lo:hi]
+                    idx = slice(lo, hi)
+                else:
+                    idx = order[lo:hi]
+                    Xb = np.take(X, idx, axis=0, out=Xb_buf[: hi - lo])
+                    Tb = np.take(T, idx, axis=0, out=Tb_buf[: hi - lo])
+                J = net._loss_and_gradients(Xb, Tb)
+                if not math.isfinite(J):
+                    trainer.restore_weights(safe[0])
+                    opt.load_state_dict(safe[1])
+                    raise TrainingDiverged(
+                        f"training diverged: the loss became {J} at epoch {epoch + 1}, batch "
+                        f"{b + 1} (learning rate {opt.lr:g}). The weights and the optimizer "
+                        f"were restored to their state at the start of epoch {epoch + 1}; "
+                        f"try a smaller learning rate.", history)
+                opt.step(params)
+                total += J * (hi - lo)
+                score.update(net.layers[-1].a, Tb, None if labels is None else labels[idx])
+                progress.batch_end(J)
+                if callbacks:
+                    for cb in callbacks:
+                        cb.on_batch_end(b, {"epoch": epoch, "batch": b, "loss": J,
+                                            "size": hi - lo})
+            logs = {"loss": total / n}
+            if metric:
+                logs[metric] = score.value()
+            if Xv is not None:
+                val = net._evaluate_encoded(Xv, Tv, labels_v)
+                logs["val_loss"] = val["loss"]
+                if metric:
+                    logs["val_" + metric] = val[metric]
+            logs["lr"] = float(opt.lr)
+            logs["time"] = time.perf_counter() - t0
+            if schedule is not None and hasattr(schedule, "update"):
+                schedule.update(logs.get("val_loss", logs["loss"]))
+            history.append(epoch, logs)
+            net.train_state_["epoch"] = epoch + 1
+            progress.epoch_end(epoch, logs)
+            for cb in callbacks:
+                cb.on_epoch_end(epoch, logs)
+            if trainer.stop_training:
+                break
+    except KeyboardInterrupt:
+        # Roll back the unfinished epoch so that the network holds a consistent state
+        # that fit(..., resume=True) continues exactly.
+        trainer.restore_weights(safe[0])
+        opt.load_state_dict(safe[1])
+        net.train_state_["epoch"] = epoch
+        history.interrupted = True
+        if verbose:
+            print(f"\ninterrupted during epoch {epoch + 1}: the network holds its weights after "
+                  f"epoch {epoch}; continue with fit(..., resume=True)", flush=True)
+    finally:
+        progress.close()
+    for cb in callbacks:
+        cb.on_train_end({})
+    net.history_ = history
+    return history
+
+
+def _positive_int(value, name):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+class _RunningMetric:
+    """Accuracy or R² accumulated over the batches of an epoch."""
+
+    def __init__(self, metric, T_all):
+        self.metric = metric
+        self.a = 0.0
+        self.n = 0
+        if metric == "r2":
+            self.sst = float(((T_all - T_all.mean(axis=0)) ** 2).sum())
+
+    def update(self, y, T, labels):
+        if self.metric == "accuracy":
+            self.a += float(np.count_nonzero(_predict_index(y) == labels))
+            self.n += len(y)
+        elif self.metric == "r2":
+            self.a += float(((y - T) ** 2).sum())
+
+    def value(self):
+        if self.metric == "accuracy":
+            return self.a / self.n
+        return 1.0 - self.a / self.sst if self.sst > 0 else float("nan")
+
+
+def _predict_index(y):
+    """Class index from outputs: argmax for several outputs, threshold 0.5 for one."""
+    if y.shape[1] == 1:
+        return (y[:, 0] > 0.5).astype(np.int64)
+    return y.argmax(axis=1)
+
+
+class GradientNorms(Callback):
+    """Record, per epoch, the mean over the batches of each layer's ‖∂J/∂W‖_F.
+
+    ``norms`` is a list of per-epoch lists (one value per Dense layer); plot it with
+    :func:`deltaprop.plots.gradient_norms`.
+    """
+
+    def __init__(self):
+        self.norms = []
+        self._sum = None
+        self._count = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._sum = np.zeros(len(self.trainer.net.layers))
+        self._count = 0
+
+    def on_batch_end(self, batch, logs=None):
+        for k, layer in enumerate(self.trainer.net.layers):
+            self._sum[k] += float(np.sqrt(np.vdot(layer.grad_W, layer.grad_W)))
+        self._count += 1
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.norms.append((self._sum / max(self._count, 1)).tolist())
