@@ -288,3 +288,38 @@ def test_bad_fit_arguments(kwargs, match, rng):
     net = dp.MLP([2, 3], output="softmax", loss="cross_entropy")
     with pytest.raises(ValueError, match=match):
         net.fit(X, y, verbose=0, **{"epochs": 1, **kwargs})
+
+
+def test_sample_weight_equals_repeating_samples(rng):
+    """Integer weights are the same as repeating the samples (full batch, mean reduction)."""
+    X, y = blobs(rng, n=30)
+    w = rng.integers(0, 4, size=30)
+    w[0] = 1
+    net = dp.MLP([2, 5, 3], activation="tanh", output="softmax", loss="cross_entropy",
+                 dtype="float64", seed=0, l2=0.1)
+    J_w, g_w = net.gradients(X, y, sample_weight=w)
+    J_r, g_r = net.gradients(np.repeat(X, w, axis=0), np.repeat(y, w))
+    assert J_w == pytest.approx(J_r, rel=1e-12)
+    for (a, b), (c, d) in zip(g_w, g_r):
+        np.testing.assert_allclose(a, c, rtol=1e-10, atol=1e-14)
+        np.testing.assert_allclose(b, d, rtol=1e-10, atol=1e-14)
+    assert net.loss(X, y, sample_weight=w) == pytest.approx(J_r, rel=1e-12)
+    fitted = net.copy()
+    fitted.fit(X, y, sample_weight=w, epochs=2, batch_size=None, verbose=0,
+               optimizer=dp.optimizers.SGD(lr=0.1))
+    repeated = net.copy()
+    repeated.fit(np.repeat(X, w, axis=0), np.repeat(y, w), epochs=2, batch_size=None,
+                 verbose=0, optimizer=dp.optimizers.SGD(lr=0.1))
+    for (a, _), (b, _) in zip(weights(fitted), weights(repeated)):
+        np.testing.assert_allclose(a, b, rtol=1e-10)
+
+
+def test_bad_sample_weight(rng):
+    X, y = blobs(rng, n=10)
+    net = dp.MLP([2, 3], output="softmax", loss="cross_entropy")
+    with pytest.raises(ValueError, match=r"sample_weight must have shape \(10,\)"):
+        net.gradients(X, y, sample_weight=np.ones(3))
+    with pytest.raises(ValueError, match=r"non-negative: sample_weight\[2\] = -1"):
+        net.fit(X, y, sample_weight=[1, 1, -1] + [1] * 7, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="sums to zero"):
+        net.fit(X, y, sample_weight=np.zeros(10), epochs=1, verbose=0)

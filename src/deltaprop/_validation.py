@@ -91,3 +91,22 @@ def check_layer_sizes(layer_sizes):
         if n <= 0:
             raise ValueError(f"layer_sizes[{i}] must be positive, got {n}")
     return [int(n) for n in sizes]
+
+
+def check_sample_weight(sample_weight, n_samples, dtype):
+    """None, or a finite non-negative 1-D array of length ``n_samples`` with a positive sum."""
+    if sample_weight is None:
+        return None
+    w = _as_numeric(sample_weight, "sample_weight")
+    if w.ndim == 0:
+        w = np.full(n_samples, w)
+    if w.shape != (n_samples,):
+        raise ValueError(f"sample_weight must have shape ({n_samples},), got {w.shape}")
+    w = np.asarray(w, dtype=dtype)
+    _check_finite(w, "sample_weight")
+    if (w < 0).any():
+        i = int(np.argmax(w < 0))
+        raise ValueError(f"sample_weight must be non-negative: sample_weight[{i}] = {w[i]:g}")
+    if not w.sum() > 0:
+        raise ValueError("sample_weight sums to zero")
+    return w

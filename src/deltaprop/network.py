@@ -18,7 +18,8 @@ import copy as _copy
 
 import numpy as np
 
-from ._validation import check_dtype, check_layer_sizes, check_targets, check_X
+from ._validation import (check_dtype, check_layer_sizes, check_sample_weight,
+                          check_targets, check_X)
 from .activations import Activation, get_activation
 from .losses import get_loss
 
@@ -232,24 +233,27 @@ class Sequential:
             a = layer.forward(a)
         return a
 
-    def loss(self, X, T):
+    def loss(self, X, T, sample_weight=None):
         """The objective ``J`` (loss reduced over the batch, plus the L2 term) as a float."""
         X, T = self._check_XT(X, T)
+        w = check_sample_weight(sample_weight, len(X), self.dtype)
         z = X
         for layer in self.layers[:-1]:
             z = layer.forward(z)
         z = self.layers[-1].pre_activation(z)
         y = self.output_activation.forward(z)
-        return self._objective(self._per_sample_loss(z, y, T))
+        return self._objective(self._per_sample_loss(z, y, T), w)
 
-    def gradients(self, X, T):
+    def gradients(self, X, T, sample_weight=None):
         """The objective and its gradient: ``(J, [(grad_W, grad_b), ...])``, one pair per layer.
 
         One forward sweep and one backward sweep (seed 000's steps ① to ⑤). The
-        returned arrays are copies, the caller's to keep.
+        returned arrays are copies, the caller's to keep. With ``sample_weight`` the
+        per-sample losses are weighted, and ``"mean"`` becomes ``Σ w ℓ / Σ w``.
         """
         X, T = self._check_XT(X, T)
-        J = self._loss_and_gradients(X, T)
+        w = check_sample_weight(sample_weight, len(X), self.dtype)
+        J = self._loss_and_gradients(X, T, w)
         return J, [(layer.grad_W.copy(), layer.grad_b.copy()) for layer in self.layers]
 
     def parameters(self):
@@ -270,15 +274,18 @@ class Sequential:
             return self.loss_function.fused_value(z, T)
         return self.loss_function.value(y, T)
 
-    def _objective(self, per_sample):
-        J = float(per_sample.sum(dtype=np.float64))
+    def _objective(self, per_sample, w=None):
+        if w is None:
+            J, count = float(per_sample.sum(dtype=np.float64)), len(per_sample)
+        else:
+            J, count = float(np.dot(per_sample, w)), float(w.sum(dtype=np.float64))
         if self.reduction == "mean":
-            J /= len(per_sample)
+            J /= count
         if self.l2:
             J += 0.5 * self.l2 * sum(float(np.vdot(layer.W, layer.W)) for layer in self.layers)
         return J
 
-    def _output_delta(self, T):
+    def _output_delta(self, T, w=None):
         """Step ① (and ② for the output layer): ``dJ/dz`` at the output, and the loss."""
         out = self.layers[-1]
         loss, act = self.loss_function, out.activation
@@ -288,16 +295,18 @@ class Sequential:
         else:
             per_sample = loss.value(out.a, T)
             delta = act.backward(out.z, out.a, loss.gradient(out.a, T))  # ① then ②
+        if w is not None:
+            delta *= w[:, None]
         if self.reduction == "mean":
-            delta *= 1.0 / len(T)
+            delta *= 1.0 / (len(T) if w is None else float(w.sum(dtype=np.float64)))
         return delta, per_sample
 
-    def _loss_and_gradients(self, X, T):
+    def _loss_and_gradients(self, X, T, w=None):
         """Forward, then backward, on validated arrays; gradients land in the layers."""
         a = X
         for layer in self.layers:
             a = layer.forward(a, keep=True)
-        g, per_sample = self._output_delta(T)
+        g, per_sample = self._output_delta(T, w)
         is_delta = True
         for k in range(len(self.layers) - 1, -1, -1):
             g = self.layers[k].backward(g, is_delta=is_delta, need_input_grad=k > 0)
@@ -305,12 +314,12 @@ class Sequential:
         if self.l2:
             for layer in self.layers:
                 layer.grad_W += self.l2 * layer.W  # ∇ of (λ/2)‖W‖²
-        return self._objective(per_sample)
+        return self._objective(per_sample, w)
 
     # -- training and prediction ----------------------------------------------------------
     def fit(self, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
             validation_data=None, validation_split=0.0, callbacks=(), verbose=1, seed=None,
-            schedule=None, resume=False):
+            schedule=None, resume=False, sample_weight=None):
         """Train by mini-batch gradient descent; returns a :class:`~deltaprop.training.History`.
 
         Parameters
@@ -346,6 +355,8 @@ class Sequential:
         resume : bool
             Continue a run that stopped (Ctrl-C, early stopping, a loaded checkpoint)
             from its last completed epoch, with its optimizer state and seed.
+        sample_weight : array_like (N,), optional
+            Per-sample weights of the loss; ``"mean"`` becomes ``Σ w ℓ / Σ w`` per batch.
 
         Raises
         ------
@@ -359,7 +370,7 @@ class Sequential:
         return fit(self, X, y, optimizer=optimizer, epochs=epochs, batch_size=batch_size,
                    shuffle=shuffle, validation_data=validation_data,
                    validation_split=validation_split, callbacks=callbacks, verbose=verbose,
-                   seed=seed, schedule=schedule, resume=resume)
+                   seed=seed, schedule=schedule, resume=resume, sample_weight=sample_weight)
 
     @property
     def task(self):

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validation import check_X
+from ._validation import check_sample_weight, check_X
 from .optimizers import get_optimizer
 from .schedules import get_schedule
 
@@ -252,7 +252,7 @@ class _Trainer:
             np.copyto(layer.b, b)
 
 
-def _validation_split(X, T, labels, fraction, seed):
+def _validation_split(X, T, labels, weights, fraction, seed):
     if not 0.0 <= fraction < 1.0:
         raise ValueError(f"validation_split must be in [0, 1), got {fraction}")
     n_val = int(round(len(X) * fraction))
@@ -262,16 +262,17 @@ def _validation_split(X, T, labels, fraction, seed):
     perm = np.random.default_rng([seed, 1 << 30]).permutation(len(X))
     tr, va = perm[n_val:], perm[:n_val]
     lab = (None, None) if labels is None else (labels[tr], labels[va])
-    return (X[tr], T[tr], lab[0]), (X[va], T[va], lab[1])
+    return (X[tr], T[tr], lab[0]), (X[va], T[va], lab[1]), None if weights is None else weights[tr]
 
 
 def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
         validation_data=None, validation_split=0.0, callbacks=(), verbose=1, seed=None,
-        schedule=None, resume=False):
+        schedule=None, resume=False, sample_weight=None):
     """Train ``net`` by mini-batch gradient descent; see :meth:`Sequential.fit`."""
     epochs = _positive_int(epochs, "epochs")
     X = check_X(X, net.dtype, net.n_inputs)
     T, labels = net._encode_targets(y, len(X), fit=not resume)
+    weights = check_sample_weight(sample_weight, len(X), net.dtype)
 
     state = getattr(net, "train_state_", None)
     if resume:
@@ -294,7 +295,8 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
         Tv, labels_v = net._encode_targets(validation_data[1], len(Xv), fit=False)
         train = (X, T, labels)
     elif validation_split:
-        train, (Xv, Tv, labels_v) = _validation_split(X, T, labels, validation_split, seed)
+        train, (Xv, Tv, labels_v), weights = _validation_split(X, T, labels, weights,
+                                                               validation_split, seed)
         X, T, labels = train
     else:
         Xv = Tv = labels_v = None
@@ -337,7 +339,7 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
                     idx = order[lo:hi]
                     Xb = np.take(X, idx, axis=0, out=Xb_buf[: hi - lo])
                     Tb = np.take(T, idx, axis=0, out=Tb_buf[: hi - lo])
-                J = net._loss_and_gradients(Xb, Tb)
+                J = net._loss_and_gradients(Xb, Tb, None if weights is None else weights[idx])
                 if not math.isfinite(J):
                     trainer.restore_weights(safe[0])
                     opt.load_state_dict(safe[1])
