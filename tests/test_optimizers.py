@@ -215,7 +215,9 @@ def test_update_rule_matches_torch_with_changing_lr(case):
 
 
 @needs_torch
-@pytest.mark.parametrize("lrs", [None, [0.1, 0.05, 0.2, 0.01, 0.1, 0.3]], ids=["const-lr", "lr-changes"])
+@pytest.mark.parametrize(
+    "lrs", [None, [0.1, 0.05, 0.2, 0.01, 0.1, 0.3]], ids=["const-lr", "lr-changes"]
+)
 def test_adamw_decoupled_decay_matches_torch_on_weights_only(lrs):
     """AdamW: W <- W - eta*lambda*W, then Adam; torch param groups put the decay on W only."""
     W, b, grads = make_problem(seed=7)
@@ -471,7 +473,8 @@ def test_state_dict_roundtrip_resumes_bitwise(cfg):
     saved = first.state_dict()
     # the saved arrays are copies: stepping the old optimizer does not change them
     snapshot = {k: [a.copy() for a in v] for k, v in saved.items() if isinstance(v, list)}
-    first.step([(part1[-1][0].copy(), grads[3][0].copy()), (part1[-1][1].copy(), grads[3][1].copy())])
+    W3, b3 = part1[-1][0].copy(), part1[-1][1].copy()
+    first.step([(W3, grads[3][0].copy()), (b3, grads[3][1].copy())])
     for k, arrays in snapshot.items():
         for a, s in zip(saved[k], arrays, strict=True):
             np.testing.assert_array_equal(a, s)
@@ -644,7 +647,10 @@ def torch_lrs(make_scheduler, lr, n_epochs):
             StepDecay(0.1, step_size=2, gamma=0.5),
             lambda o: torch.optim.lr_scheduler.StepLR(o, 2, gamma=0.5),
         ),
-        (ExponentialDecay(0.1, gamma=0.9), lambda o: torch.optim.lr_scheduler.ExponentialLR(o, 0.9)),
+        (
+            ExponentialDecay(0.1, gamma=0.9),
+            lambda o: torch.optim.lr_scheduler.ExponentialLR(o, 0.9),
+        ),
         (
             CosineWarmup(0.1, total_epochs=10),
             lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=10),
@@ -658,9 +664,7 @@ def torch_lrs(make_scheduler, lr, n_epochs):
     ids=["step", "step-gamma", "exponential", "cosine", "cosine-min-lr", "constant"],
 )
 def test_schedule_matches_torch(ours, make_torch):
-    n = 8 if isinstance(ours, CosineWarmup) else 12
-    if isinstance(ours, CosineWarmup):
-        n = ours.total_epochs + 1
+    n = ours.total_epochs + 1 if isinstance(ours, CosineWarmup) else 12
     ref = torch_lrs(make_torch, ours.lr, n)
     got = [ours(epoch) for epoch in range(n)]
     assert_close(got, ref, f"{type(ours).__name__} lr sequence", rtol=1e-12)
