@@ -48,7 +48,8 @@ def test_main_job_trains_on_digits(digits_run):
     line = [ln for ln in out.splitlines() if ln.startswith("test: ")][0]
     accuracy = float(line.split("accuracy ")[1].split()[0])
     assert accuracy > 0.95
-    for name in ("model.npz", "history.json", "learning_curve.png"):
+    for name in ("model.npz", "history.json", "learning_curve.png", "gradient_norms.png",
+                 "confusion_matrix.png"):
         assert (cwd / "runs" / "digits" / name).stat().st_size > 0
     history = json.loads((cwd / "runs" / "digits" / "history.json").read_text())
     assert len(history["loss"]) == 30 and "val_accuracy" in history

@@ -108,8 +108,9 @@ def build_parser():
     t.add_argument("--no-standardize", action="store_true",
                    help="do not scale the features to zero mean and unit variance")
     t.add_argument("--out", default=None,
-                   help="output directory for model.npz, history.json, learning_curve.png "
-                        "(default runs/DATA)")
+                   help="output directory for model.npz, history.json and the plots "
+                        "(learning_curve.png, gradient_norms.png, confusion_matrix.png; "
+                        "default runs/DATA)")
     t.add_argument("--plot-boundary", action="store_true",
                    help="also draw the decision boundary (2-D data sets)")
     t.add_argument("--json", action="store_true", help="print the final metrics as one JSON object")
@@ -218,7 +219,8 @@ def cmd_train(args):
                  output=output, loss=loss, l2=args.l2, dtype=args.dtype, seed=args.seed)
     opt_kw = {} if args.lr is None else {"lr": args.lr}
     optimizer = dp.optimizers.get_optimizer(args.optimizer, **opt_kw)
-    callbacks = []
+    grad_norms = dp.GradientNorms()
+    callbacks = [grad_norms]
     if args.early_stopping is not None:
         if args.val_split == 0:
             raise CLIError("--early-stopping needs a validation split (--val-split > 0)")
@@ -248,6 +250,11 @@ def cmd_train(args):
         from . import plots as _plots
 
         plots["learning_curve"] = str(_plots.learning_curves(history, out / "learning_curve.png"))
+        plots["gradient_norms"] = str(_plots.gradient_norms(grad_norms, out / "gradient_norms.png"))
+        if classification:
+            plots["confusion_matrix"] = str(_plots.confusion_matrix(
+                y_test, net.predict(X_test), out / "confusion_matrix.png",
+                labels=net.classes_, title="test confusion matrix"))
         if args.plot_boundary and X_train.shape[1] == 2 and classification:
             plots["decision_boundary"] = str(
                 _plots.decision_boundary(net, X_test, y_test, out / "decision_boundary.png"))

@@ -108,7 +108,9 @@ def confusion_matrix(y_true, y_pred, path, labels=None, title="confusion matrix"
     k = len(labels)
     fig, ax = plt.subplots(figsize=(1.2 + 0.55 * k, 1.0 + 0.5 * k))
     im = ax.imshow(cm, cmap="Blues")
-    ax.set_xticks(range(k), [str(c) for c in labels], rotation=45 if k > 6 else 0)
+    long_names = max(len(str(c)) for c in labels) > 3
+    ax.set_xticks(range(k), [str(c) for c in labels], rotation=45 if long_names else 0,
+                  ha="right" if long_names else "center")
     ax.set_yticks(range(k), [str(c) for c in labels])
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
