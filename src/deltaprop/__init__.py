@@ -6,6 +6,9 @@ lecture notations map onto the code.
 
 from . import activations, datasets, losses, optimizers, schedules
 from .activations import ACTIVATIONS, Activation, get_activation
+from .diagnostics import Diagnostics
+from .exercises import check_backward
+from .explain import explain
 from .gradcheck import GradcheckReport, gradcheck
 from .io import ModelFileError, load, save
 from .losses import LOSSES, Loss, get_loss
@@ -20,6 +23,7 @@ __all__ = [
     "Activation",
     "Callback",
     "Dense",
+    "Diagnostics",
     "EarlyStopping",
     "GradcheckReport",
     "GradientNorms",
@@ -33,7 +37,9 @@ __all__ = [
     "Sequential",
     "TrainingDiverged",
     "activations",
+    "check_backward",
     "datasets",
+    "explain",
     "get_activation",
     "get_loss",
     "gradcheck",

@@ -113,6 +113,10 @@ def build_parser():
                         "default runs/DATA)")
     t.add_argument("--plot-boundary", action="store_true",
                    help="also draw the decision boundary (2-D data sets)")
+    t.add_argument("--diagnostics", action="store_true",
+                   help="record per-layer diagnostics each epoch (error-vector and gradient "
+                        "norms, update ratio, dead ReLUs, saturated units) into "
+                        "diagnostics.json and diagnostics.png")
     t.add_argument("--json", action="store_true", help="print the final metrics as one JSON object")
     t.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 
@@ -137,6 +141,7 @@ def build_parser():
                        epilog="examples:\n  deltaprop summary runs/digits/model.npz\n",
                        formatter_class=fmt)
     s.add_argument("model")
+    _add_explain_parsers(sub)
     return parser
 
 
@@ -221,6 +226,9 @@ def cmd_train(args):
     optimizer = dp.optimizers.get_optimizer(args.optimizer, **opt_kw)
     grad_norms = dp.GradientNorms()
     callbacks = [grad_norms]
+    diagnostics = dp.Diagnostics(X_train, y_train) if args.diagnostics else None
+    if diagnostics is not None:
+        callbacks.append(diagnostics)
     if args.early_stopping is not None:
         if args.val_split == 0:
             raise CLIError("--early-stopping needs a validation split (--val-split > 0)")
@@ -245,6 +253,10 @@ def cmd_train(args):
     net.save(model_path)
     history_path = out / "history.json"
     history_path.write_text(json.dumps(history.to_dict(), indent=1))
+    if diagnostics is not None:
+        (out / "diagnostics.json").write_text(json.dumps(diagnostics.to_dict(), indent=1))
+        if not quiet:
+            print(diagnostics.table(), end="")
     plots = {}
     try:
         from . import plots as _plots
@@ -255,6 +267,10 @@ def cmd_train(args):
             plots["confusion_matrix"] = str(_plots.confusion_matrix(
                 y_test, net.predict(X_test), out / "confusion_matrix.png",
                 labels=net.classes_, title="test confusion matrix"))
+        if diagnostics is not None:
+            from .diagnostics import plot_diagnostics
+
+            plots["diagnostics"] = str(plot_diagnostics(diagnostics, out / "diagnostics.png"))
         if args.plot_boundary and X_train.shape[1] == 2 and classification:
             plots["decision_boundary"] = str(
                 _plots.decision_boundary(net, X_test, y_test, out / "decision_boundary.png"))
@@ -383,8 +399,167 @@ def cmd_summary(args):
     return 0
 
 
+# -- explain and descent (issue 5) ------------------------------------------------------
+
+EXAMPLES_EXPLAIN = """\
+examples:
+  deltaprop explain --list-examples
+  deltaprop explain --example seed000                     # seed 000's 2-2-1 network, steps 1-5
+  deltaprop explain --example seed004 --notation hagan --format latex -o trace.tex
+  deltaprop explain --example softmax --notation nielsen --format markdown
+  deltaprop explain runs/iris/model.npz --input one_flower.csv --target 2
+  deltaprop explain model.npz --input rows.csv --target targets.csv --format json
+"""
+
+EXAMPLES_DESCENT = """\
+examples:
+  deltaprop descent                               # seed 001: eta = 0.1, 0.001, 0.665757
+  deltaprop descent --eta 0.3,0.6,0.7 --start 2,1 --steps 20 --plot descent.png
+"""
+
+
+def _float_list(text):
+    try:
+        return [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}")
+
+
+def _add_explain_parsers(sub):
+    from .explain import EXAMPLES, FORMATS, NOTATIONS
+
+    fmt = argparse.RawDescriptionHelpFormatter
+    x = sub.add_parser(
+        "explain", help="one forward and one backward step, every number, in a lecture's notation",
+        epilog=EXAMPLES_EXPLAIN, formatter_class=fmt,
+        description="Trace one forward and one backward sweep: for every layer the input, "
+                    "pre-activation, activation, error vector, dJ/dW and dJ/db, in the "
+                    "notation of a lecture note (goodfellow: seed 000, nielsen: seed 003, "
+                    "hagan: seed 004, rousseau: seed 001).")
+    x.add_argument("model", nargs="?", help="a saved model (.npz); or use --example")
+    x.add_argument("--example", choices=list(EXAMPLES), help="a worked example of the lectures")
+    x.add_argument("--list-examples", action="store_true", help="list the worked examples")
+    x.add_argument("--input", help="CSV file (header row) with the model's input features")
+    x.add_argument("--target",
+                   help="the targets: a CSV file (header row, one row per input row) or "
+                        "comma-separated values used for every row, e.g. a class label '2' "
+                        "or '0.5,1'")
+    x.add_argument("--notation", choices=list(NOTATIONS), default=None,
+                   help="default: the example's own, goodfellow for a model")
+    x.add_argument("--format", choices=list(FORMATS), default="text")
+    x.add_argument("--sample", type=int, default=None,
+                   help="show only this sample (0-based) step by step")
+    x.add_argument("--precision", type=int, default=6, help="significant digits (default 6)")
+    x.add_argument("--fragment", action="store_true",
+                   help="LaTeX: a fragment to \\input instead of a complete document")
+    x.add_argument("-o", "--output", help="file to write (default: standard output)")
+
+    d = sub.add_parser("descent", help="gradient descent on seed 001's f(x, y) = 1.5x² + y² + 2",
+                       epilog=EXAMPLES_DESCENT, formatter_class=fmt,
+                       description="The table of iterates of gradient descent for several "
+                                   "learning rates, the stability limit eta < 2/3, and a contour "
+                                   "plot with the trajectories (plus momentum and Adam).")
+    d.add_argument("--eta", type=_float_list, default=None,
+                   help="learning rates (default 0.1,0.001,0.665757)")
+    d.add_argument("--start", type=_float_list, default=None, help="x0,y0 (default -2.5,2)")
+    d.add_argument("--steps", type=int, default=30)
+    d.add_argument("--plot", default="descent.png",
+                   help="PNG to write (default descent.png; 'none' for no figure)")
+
+
+def _read_targets(spec, n_rows):
+    """Rows of target cells (strings) from a CSV file or one comma-separated row."""
+    path = Path(spec)
+    if path.is_file():
+        try:
+            with open(path, newline="") as f:
+                rows = [r for r in csv.reader(f) if any(c.strip() for c in r)][1:]
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CLIError(f"cannot read {path}: {exc}")
+        if len(rows) != n_rows:
+            raise CLIError(f"{path} has {len(rows)} target rows but the input has {n_rows} rows")
+        cells = rows
+    else:
+        cells = [spec.split(",")] * n_rows
+    return cells
+
+
+def cmd_explain(args):
+    import importlib
+
+    ex = importlib.import_module("deltaprop.explain")  # the package attribute is the function
+
+    if args.list_examples:
+        width = max(len(n) for n in ex.EXAMPLES)
+        for name, e in ex.EXAMPLES.items():
+            print(f"{name:<{width}}  {'[' + e.notation + ']':<12}  {e.title}")
+        return 0
+    if args.example and args.model:
+        raise CLIError("give either a MODEL or --example, not both")
+    if args.example:
+        net, X, T = ex.example(args.example)
+        notation = args.notation or ex.EXAMPLES[args.example].notation
+    elif args.model:
+        if not args.input or not args.target:
+            raise CLIError("explaining a model needs --input FILE.csv and --target")
+        net = _load_model(args.model)
+        X = _preprocess(net, _read_features(args.input, net.n_inputs))
+        cells = _read_targets(args.target, len(X))
+        if net.task == "classification" and len(cells[0]) == 1:  # class labels
+            classes = net._classes()
+            labels = np.array([row[0].strip() for row in cells])
+            if classes.dtype.kind in "biuf":
+                try:
+                    labels = labels.astype(float).astype(classes.dtype)
+                except ValueError:
+                    raise CLIError(f"--target {args.target!r}: class labels must be numbers")
+            T = net._encode_targets(labels, len(X))[0]
+        else:
+            try:
+                T = np.array([[float(c) for c in row] for row in cells])
+            except ValueError:
+                raise CLIError(f"--target {args.target!r}: not a CSV file, and not "
+                               "comma-separated numbers")
+        notation = args.notation or "goodfellow"
+    else:
+        raise CLIError("nothing to explain: give a MODEL with --input and --target, or "
+                       "--example NAME (see --list-examples)")
+    trace = ex.explain(net, X, T, notation=notation, precision=args.precision)
+    kw = {}
+    if args.format != "json":
+        kw["sample"] = args.sample
+    if args.format == "latex":
+        kw["standalone"] = not args.fragment
+    text = ex.render(trace, args.format, **kw)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_descent(args):
+    from . import descent
+
+    etas = args.eta or list(descent.SEED_ETAS)
+    start = tuple(args.start) if args.start else descent.START
+    if len(start) != 2:
+        raise CLIError(f"--start needs two numbers x0,y0, got {len(start)}")
+    if args.steps < 1:
+        raise CLIError(f"--steps must be positive, got {args.steps}")
+    print(descent.iterate_table(etas, start, args.steps), end="")
+    if args.plot.lower() != "none":
+        try:
+            path = descent.plot_descent(args.plot, etas, start, args.steps)
+        except ImportError as exc:
+            raise CLIError(str(exc))
+        print(f"wrote {path}")
+    return 0
+
+
 COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict,
-            "summary": cmd_summary}
+            "summary": cmd_summary, "explain": cmd_explain, "descent": cmd_descent}
 
 
 def main(argv=None):

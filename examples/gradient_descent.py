@@ -1,0 +1,13 @@
+"""Seed 001: gradient descent on f(x, y) = 1.5x² + y² + 2 with η = 0.1, 0.001, 0.665757,
+and momentum and Adam on the same function.
+
+Run:  python examples/gradient_descent.py        (writes docs/img/gradient_descent.png)
+"""
+
+from pathlib import Path
+
+from deltaprop import descent
+
+print(descent.iterate_table(etas=descent.SEED_ETAS, start=(-2.5, 2.0), steps=30))
+out = Path(__file__).resolve().parent.parent / "docs" / "img" / "gradient_descent.png"
+print("wrote", descent.plot_descent(out, start=(-2.5, 2.0), steps=30))

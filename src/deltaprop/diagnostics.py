@@ -1,0 +1,261 @@
+r"""Per-layer diagnostics of training: is the gradient reaching every layer?
+
+:class:`Diagnostics` is a training callback. At the end of every epoch it runs one
+forward and one backward sweep of a copy of the network on a fixed *probe batch* (the
+first ``max_samples`` rows of the data you give it) and reads the engine's own layer
+quantities (``z``, ``a``, ``delta``, ``grad_W``). What it records, for each Dense layer
+``k`` (one value per layer per epoch):
+
+``delta_norm``
+    :math:`\sqrt{\tfrac1N\sum_n \lVert\delta_n\rVert^2}`: the root mean square over the
+    probe samples of the norm of the per-sample error vector
+    :math:`\delta_n = \partial\ell_n/\partial z_n` (seed 003's :math:`\delta^l`, seed 004's
+    :math:`S`). With ``reduction="mean"`` the engine's ``layer.delta`` rows carry a
+    ``1/N``; it is taken out so the number does not depend on the probe size.
+``grad_norm``
+    :math:`\lVert\partial J/\partial W\rVert_F` on the probe batch (``layer.grad_W``,
+    with the L2 term if any).
+``update_ratio``
+    :math:`\lVert W_\text{end} - W_\text{begin}\rVert_F / \lVert W_\text{begin}\rVert_F`:
+    how much the epoch's optimizer steps changed the weights, relative to their size
+    (weights copied at the start of each epoch).
+``dead``
+    For ReLU layers: the share of units whose pre-activation is :math:`z \le 0` for every
+    probe sample, so that :math:`f'(z) = 0` and no gradient passes (seed 001's "dead ReLU:
+    never activated across the whole training set"). NaN for other activations.
+``saturated``
+    For sigmoid and tanh layers: the share of (sample, unit) entries in the flat parts of
+    the curve, where the derivative has fallen below 4 % of its maximum (sigmoid
+    :math:`a < 0.01` or :math:`a > 0.99`; tanh :math:`|a| > 0.98`), seed 001's "killing
+    gradients" and seed 002's "vanishing gradients". NaN for other activations.
+
+Without a probe batch (``Diagnostics()``) the numbers come from the last training batch of
+each epoch as the layers hold them after its backward sweep; ``update_ratio`` is the same.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .training import Callback
+
+__all__ = ["Diagnostics", "QUANTITIES", "layer_statistics", "plot_diagnostics",
+           "plot_layer_profile"]
+
+#: The recorded quantities, in the order of the plots, with a label for each.
+QUANTITIES = {
+    "delta_norm": "RMS ‖δ‖ per sample (error vector ∂ℓ/∂z)",
+    "grad_norm": "‖∂J/∂W‖ (Frobenius)",
+    "update_ratio": "‖ΔW‖ / ‖W‖ over the epoch",
+    "dead": "dead ReLU units (share)",
+    "saturated": "saturated sigmoid/tanh entries (share)",
+}
+
+_SATURATION = {"sigmoid": lambda a: (a < 0.01) | (a > 0.99),
+               "tanh": lambda a: np.abs(a) > 0.98}
+
+
+def layer_statistics(layer, share):
+    """The probe statistics of one layer after a backward sweep: a dict with
+    ``delta_norm``, ``grad_norm``, ``dead`` and ``saturated`` (see the module docstring).
+
+    ``share`` is each sample's weight in the objective (``1/N`` for the mean), by which
+    the rows of ``layer.delta`` are divided to give the per-sample error vectors.
+    """
+    delta = np.asarray(layer.delta, dtype=np.float64) / share
+    stats = {
+        "delta_norm": float(np.sqrt(np.mean(np.sum(delta * delta, axis=1)))),
+        "grad_norm": float(np.sqrt(np.vdot(layer.grad_W, layer.grad_W))),
+        "dead": float("nan"),
+        "saturated": float("nan"),
+    }
+    name = layer.activation.name
+    if name == "relu":
+        stats["dead"] = float(np.mean(np.all(layer.z <= 0, axis=0)))
+    if name in _SATURATION:
+        stats["saturated"] = float(np.mean(_SATURATION[name](layer.a)))
+    return stats
+
+
+class Diagnostics(Callback):
+    """Record per-layer gradient health once per epoch (see the module docstring).
+
+    Parameters
+    ----------
+    X, y : array_like, optional
+        Probe data (e.g. the training set); the first ``max_samples`` rows are used at
+        every epoch. ``y`` as for ``fit`` (labels or targets).
+    max_samples : int
+        Size of the probe batch.
+
+    Attributes
+    ----------
+    history : dict
+        ``history[name]`` is a list with one entry per epoch, each a list with one value
+        per layer, for every name in :data:`QUANTITIES`; ``history["epoch"]`` counts
+        from 1. Quantities that do not apply to a layer are NaN.
+    activations : list of str
+        The activation of each layer.
+
+    Examples
+    --------
+    >>> import deltaprop as dp
+    >>> X, y = dp.datasets.make_moons(200, seed=0)
+    >>> net = dp.MLP([2, 16, 16, 2], activation="relu", output="softmax",
+    ...              loss="cross_entropy", seed=0)
+    >>> diag = dp.Diagnostics(X, y)
+    >>> _ = net.fit(X, y, epochs=3, callbacks=[diag], verbose=0, seed=0)
+    >>> len(diag.history["grad_norm"]), len(diag.history["grad_norm"][0])
+    (3, 3)
+    """
+
+    def __init__(self, X=None, y=None, max_samples=256):
+        if (X is None) != (y is None):
+            raise ValueError("give both X and y for the probe batch, or neither")
+        if isinstance(max_samples, bool) or int(max_samples) < 1:
+            raise ValueError(f"max_samples must be a positive integer, got {max_samples!r}")
+        self.X, self.y, self.max_samples = X, y, int(max_samples)
+        self.history = {"epoch": [], **{name: [] for name in QUANTITIES}}
+        self.activations = []
+        self._probe = None
+        self._start = None
+
+    def on_train_begin(self, logs=None):
+        from ._validation import check_X
+
+        net = self.trainer.net
+        self.activations = [layer.activation.name for layer in net.layers]
+        if self.X is not None:
+            X = check_X(self.X, net.dtype, net.n_inputs, name="Diagnostics X")
+            n = min(len(X), self.max_samples)
+            y = self.y[:n] if hasattr(self.y, "__getitem__") else self.y
+            T, _ = net._encode_targets(np.asarray(y)[:n], n, fit=False)
+            self._probe = (np.ascontiguousarray(X[:n]), T)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = [layer.W.astype(np.float64) for layer in self.trainer.net.layers]
+
+    def on_epoch_end(self, epoch, logs=None):
+        net = self.trainer.net
+        if self._probe is not None:
+            probe = net.copy()  # the network being trained keeps its buffers and gradients
+            probe._loss_and_gradients(*self._probe)
+            layers, n = probe.layers, len(self._probe[0])
+        else:
+            layers, n = net.layers, len(net.layers[-1].delta)
+        share = 1.0 / n if net.reduction == "mean" else 1.0
+        rows = {name: [] for name in QUANTITIES}
+        for layer, W0, W1 in zip(layers, self._start, net.layers):
+            stats = layer_statistics(layer, share)
+            norm0 = float(np.linalg.norm(W0))
+            change = float(np.linalg.norm(W1.W - W0))
+            stats["update_ratio"] = change / norm0 if norm0 > 0 else float("nan")
+            for name in QUANTITIES:
+                rows[name].append(stats[name])
+        self.history["epoch"].append(epoch + 1)
+        for name in QUANTITIES:
+            self.history[name].append(rows[name])
+
+    def to_dict(self):
+        """The history with NaN written as None (valid JSON)."""
+        def clean(v):
+            return None if isinstance(v, float) and math.isnan(v) else v
+        out = {"activations": list(self.activations), "epoch": list(self.history["epoch"])}
+        for name in QUANTITIES:
+            out[name] = [[clean(v) for v in row] for row in self.history[name]]
+        return out
+
+    def table(self, epoch=-1):
+        """A plain-text table of one epoch (the last by default), one row per layer."""
+        if not self.history["epoch"]:
+            return "(no epoch recorded yet)\n"
+        e = self.history["epoch"][epoch]
+        head = (f"{'layer':<14} {'RMS ‖δ‖':>10} {'‖∂J/∂W‖':>10} {'‖ΔW‖/‖W‖':>10} "
+                f"{'dead':>6} {'saturated':>9}")
+        lines = [f"diagnostics after epoch {e}", head]
+        for k, act in enumerate(self.activations):
+            v = {name: self.history[name][epoch][k] for name in QUANTITIES}
+            pct = lambda x: "-" if math.isnan(x) else f"{100 * x:.0f}%"  # noqa: E731
+            lines.append(f"{f'{k + 1} ({act})':<14} {v['delta_norm']:>10.3g} "
+                         f"{v['grad_norm']:>10.3g} {v['update_ratio']:>10.3g} "
+                         f"{pct(v['dead']):>6} {pct(v['saturated']):>9}")
+        return "\n".join(lines) + "\n"
+
+
+def plot_diagnostics(diag, path, title=None):
+    """The recorded quantities per epoch, one line per layer; saves to ``path``."""
+    from .plots import _pyplot, _save
+
+    plt = _pyplot()
+    h = diag.history
+    if not h["epoch"]:
+        raise ValueError("the Diagnostics callback has recorded no epoch yet")
+    epochs = np.array(h["epoch"])
+    fig, axes = plt.subplots(2, 3, figsize=(14, 7.5))
+    axes = axes.ravel()
+    n_layers = len(diag.activations)
+    colors = plt.cm.viridis(np.linspace(0, 0.9, max(n_layers, 2)))
+    for ax, name in zip(axes, QUANTITIES):
+        values = np.array(h[name], dtype=float)  # (epochs, layers)
+        drawn = False
+        for k in range(n_layers):
+            if np.all(np.isnan(values[:, k])):
+                continue
+            ax.plot(epochs, values[:, k], "o-", ms=3, color=colors[k],
+                    label=f"layer {k + 1} ({diag.activations[k]})")
+            drawn = True
+        ax.set_title(QUANTITIES[name], fontsize=10)
+        ax.set_xlabel("epoch")
+        ax.set_xlim(epochs[0] - 0.5, epochs[-1] + 0.5)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.grid(alpha=0.3)
+        if name in ("dead", "saturated"):
+            ax.set_ylim(-0.03, 1.03)
+            if not drawn:
+                ax.text(0.5, 0.5, "no " + ("ReLU" if name == "dead" else "sigmoid/tanh")
+                        + " layer", ha="center", va="center", transform=ax.transAxes,
+                        color="0.5")
+        elif drawn and np.nanmin(values) > 0:
+            ax.set_yscale("log")
+    handles, labels = axes[0].get_legend_handles_labels()
+    axes[5].axis("off")
+    axes[5].legend(handles, labels, loc="center", fontsize=9, title="Dense layer (input side first)")
+    fig.suptitle(title or "Diagnostics per layer, measured at the end of each epoch")
+    return _save(fig, path)
+
+
+def plot_layer_profile(runs, path, epoch=0, title=None):
+    """Compare networks layer by layer at one epoch: ``runs`` maps a label to a
+    :class:`Diagnostics`. Left the gradient norm per layer (log scale: vanishing
+    gradients fall towards the input), right the dead / saturated shares."""
+    from .plots import _pyplot, _save
+
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.6))
+    for label, diag in runs.items():
+        g = np.array(diag.history["grad_norm"][epoch], dtype=float)
+        k = np.arange(1, len(g) + 1)
+        axes[0].semilogy(k, g, "o-", label=label)
+        dead = np.array(diag.history["dead"][epoch], dtype=float)
+        sat = np.array(diag.history["saturated"][epoch], dtype=float)
+        if not np.all(np.isnan(dead)):
+            axes[1].plot(k, dead, "s-", label=f"{label}: dead ReLU units")
+        if not np.all(np.isnan(sat)):
+            axes[1].plot(k, sat, "^-", label=f"{label}: saturated entries")
+    e = runs[next(iter(runs))].history["epoch"][epoch]
+    axes[0].set_title(f"‖∂J/∂W‖ per layer after epoch {e}")
+    axes[0].set_xlabel("layer k (1 = next to the input)")
+    axes[0].set_ylabel("Frobenius norm (log scale)")
+    axes[1].set_title(f"units that pass no gradient, after epoch {e}")
+    axes[1].set_xlabel("layer k (1 = next to the input)")
+    axes[1].set_ylabel("share")
+    axes[1].set_ylim(-0.03, 1.03)
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    if title:
+        fig.suptitle(title)
+    return _save(fig, path)

@@ -1,0 +1,442 @@
+"""deltaprop.explain: traces equal the engine, seed examples reproduce hand derivations,
+renderings carry the right symbols and numbers, LaTeX is valid (and compiles when
+pdflatex is installed), the ``deltaprop explain`` command works."""
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import deltaprop as dp
+from deltaprop.explain import EXAMPLES, NOTATIONS, example, explain, explain_example, render
+
+NOTATION_NAMES = list(NOTATIONS)
+
+
+def sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+# -- the numbers are the engine's ---------------------------------------------------------
+
+CONFIGS = [  # hidden activation, output, loss, reduction, l2
+    ("relu", "identity", "mse", "mean", 0.0),
+    ("sigmoid", "sigmoid", "half_squared_error", "sum", 0.0),
+    ("tanh", "softmax", "cross_entropy", "mean", 0.05),
+    ("gelu", "sigmoid", "binary_cross_entropy", "mean", 0.0),
+    ("leaky_relu", "identity", "squared_error", "sum", 0.1),
+]
+
+
+def _data(net, N, rng):
+    X = rng.normal(size=(N, net.n_inputs))
+    if net.loss_function.name == "cross_entropy":
+        return X, rng.integers(0, net.n_outputs, size=N)
+    if net.loss_function.name == "binary_cross_entropy":
+        return X, rng.integers(0, 2, size=(N, net.n_outputs)).astype(float)
+    return X, rng.normal(size=(N, net.n_outputs))
+
+
+@pytest.mark.parametrize("notation", NOTATION_NAMES)
+@pytest.mark.parametrize("config", CONFIGS, ids=[c[0] + "-" + c[2] for c in CONFIGS])
+@pytest.mark.parametrize("N", [1, 4])
+def test_trace_gradients_are_the_engines(notation, config, N):
+    act, out, loss, reduction, l2 = config
+    rng = np.random.default_rng(N)
+    for dtype in ("float64", "float32"):
+        net = dp.MLP([3, 4, 3, 2 if out != "softmax" else 3], activation=act, output=out,
+                     loss=loss, reduction=reduction, l2=l2, dtype=dtype, seed=1)
+        X, T = _data(net, N, rng)
+        trace = explain(net, X, T, notation=notation)
+        J, grads = net.gradients(X, T)
+        assert trace.J == J
+        for layer, (gW, gb) in zip(trace.layers, grads):
+            assert layer.grad_W.dtype == gW.dtype
+            assert np.array_equal(layer.grad_W, gW), (layer.grad_W, gW)
+            assert np.array_equal(layer.grad_b, gb)
+        # every rendering is produced without error and is not empty
+        for fmt in ("text", "markdown", "latex", "json"):
+            assert len(render(trace, fmt)) > 200
+
+
+def test_explain_does_not_change_the_weights():
+    net, X, T = example("seed003")
+    before = [layer.W.copy() for layer in net.layers]
+    explain(net, X, T)
+    assert all(np.array_equal(a, layer.W) for a, layer in zip(before, net.layers))
+
+
+# -- seed 000: the 2-2-1 network, derived by hand ---------------------------------------------
+
+def test_seed000_hand_derivation():
+    # x = (1, 2), W1 = [[1, -1], [0.5, 1]], b1 = (0.5, -1), W2 = [2, 1], b2 = 0.5, t = 0.5
+    # α1 = W1 x + b1 = (1 - 2 + 0.5, 0.5 + 2 - 1) = (-0.5, 1.5), h1 = ReLU = (0, 1.5)
+    # α2 = 2*0 + 1*1.5 + 0.5 = 2 = y, J = ½(0.5 - 2)² = 1.125
+    # ① g = y - t = 1.5   ② g = 1.5   ③ ∇b2 = 1.5   ④ ∇W2 = g h1ᵀ = (0, 2.25)
+    # ⑤ g = W2ᵀ g = (3, 1.5)   ② g ⊙ step(α1) = (0, 1.5)   ③ ∇b1 = (0, 1.5)
+    # ④ ∇W1 = g xᵀ = [[0, 0], [1.5, 3]]
+    trace = explain_example("seed000")
+    l1, l2 = trace.layers
+    assert trace.J == 1.125
+    assert np.array_equal(l1.z[0], [-0.5, 1.5]) and np.array_equal(l1.a[0], [0.0, 1.5])
+    assert np.array_equal(l2.z[0], [2.0])
+    assert np.array_equal(l2.grad_b, [1.5]) and np.array_equal(l2.grad_W.T, [[0.0, 2.25]])
+    assert np.array_equal(l2.g[0], [1.5])           # step ①
+    assert np.array_equal(l1.g[0], [3.0, 1.5])      # step ⑤
+    assert np.array_equal(l1.grad_b, [0.0, 1.5])
+    assert np.array_equal(l1.grad_W.T, [[0.0, 0.0], [1.5, 3.0]])  # seed layout: one row per unit
+    assert sum(layer.grad_W.size + layer.grad_b.size for layer in trace.layers) == 9
+
+
+def test_seed000_text_shows_steps_one_to_five():
+    text = explain_example("seed000").to_text()
+    lines = text.splitlines()
+    assert "α⁽¹⁾ = b⁽¹⁾ + W⁽¹⁾ h⁽⁰⁾" in text
+    assert any(line.startswith("①  g ← ∇_y J = y − t = 1.5") for line in lines)
+    assert "②  g ← ∇_α⁽²⁾ J = g ⊙ f⁽²⁾'(α⁽²⁾) = g ⊙ 1 = g = 1.5" in text
+    assert "③  ∇_b⁽²⁾ J = g = 1.5" in text
+    assert "④  ∇_W⁽²⁾ J = g h⁽¹⁾ᵀ = 1.5 · [0  1.5] = [0  2.25]" in text
+    assert "⑤  g ← ∇_h⁽¹⁾ J = W⁽²⁾ᵀ g" in text
+    assert "step(α⁽¹⁾)" in text
+    assert "J = L(t, y) = 1.125" in text
+    # the ∇W1 matrix of step ④ for layer 1, rows (0 0) and (1.5 3)
+    i = next(i for i, line in enumerate(lines) if "∇_W⁽¹⁾ J = g h⁽⁰⁾ᵀ" in line)
+    block = "\n".join(lines[i - 1:i + 2])
+    assert re.search(r"⎡\s*0\s+0⎤", block) and re.search(r"⎣1\.5\s+3⎦", block), block
+
+
+# -- seed 003: Nielsen's four equations, written as scalar loops -----------------------------
+
+def _nielsen_by_hand(ws, bs, x, y):
+    """BP1-BP4 with explicit indices j, k: w[l][j][k] connects k (layer l-1) to j (layer l)."""
+    a, zs = [list(x)], []
+    for w, b in zip(ws, bs):
+        z = [sum(w[j][k] * a[-1][k] for k in range(len(a[-1]))) + b[j] for j in range(len(w))]
+        zs.append(z)
+        a.append([float(sigmoid(v)) for v in z])
+    sp = [[float(sigmoid(v) * (1 - sigmoid(v))) for v in z] for z in zs]
+    L = len(ws)
+    delta = [None] * L
+    delta[L - 1] = [(a[L][j] - y[j]) * sp[L - 1][j] for j in range(len(y))]          # BP1
+    for l in range(L - 2, -1, -1):                                                     # BP2
+        delta[l] = [sp[l][j] * sum(ws[l + 1][k][j] * delta[l + 1][k] for k in range(len(delta[l + 1])))
+                    for j in range(len(zs[l]))]
+    grad_b = delta                                                                      # BP3
+    grad_w = [[[delta[l][j] * a[l][k] for k in range(len(a[l]))] for j in range(len(delta[l]))]
+              for l in range(L)]                                                        # BP4
+    return grad_w, grad_b, delta
+
+
+def test_seed003_reproduces_the_four_equations():
+    net, X, T = example("seed003")
+    ws = [layer.W.T.tolist() for layer in net.layers]
+    bs = [layer.b.tolist() for layer in net.layers]
+    grad_w, grad_b, delta = _nielsen_by_hand(ws, bs, X[0], T[0])
+    trace = explain_example("seed003")
+    assert trace.notation == "nielsen"
+    for k, layer in enumerate(trace.layers):
+        np.testing.assert_allclose(layer.grad_W.T, grad_w[k], rtol=1e-14, atol=1e-16)
+        np.testing.assert_allclose(layer.grad_b, grad_b[k], rtol=1e-14, atol=1e-16)
+        np.testing.assert_allclose(layer.error[0], delta[k], rtol=1e-14, atol=1e-16)
+    text = trace.to_text()
+    for label in ("(BP1)", "(BP2)", "(BP3)", "(BP4)"):
+        assert label in text
+    assert "z² = w² a¹ + b²" in text and "δ³ = ∇ₐC ⊙ σ'(z³)" in text
+    d3 = f"{delta[1][0]:.6g}"
+    assert d3 in text  # the number of δ³₁ appears in the rendering
+
+
+# -- seed 004: S = -2 A e, Ŝ = Â W S, total squared error -------------------------------------
+
+def test_seed004_sensitivities_by_hand():
+    net, X, T = example("seed004")
+    Ws = [layer.W for layer in net.layers]  # Hagan's layout: H x L, n = Wᵀ â + b
+    bs = [layer.b for layer in net.layers]
+    total_W = [np.zeros_like(W) for W in Ws]
+    total_b = [np.zeros_like(b) for b in bs]
+    tse = 0.0
+    for x, t in zip(X, T):
+        a, ns = [x], []
+        for W, b in zip(Ws, bs):
+            n = np.array([sum(W[l, c] * a[-1][l] for l in range(W.shape[0])) + b[c]
+                          for c in range(W.shape[1])])
+            ns.append(n)
+            a.append(sigmoid(n))
+        e = t - a[-1]
+        tse += float(e @ e)
+        A = [np.diag(sigmoid(n) * (1 - sigmoid(n))) for n in ns]
+        S = [None] * 4
+        S[3] = -2 * A[3] @ e
+        for k in (2, 1, 0):
+            S[k] = A[k] @ Ws[k + 1] @ S[k + 1]      # Ŝ = Â W S
+        for k in range(4):
+            total_W[k] += np.outer(a[k], S[k])      # ∂F/∂W = â Sᵀ
+            total_b[k] += S[k]
+    trace = explain_example("seed004")
+    assert trace.reduction == "sum" and len(trace.layers) == 4
+    assert trace.J == pytest.approx(tse, rel=1e-14)
+    for layer, gW, gb in zip(trace.layers, total_W, total_b):
+        np.testing.assert_allclose(layer.grad_W, gW, rtol=1e-13, atol=1e-17)
+        np.testing.assert_allclose(layer.grad_b, gb, rtol=1e-13, atol=1e-17)
+    text = trace.to_text()
+    assert "S₄ = −2 A₄ e" in text and "S₁ = A₁ W₂ S₂" in text and "n₁ = W₁ᵀ a₀ + b₁" in text
+    assert "Σ = Σₙ ℱₙ" in text and "Sample 2 of 2" in text
+
+
+# -- softmax + cross-entropy: the fused error vector ---------------------------------------------
+
+def test_softmax_output_error_is_y_minus_t_and_equals_the_chain_rule():
+    trace = explain_example("softmax")
+    out = trace.layers[-1]
+    y, t = out.a[0], trace.T[0]
+    assert trace.fused
+    assert np.array_equal(out.error[0], y - t)
+    jac = np.diag(y) - np.outer(y, y)                    # softmax Jacobian (symmetric)
+    np.testing.assert_allclose(jac @ (-t / y), y - t, atol=1e-15)
+    text = trace.to_text()
+    assert "∂ℓ/∂z⁽²⁾ = ŷ − y" in text
+    assert "unfused: (diag(ŷ) − ŷ ŷᵀ) ∂ℓ/∂ŷ" in text
+    assert "σ' disappears from the output error vector" in text
+
+
+# -- batches: per-sample and averaged ---------------------------------------------------------------
+
+def test_minibatch_per_sample_errors_and_averaged_gradients():
+    net, X, T = example("minibatch")
+    trace = explain(net, X, T, notation="rousseau")
+    singles = [explain(net, X[n:n + 1], T[n:n + 1]) for n in range(len(X))]
+    for k, layer in enumerate(trace.layers):
+        for n, single in enumerate(singles):
+            np.testing.assert_allclose(layer.error[n], single.layers[k].error[0], rtol=1e-14)
+        mean_W = np.mean([s.layers[k].grad_W for s in singles], axis=0)
+        np.testing.assert_allclose(layer.grad_W, mean_W, rtol=1e-13, atol=1e-16)
+    text = trace.to_text()
+    assert "Sample 3 of 3" in text and "The batch: averaged over the samples" in text
+    assert "ℒ_B = (1/N) Σₙ ℓₙ" in text and "∂ℒ_B/∂W⁽¹⁾ = (1/N) Σₙ ∂ℓₙ/∂W⁽¹⁾" in text
+    one = trace.to_text(sample=1)
+    assert "Sample 2 of 3" in one and "Sample 1 of 3" not in one
+
+
+# -- renderings: content in each notation --------------------------------------------------------
+
+SYMBOLS = {  # notation: (text symbols, LaTeX symbols)
+    "goodfellow": (["α⁽¹⁾", "h⁽⁰⁾", "∇_b⁽²⁾ J", "①", "⑤"],
+                   [r"\alpha^{(1)}", r"\nabla_{b^{(2)}} J", r"\textcircled{\scriptsize 4}"]),
+    "nielsen": (["z²", "a¹", "δ³", "(BP2)", "∂C/∂w²"],
+                [r"\delta^{3}", r"\frac{\partial C}{\partial w^{2}}", r"\tag*{(BP4)}"]),
+    "hagan": (["n₁", "S₂", "A₁ = diag(σ'(n₁))", "W₁ᵀ a₀ + b₁"],
+              [r"S_{2}", r"{W_{1}}^{\top}", r"\operatorname{diag}"]),
+    "rousseau": (["z⁽¹⁾", "x⁽⁰⁾", "W⁽¹⁾ᵀ x⁽⁰⁾ + b⁽¹⁾", "(4)"],
+                 [r"{W^{(1)}}^{\top} \, x^{(0)}", r"\frac{\partial \ell}{\partial z^{(1)}}"]),
+}
+
+
+@pytest.mark.parametrize("notation", NOTATION_NAMES)
+def test_renderings_use_the_notations_symbols_and_the_numbers(notation):
+    trace = explain_example("seed000", notation=notation)
+    text, md, tex = trace.to_text(), trace.to_markdown(), trace.to_latex()
+    text_syms, tex_syms = SYMBOLS[notation]
+    for s in text_syms:
+        assert s in text, (notation, s)
+    for s in tex_syms:
+        assert s in tex, (notation, s)
+        if "tag" not in s and "textcircled" not in s:  # Markdown writes labels as text
+            assert s in md, (notation, s)
+    # ∂J/∂W of layer 1 in the notation's own layout: seeds 000/003 transpose
+    grad = np.array([[0, 0], [1.5, 3]]) if NOTATIONS[notation].transposed else np.array([[0, 1.5], [0, 3]])
+    rows = r" \\ ".join(" & ".join(f"{v:g}" for v in row) for row in grad)
+    assert r"\begin{bmatrix} " + rows + r" \end{bmatrix}" in tex
+    assert "1.125" in text and "1.125" in tex and "2.25" in md
+    assert md.startswith("# Backpropagation step by step")
+    assert md.count("$$") % 2 == 0
+
+
+def test_precision_and_large_matrices():
+    net = dp.MLP([12, 10, 2], activation="tanh", dtype="float64", seed=0)
+    X = np.full((1, 12), 1 / 3)
+    trace = explain(net, X, [[0.1, 0.2]], precision=3)
+    text = trace.to_text()
+    assert "0.333" in text and "0.3333" not in text
+    assert "⋯" in text and "⋮" in text
+    assert r"\cdots" in trace.to_latex()
+
+
+# -- LaTeX: strict syntax check (always) and a real compile (when pdflatex exists) ---------------
+
+KNOWN_MACROS = {
+    "documentclass", "usepackage", "begin", "end", "allowdisplaybreaks", "setlength",
+    "parindent", "section", "subsection", "subsubsection", "paragraph", "hline", "tag",
+    "textcircled", "scriptsize", "text", "texttt", "frac", "tfrac", "partial", "nabla", "alpha",
+    "delta", "sigma", "ell", "lambda", "mathcal", "hat", "top", "odot", "oslash", "cdot",
+    "cdots", "vdots", "ddots", "left", "right", "lVert", "rVert", "sum", "log", "operatorname",
+    "leftarrow", "to", "times", "le", "ge", "approx", "infty", "mathrm", "dots", "Sigma",
+    "textbackslash", "textasciitilde", "textasciicircum", "textless", "textgreater",
+    "textbar", "prime", "tanh", "|", ",", "_", "&", "%", "$", "#", "{", "}", "\\",
+}
+MATH_ENVS = {"align*", "bmatrix", "aligned"}
+ENVS = MATH_ENVS | {"document", "tabular"}
+
+
+def check_latex(src):
+    """Raise AssertionError unless ``src`` is LaTeX we can vouch for."""
+    assert all(ord(c) < 128 for c in src), "non-ASCII character in LaTeX output"
+    for m in re.finditer(r"\\([A-Za-z]+|.)", src):
+        assert m.group(1) in KNOWN_MACROS, f"unknown macro \\{m.group(1)} near {src[m.start() - 30:m.end() + 30]!r}"
+    # braces balance (escaped braces excluded)
+    depth = 0
+    for i, c in enumerate(re.sub(r"\\[{}]", "", src)):
+        depth += {"{": 1, "}": -1}.get(c, 0)
+        assert depth >= 0, f"unbalanced }} at {i}"
+    assert depth == 0, "unbalanced {"
+    # environments nest and are known
+    stack = []
+    for m in re.finditer(r"\\(begin|end)\{([^}]*)\}", src):
+        kind, env = m.groups()
+        assert env in ENVS, f"unknown environment {env}"
+        if kind == "begin":
+            stack.append(env)
+        else:
+            assert stack and stack[-1] == env, f"\\end{{{env}}} does not close {stack[-1:]}"
+            stack.pop()
+    assert not stack, f"unclosed environments {stack}"
+    # math mode: _ ^ only inside math; & only in alignments and tables; no bare % or #
+    math, env_math = False, 0
+    for m in re.finditer(r"\\begin\{([^}]*)\}|\\end\{([^}]*)\}|\\.|\$|[_^&%#]", src):
+        tok = m.group(0)
+        if m.group(1) in ("align*",):
+            env_math += 1
+        elif m.group(2) in ("align*",):
+            env_math -= 1
+        elif tok == "$":
+            math = not math
+        elif tok in ("_", "^"):
+            assert math or env_math, f"{tok} outside math near {src[m.start() - 30:m.end() + 30]!r}"
+        elif tok in ("%", "#"):
+            raise AssertionError(f"unescaped {tok} near {src[m.start() - 30:m.end() + 30]!r}")
+    assert not math, "unclosed $"
+
+
+def _all_fragments():
+    parts = []
+    for name in EXAMPLES:
+        for notation in NOTATION_NAMES:
+            parts.append(explain_example(name, notation=notation).to_latex())
+    return parts
+
+
+def test_latex_passes_the_strict_check():
+    for fragment in _all_fragments():
+        check_latex(fragment)
+    check_latex(explain_example("seed000").to_latex(standalone=True))
+    with pytest.raises(AssertionError):
+        check_latex(r"\begin{align*} x_1 \end{aligned}")
+    with pytest.raises(AssertionError):
+        check_latex(r"a_1 and 50% \undefinedmacro")
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
+def test_latex_compiles_with_pdflatex(tmp_path):
+    standalone = explain_example("seed000").to_latex(standalone=True)
+    head, tail = standalone.split("\\begin{document}\n")
+    body = "\n\\clearpage\n".join(_all_fragments())
+    (tmp_path / "all.tex").write_text(head + "\\begin{document}\n" + body + "\n\\end{document}\n")
+    (tmp_path / "one.tex").write_text(standalone)
+    for name in ("all.tex", "one.tex"):
+        proc = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", name],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stdout[-3000:]
+        assert (tmp_path / name.replace(".tex", ".pdf")).stat().st_size > 1000
+
+
+# -- JSON -------------------------------------------------------------------------------------------
+
+def test_json_round_trips_every_number():
+    trace = explain_example("minibatch")
+    data = json.loads(trace.to_json(notation="hagan"))
+    assert data["notation"] == "hagan" and data["n_samples"] == 3 and data["J"] == trace.J
+    for entry, layer in zip(data["layers"], trace.layers):
+        for key, attr in (("grad_W", "grad_W"), ("grad_b", "grad_b"), ("input", "x"),
+                          ("z", "z"), ("a", "a"), ("delta", "delta"), ("error", "error")):
+            assert np.array_equal(np.array(entry[key]), getattr(layer, attr)), key
+            assert entry[key + "_shape"] == list(getattr(layer, attr).shape)
+        assert entry["symbols"]["error"] == f"S_{{{entry['k']}}}"
+    assert data["layers"][0]["W_layout"].startswith("as deltaprop")
+
+
+# -- errors ----------------------------------------------------------------------------------------
+
+def test_unknown_notation_lists_the_valid_ones():
+    net, X, T = example("seed000")
+    with pytest.raises(ValueError, match="goodfellow, nielsen, hagan, rousseau"):
+        explain(net, X, T, notation="bishop")
+    with pytest.raises(ValueError, match="valid names are: seed000"):
+        example("seed999")
+    with pytest.raises(ValueError, match="valid formats"):
+        render(explain(net, X, T), "html")
+
+
+def test_shape_mismatch_names_the_shapes():
+    net, X, T = example("seed000")
+    with pytest.raises(ValueError, match="3"):
+        explain(net, np.ones((1, 3)), T)
+    with pytest.raises(ValueError, match=r"\(1, 2\)|2"):
+        explain(net, X, np.ones((1, 2)))
+    with pytest.raises(ValueError, match="out of range for a batch of 1"):
+        explain(net, X, T).to_text(sample=5)
+
+
+# -- the command ------------------------------------------------------------------------------------
+
+def run(*args, cwd, check=True):
+    proc = subprocess.run([sys.executable, "-m", "deltaprop", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=120)
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def test_cli_explain_example_text_and_latex(tmp_path):
+    out = run("explain", "--example", "seed000", cwd=tmp_path).stdout
+    assert "①  g ← ∇_y J = y − t = 1.5" in out and "Goodfellow" in out
+    run("explain", "--example", "seed004", "--format", "latex", "-o", "t.tex", cwd=tmp_path)
+    tex = (tmp_path / "t.tex").read_text()
+    assert tex.startswith("\\documentclass") and "S_{4}" in tex
+    check_latex(tex)
+    listing = run("explain", "--list-examples", cwd=tmp_path).stdout
+    assert all(name in listing for name in EXAMPLES)
+    md = run("explain", "--example", "softmax", "--notation", "nielsen", "--format", "markdown",
+             cwd=tmp_path).stdout
+    assert md.startswith("# ") and "\\delta^{3}" in md
+    help_text = run("explain", "--help", cwd=tmp_path).stdout
+    assert "examples:" in help_text and "--example seed000" in help_text
+
+
+def test_cli_explain_a_saved_model(tmp_path):
+    net = dp.MLP([2, 3, 3], activation="tanh", output="softmax", loss="cross_entropy",
+                 dtype="float64", seed=0)
+    net.save(tmp_path / "model.npz")
+    (tmp_path / "x.csv").write_text("a,b\n0.5,-1\n1,2\n")
+    proc = run("explain", "model.npz", "--input", "x.csv", "--target", "2", "--format", "json",
+               cwd=tmp_path)
+    data = json.loads(proc.stdout)
+    X = np.array([[0.5, -1.0], [1.0, 2.0]])
+    J, grads = net.gradients(X, [2, 2])
+    assert data["J"] == J and data["n_samples"] == 2
+    assert np.array_equal(np.array(data["layers"][0]["grad_W"]), grads[0][0])
+    (tmp_path / "t.csv").write_text("y\n0\n1\n")
+    proc = run("explain", "model.npz", "--input", "x.csv", "--target", "t.csv", cwd=tmp_path)
+    assert "Sample 2 of 2" in proc.stdout
+
+
+def test_cli_explain_errors_are_one_line(tmp_path):
+    for args, match in ((("explain",), "nothing to explain"),
+                        (("explain", "m.npz", "--input", "x.csv"), "needs --input"),
+                        (("explain", "--example", "seed000", "--sample", "4"), "out of range")):
+        proc = run(*args, cwd=tmp_path, check=False)
+        assert proc.returncode == 2, proc.stderr
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and match in lines[0] and "Traceback" not in proc.stderr
