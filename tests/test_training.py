@@ -323,3 +323,20 @@ def test_bad_sample_weight(rng):
         net.fit(X, y, sample_weight=[1, 1, -1] + [1] * 7, epochs=1, verbose=0)
     with pytest.raises(ValueError, match="sums to zero"):
         net.fit(X, y, sample_weight=np.zeros(10), epochs=1, verbose=0)
+
+
+def test_mini_batch_with_all_zero_weights_is_skipped_not_nan(rng):
+    """A batch whose weights are all zero carries no data: no NaN from 0/0, and training
+    matches training on the other batches alone (the zero batch leaves only the l2 step)."""
+    X, y = blobs(rng, n=20)
+    w = np.ones(20)
+    w[10:] = 0.0                                   # the second batch of 10 weighs nothing
+    net = dp.MLP([2, 4, 3], output="softmax", loss="cross_entropy", dtype="float64", seed=0)
+    fitted = net.copy()
+    fitted.fit(X, y, sample_weight=w, epochs=1, batch_size=10, shuffle=False, verbose=0,
+               optimizer=dp.optimizers.SGD(lr=0.1))
+    first_half = net.copy()
+    first_half.fit(X[:10], y[:10], epochs=1, batch_size=10, shuffle=False, verbose=0,
+                   optimizer=dp.optimizers.SGD(lr=0.1))
+    for (a, _), (b, _) in zip(weights(fitted), weights(first_half)):
+        np.testing.assert_array_equal(a, b)

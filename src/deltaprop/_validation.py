@@ -36,8 +36,19 @@ def _as_numeric(a, name):
     return arr
 
 
-def _check_finite(arr, name):
-    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+def _check_finite(arr, name, block=1 << 20):
+    """Raise naming the first NaN or inf; checks blocks of rows, so that the temporary
+    mask stays small next to a large data set."""
+    if arr.dtype.kind != "f":
+        return
+    rows = max(1, block // max(1, arr[:1].size)) if arr.ndim else 1
+    if arr.ndim and len(arr) > rows:
+        for lo in range(0, len(arr), rows):
+            if not np.isfinite(arr[lo:lo + rows]).all():
+                break
+        else:
+            return
+    if not np.isfinite(arr).all():
         where = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
         idx = ", ".join(map(str, where))
         raise ValueError(f"{name} contains NaN or inf: {name}[{idx}] = {arr[where]}")

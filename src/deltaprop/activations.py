@@ -218,7 +218,10 @@ class ReLU(Activation):
     smooth = False
 
     def forward(self, z, out=None):
-        return np.maximum(z, 0.0, out=out)
+        if out is None or out is z:
+            return np.maximum(z, 0.0, out=out)
+        out.fill(0.0)  # max(z, zeros) is about twice as fast as max(z, 0.0) in NumPy
+        return np.maximum(z, out, out=out)
 
     def derivative(self, z, a):
         return (z > 0).astype(z.dtype)

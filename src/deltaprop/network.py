@@ -47,9 +47,11 @@ class Dense:
     ----------
     W, b : ndarray
         Weights ``(n_in, n_out)`` and biases ``(n_out,)``. Assigning an array of the
-        right shape copies it into the layer.
+        right shape copies it into the layer. In a :class:`Sequential` they are views
+        into the network's one flat parameter array.
     grad_W, grad_b : ndarray
-        ``dJ/dW`` and ``dJ/db`` from the last backward step.
+        ``dJ/dW`` and ``dJ/db`` from the last backward step (views into the network's
+        flat gradient array).
     x, z, a, delta : ndarray or None
         From the last training forward/backward: the input ``h^(k-1)``, the
         pre-activation ``alpha^(k)``, the activation ``h^(k)``, and the error vector
@@ -204,6 +206,31 @@ class Sequential:
         if reduction not in ("mean", "sum"):
             raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
         self.reduction = reduction
+        self._pack()
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        if self.layers[0]._W.base is None:  # unpickled: each view became an array of its own
+            self._pack()
+
+    def _pack(self):
+        """Move the parameters into one flat array ``[W1, b1, W2, b2, ...]`` and the
+        gradients into another; the layers keep views of the right shapes.
+
+        The order is that of :meth:`parameters`, so an optimizer sees consecutive pieces
+        of one array and updates them all in one pass (:mod:`deltaprop.optimizers`).
+        """
+        for name in (("_W", "_b"), ("grad_W", "grad_b")):
+            arrays = [getattr(layer, attr) for layer in self.layers for attr in name]
+            flat = np.concatenate([a.ravel() for a in arrays])
+            pos = 0
+            for layer in self.layers:
+                for attr in name:
+                    shape = getattr(layer, attr).shape
+                    size = int(np.prod(shape))
+                    setattr(layer, attr, flat[pos:pos + size].reshape(shape))
+                    pos += size
+        self._delta_buffers = {}
 
     # -- shape and dtype ------------------------------------------------------------
     @property
@@ -280,7 +307,8 @@ class Sequential:
         else:
             J, count = float(np.dot(per_sample, w)), float(w.sum(dtype=np.float64))
         if self.reduction == "mean":
-            J /= count
+            # A batch whose weights are all zero carries no data: its data term is 0.
+            J = J / count if count > 0 else 0.0
         if self.l2:
             J += 0.5 * self.l2 * sum(float(np.vdot(layer.W, layer.W)) for layer in self.layers)
         return J
@@ -291,15 +319,26 @@ class Sequential:
         loss, act = self.loss_function, out.activation
         if loss.fuses_with(act):
             per_sample = loss.fused_value(out.z, T)
-            delta = loss.fused_delta(out.a, T)  # σ' cancelled analytically: y − t
+            # σ' cancelled analytically: y − t
+            delta = loss.fused_delta(out.a, T, out=self._delta_buffer(len(T)))
         else:
             per_sample = loss.value(out.a, T)
             delta = act.backward(out.z, out.a, loss.gradient(out.a, T))  # ① then ②
         if w is not None:
             delta *= w[:, None]
         if self.reduction == "mean":
-            delta *= 1.0 / (len(T) if w is None else float(w.sum(dtype=np.float64)))
+            count = len(T) if w is None else float(w.sum(dtype=np.float64))
+            delta *= 1.0 / count if count > 0 else 0.0
         return delta, per_sample
+
+    def _delta_buffer(self, n):
+        """A reused ``(n, n_outputs)`` array for the output delta (a few batch sizes)."""
+        buf = self._delta_buffers.get(n)
+        if buf is None:
+            if len(self._delta_buffers) >= _MAX_BUFFER_SIZES:
+                self._delta_buffers.pop(next(iter(self._delta_buffers)))
+            buf = self._delta_buffers[n] = np.empty((n, self.n_outputs), dtype=self.dtype)
+        return buf
 
     def _loss_and_gradients(self, X, T, w=None):
         """Forward, then backward, on validated arrays; gradients land in the layers."""
@@ -501,6 +540,7 @@ class Sequential:
             twin.x = twin.z = twin.a = twin.delta = None
             twin._buffers = {}
             new.layers.append(twin)
+        new._pack()
         return new
 
     def astype(self, dtype):
@@ -511,6 +551,7 @@ class Sequential:
             layer.dtype = dtype
             layer._W, layer._b = layer._W.astype(dtype), layer._b.astype(dtype)
             layer.grad_W, layer.grad_b = layer.grad_W.astype(dtype), layer.grad_b.astype(dtype)
+        new._pack()
         return new
 
     def summary(self, print_fn=print):

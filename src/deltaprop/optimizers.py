@@ -25,8 +25,16 @@ Every update rule agrees with its ``torch.optim`` twin to rounding (see
 
 The gradient arrays belong to the caller and serve as scratch buffers: ``step`` may modify
 them in place. At present only ``clip_norm`` does (it scales them, as
-``clip_grad_norm_`` does); the updates themselves work in per-parameter buffers of their own,
-so no array is allocated per step.
+``clip_grad_norm_`` does); the updates themselves work in a buffer of their own, so no array
+is allocated per step.
+
+One pass per array, not per parameter: when the parameters are consecutive pieces of one
+contiguous array, and their gradients likewise (the layout of
+:meth:`deltaprop.network.Sequential.parameters`), the state is laid out the same way and
+each rule runs once over the whole flat array, in blocks of at most :data:`BLOCK` elements
+(one block-sized work buffer instead of one per parameter). The rules are elementwise, so the
+result is bitwise the same as parameter by parameter; ``state`` and :meth:`state_dict` still
+hold one array per parameter (views into the flat state).
 """
 
 from __future__ import annotations
@@ -53,6 +61,9 @@ __all__ = [
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {}
 
+#: Elements per block of the flat update: 1 MiB of float32, so that a rule's dozen passes
+#: over the parameter, gradient, state and work arrays stay in the L2 cache.
+BLOCK = 1 << 18
 
 def register(cls):
     """Class decorator: make an optimizer available by its ``name``."""
@@ -136,8 +147,9 @@ class Optimizer:
     r"""Base class: validation, clipping, weight decay, state and configuration.
 
     A subclass sets ``name``, lists its per-parameter state arrays in
-    :meth:`_state_names` and writes one :meth:`_update` that applies its rule to one
-    parameter, using ``self.scratch[i]`` as its work buffer.
+    :meth:`_state_names` and writes one :meth:`_update` that applies its elementwise rule
+    to one array (a parameter, or a block of the flat parameters) with its state and a work
+    buffer of the same shape.
 
     Parameters
     ----------
@@ -168,7 +180,10 @@ class Optimizer:
         self.clip_norm = clip_norm
         self.t = 0
         self.state = {key: [] for key in self._state_names()}
-        self.scratch = []
+        self.scratch = []  # work buffers of the update
+        self._shapes = []  # shapes of the parameters, fixed by the first step
+        self._seen = None  # the (param, grad) pairs of the last step, and
+        self._runs = []  # what the update runs over: (param, grad, {key: state}, work)
 
     # -- validated hyper-parameters shared by all optimizers
     @property
@@ -212,8 +227,12 @@ class Optimizer:
         """A new state array for ``param``: zeros of its shape and dtype."""
         return np.zeros_like(param)
 
-    def _update(self, i, param, grad):
-        """Apply the update rule to parameter ``i`` (without decay and clipping)."""
+    def _update(self, param, grad, state, step):
+        """Apply the update rule to ``param`` in place (without decay and clipping).
+
+        ``state`` maps each name of :meth:`_state_names` to the state array of ``param``;
+        ``step`` is a work buffer of its shape. All have the same shape and dtype.
+        """
         raise NotImplementedError
 
     def _hyper(self):
@@ -232,18 +251,79 @@ class Optimizer:
             are scratch buffers owned by the caller and may be modified (by ``clip_norm``).
         """
         params = list(params)
-        self._check_state(params)
+        if not self._same_pairs(params):
+            self._check_state(params)
+            self._plan(params)
         if self.clip_norm is not None:
             clip_grad_norm([grad for _, grad in params], self.clip_norm)
         self.t += 1
-        if self.decoupled_weight_decay:
-            keep = 1.0 - self.lr * self.weight_decay  # AdamW: W <- W - eta*lambda*W
+        if self.weight_decay:
+            if self.decoupled_weight_decay:
+                keep = 1.0 - self.lr * self.weight_decay  # AdamW: W <- W - eta*lambda*W
+            else:
+                keep = 1.0 - self.weight_decay  # seed 002: W <- W - lambda*W (beside the step)
+            for param, _ in params:
+                if param.ndim >= 2:
+                    param *= keep
+        for run in self._runs:
+            self._run(*run)
+
+    def _run(self, param, grad, state, work):
+        """The rule over one parameter, or over the flat array block by block."""
+        n, block = param.size, work.size
+        if n <= block:
+            self._update(param, grad, state, work[:n] if work.ndim == 1 else work)
+            return
+        for lo in range(0, n, block):
+            hi = min(lo + block, n)
+            self._update(param[lo:hi], grad[lo:hi], {key: a[lo:hi] for key, a in state.items()},
+                         work[: hi - lo])
+
+    def __getstate__(self):
+        # The plan holds views of the parameters; a copy (pickle, deepcopy) has its own
+        # arrays, so it plans again at its first step.
+        state = self.__dict__.copy()
+        state["_seen"], state["_runs"] = None, []
+        return state
+
+    def _same_pairs(self, params):
+        """Whether ``params`` holds the very arrays of the last step (then nothing to check)."""
+        seen = self._seen
+        if seen is None or len(seen) != len(params):
+            return False
+        for (p, g), (q, h) in zip(params, seen):
+            if p is not q or g is not h:
+                return False
+        return True
+
+    def _plan(self, params):
+        """Decide what the update runs over: one flat run when the parameters and the
+        gradients are each consecutive pieces of one array (the state is then moved into
+        flat arrays of the same layout), else one run per parameter."""
+        flat_p = _flat_run([p for p, _ in params])
+        flat_g = _flat_run([g for _, g in params])
+        if len(params) > 1 and flat_p is not None and flat_g is not None \
+                and flat_p.dtype == flat_g.dtype and flat_p.flags.writeable:
+            state = {}
+            for key, arrays in self.state.items():
+                flat = _flat_run(arrays)
+                if flat is None or flat.dtype != flat_p.dtype:
+                    flat = np.concatenate([a.ravel() for a in arrays]).astype(flat_p.dtype)
+                    self.state[key] = _split(flat, arrays)
+                state[key] = flat
+            size = min(flat_p.size, BLOCK)
+            if not (len(self.scratch) == 1 and self.scratch[0].shape == (size,)
+                    and self.scratch[0].dtype == flat_p.dtype):
+                self.scratch = [np.empty(size, dtype=flat_p.dtype)]
+            self._runs = [(flat_p, flat_g, state, self.scratch[0])]
         else:
-            keep = 1.0 - self.weight_decay  # seed 002: W <- W - lambda*W (beside the step)
-        for i, (param, grad) in enumerate(params):
-            if self.weight_decay and param.ndim >= 2:
-                param *= keep
-            self._update(i, param, grad)
+            if [s.shape for s in self.scratch] != [p.shape for p, _ in params] or any(
+                    s.dtype != p.dtype for s, (p, _) in zip(self.scratch, params)):
+                self.scratch = [np.empty_like(p) for p, _ in params]
+            self._runs = [(p, g, {key: arrays[i] for key, arrays in self.state.items()},
+                           self.scratch[i]) for i, (p, g) in enumerate(params)]
+        self._shapes = [p.shape for p, _ in params]
+        self._seen = [(p, g) for p, g in params]
 
     def _check_state(self, params):
         """Create the state on the first step; afterwards check that it still fits."""
@@ -255,7 +335,7 @@ class Optimizer:
                 )
             if not (isinstance(param, np.ndarray) and param.dtype.kind == "f"):
                 raise ValueError(f"parameter {i} must be a floating-point NumPy array")
-        n_state = len(self.scratch) or self._n_loaded()
+        n_state = len(self._shapes) or self._n_loaded()
         if n_state and n_state != len(params):
             raise ValueError(
                 f"the optimizer holds state for {n_state} parameters but step() got "
@@ -274,8 +354,6 @@ class Optimizer:
                     )
                 if a.dtype != param.dtype:  # e.g. float64 state loaded for float32 weights
                     arrays[i] = a.astype(param.dtype)
-        if not self.scratch:
-            self.scratch = [np.empty_like(p) for p, _ in params]
 
     def _n_loaded(self):
         return max((len(arrays) for arrays in self.state.values()), default=0)
@@ -331,7 +409,7 @@ class Optimizer:
         if len(lengths) > 1:
             raise ValueError(f"the state arrays {list(keys)} have different lengths")
         loaded = {key: [np.array(a, copy=True) for a in state[key]] for key in keys}
-        n_params = len(self.scratch)
+        n_params = len(self._shapes)
         for key, arrays in loaded.items():
             if n_params and arrays:
                 if len(arrays) != n_params:
@@ -339,22 +417,50 @@ class Optimizer:
                         f"state {key!r} holds {len(arrays)} arrays but this optimizer "
                         f"updates {n_params} parameters"
                     )
-                for i, (a, buf) in enumerate(zip(arrays, self.scratch)):
-                    if a.shape != buf.shape:
+                for i, (a, shape) in enumerate(zip(arrays, self._shapes)):
+                    if a.shape != shape:
                         raise ValueError(
                             f"state {key!r} for parameter {i} has shape {a.shape}, but the "
-                            f"parameter has shape {buf.shape}"
+                            f"parameter has shape {shape}"
                         )
         self.__dict__.update({k: v for k, v in trial.__dict__.items()
-                              if k not in ("state", "scratch", "t")})
+                              if k not in ("state", "scratch", "t", "_shapes", "_seen", "_runs")})
         self.t = int(state["t"])
         self.state = loaded
+        self._seen, self._runs = None, []  # the next step checks and lays out the new state
         if not any(loaded.values()):
-            self.scratch = []  # state saved before the first step
+            self._shapes = []  # state saved before the first step
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "name")
         return f"{type(self).__name__}({args})"
+
+
+def _flat_run(arrays):
+    """The 1-D array of which ``arrays`` are consecutive, C-contiguous pieces in order, or
+    None (also for an empty list)."""
+    if not arrays:
+        return None
+    base = arrays[0].base
+    if not (isinstance(base, np.ndarray) and base.ndim == 1 and base.flags.c_contiguous):
+        return None
+    itemsize, origin = base.itemsize, base.__array_interface__["data"][0]
+    start = pos = (arrays[0].__array_interface__["data"][0] - origin) // itemsize
+    for a in arrays:
+        if (a.base is not base or a.dtype != base.dtype or not a.flags.c_contiguous
+                or a.__array_interface__["data"][0] != origin + pos * itemsize):
+            return None
+        pos += a.size
+    return base[start:pos]
+
+
+def _split(flat, like):
+    """Views of ``flat`` with the shapes of the arrays ``like``, in order."""
+    views, pos = [], 0
+    for a in like:
+        views.append(flat[pos:pos + a.size].reshape(a.shape))
+        pos += a.size
+    return views
 
 
 # --------------------------------------------------------------------------- SGD family
@@ -410,13 +516,12 @@ class SGD(Optimizer):
     def _hyper(self):
         return {"momentum": self.momentum, "nesterov": self.nesterov}
 
-    def _update(self, i, param, grad):
-        step = self.scratch[i]
+    def _update(self, param, grad, state, step):
         if not self.momentum:
             np.multiply(grad, self.lr, out=step)
             param -= step  # W <- W - eta g
             return
-        velocity = self.state["velocity"][i]
+        velocity = state["velocity"]
         velocity *= self.momentum
         velocity += grad  # Delta <- mu Delta + g
         if self.nesterov:
@@ -513,8 +618,8 @@ class AdaGrad(Optimizer):
     def _hyper(self):
         return {"eps": self.eps, "initial_accumulator_value": self.initial_accumulator_value}
 
-    def _update(self, i, param, grad):
-        G, step = self.state["sum"][i], self.scratch[i]
+    def _update(self, param, grad, state, step):
+        G = state["sum"]
         np.multiply(grad, grad, out=step)
         G += step  # G <- G + g*g
         np.sqrt(G, out=step)
@@ -587,14 +692,14 @@ class RMSProp(Optimizer):
         return {"alpha": self.alpha, "eps": self.eps, "momentum": self.momentum,
                 "centered": self.centered}
 
-    def _update(self, i, param, grad):
-        v, d = self.state["square_avg"][i], self.scratch[i]
+    def _update(self, param, grad, state, d):
+        v = state["square_avg"]
         np.multiply(grad, grad, out=d)
         d *= 1.0 - self.alpha
         v *= self.alpha
         v += d  # v <- alpha v + (1 - alpha) g*g
         if self.centered:
-            g_bar = self.state["grad_avg"][i]
+            g_bar = state["grad_avg"]
             np.multiply(grad, 1.0 - self.alpha, out=d)
             g_bar *= self.alpha
             g_bar += d  # g_bar <- alpha g_bar + (1 - alpha) g
@@ -606,7 +711,7 @@ class RMSProp(Optimizer):
         d += self.eps
         np.divide(grad, d, out=d)  # g / d
         if self.momentum:
-            B = self.state["momentum_buffer"][i]
+            B = state["momentum_buffer"]
             B *= self.momentum
             B += d  # B <- mu B + g / d
             np.multiply(B, self.lr, out=d)
@@ -667,27 +772,26 @@ class Adam(Optimizer):
         return {"beta_1": self.beta_1, "beta_2": self.beta_2, "eps": self.eps,
                 "amsgrad": self.amsgrad}
 
-    def _update(self, i, param, grad):
-        m, v, step = self.state["m"][i], self.state["v"][i], self.scratch[i]
-        t = self.t
-        np.multiply(grad, 1.0 - self.beta_1, out=step)
-        m *= self.beta_1
-        m += step  # m <- beta_1 m + (1 - beta_1) g
+    def _update(self, param, grad, state, step):
+        m, v = state["m"], state["v"]
+        np.subtract(grad, m, out=step)
+        step *= 1.0 - self.beta_1
+        m += step  # m <- m + (1 - beta_1)(g - m) = beta_1 m + (1 - beta_1) g (torch's lerp)
         np.multiply(grad, grad, out=step)
         step *= 1.0 - self.beta_2
         v *= self.beta_2
         v += step  # v <- beta_2 v + (1 - beta_2) g*g
         if self.amsgrad:
-            v_max = self.state["v_max"][i]
+            v_max = state["v_max"]
             np.maximum(v_max, v, out=v_max)
             v = v_max
-        bias_correction_1 = 1.0 - self.beta_1**t
-        bias_correction_2 = 1.0 - self.beta_2**t
+        # eta/(1-beta_1^t) m / (sqrt(v)/c + eps) with c = sqrt(1-beta_2^t), multiplied
+        # through by c: one pass fewer, equal up to rounding.
+        c = math.sqrt(1.0 - self.beta_2**self.t)
         np.sqrt(v, out=step)
-        step /= math.sqrt(bias_correction_2)
-        step += self.eps  # sqrt(v) / sqrt(1 - beta_2^t) + eps
+        step += self.eps * c
         np.divide(m, step, out=step)
-        step *= self.lr / bias_correction_1
+        step *= self.lr * c / (1.0 - self.beta_1**self.t)
         param -= step
 
 

@@ -243,8 +243,14 @@ class _Trainer:
         self.net, self.history = net, history
         self.stop_training = False
 
-    def snapshot_weights(self):
-        return [(layer.W.copy(), layer.b.copy()) for layer in self.net.layers]
+    def snapshot_weights(self, into=None):
+        """Copies of the weights; ``into`` (an earlier snapshot) is overwritten and returned."""
+        if into is None:
+            return [(layer.W.copy(), layer.b.copy()) for layer in self.net.layers]
+        for layer, (W, b) in zip(self.net.layers, into):
+            np.copyto(W, layer.W)
+            np.copyto(b, layer.b)
+        return into
 
     def restore_weights(self, weights):
         for layer, (W, b) in zip(self.net.layers, weights):
@@ -315,6 +321,8 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
     progress = _Progress(verbose, epochs, n_batches)
     Xb_buf = np.empty((bs,) + X.shape[1:], dtype=X.dtype)
     Tb_buf = np.empty((bs,) + T.shape[1:], dtype=T.dtype)
+    score = _RunningMetric(metric, T, labels)
+    safe = safe_weights = None
 
     for cb in callbacks:
         cb.on_train_begin({})
@@ -323,13 +331,18 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
         for epoch in range(start, epochs):
             if schedule is not None:
                 opt.lr = schedule(epoch)
-            safe = trainer.snapshot_weights(), opt.state_dict()
+            # The epoch's starting point, for the divergence guard and Ctrl-C: the previous
+            # copy goes first (None: nothing to roll back yet), the weights' buffers are reused.
+            safe = None
+            safe_weights = trainer.snapshot_weights(into=safe_weights)
+            safe = safe_weights, opt.state_dict()
             order = np.random.default_rng([seed, epoch]).permutation(n) if shuffle and n_batches > 1 else None
             for cb in callbacks:
                 cb.on_epoch_begin(epoch, {})
             progress.epoch_begin(epoch)
             t0 = time.perf_counter()
-            total, score = 0.0, _RunningMetric(metric, T if metric == "r2" else None)
+            total = 0.0
+            score.reset(order)
             for b in range(n_batches):
                 lo, hi = b * bs, min((b + 1) * bs, n)
                 if order is None:
@@ -350,7 +363,7 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
                         f"try a smaller learning rate.", history)
                 opt.step(params)
                 total += J * (hi - lo)
-                score.update(net.layers[-1].a, Tb, None if labels is None else labels[idx])
+                score.update(lo, hi, net.layers[-1].a, Tb)
                 progress.batch_end(J)
                 if callbacks:
                     for cb in callbacks:
@@ -378,8 +391,9 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
     except KeyboardInterrupt:
         # Roll back the unfinished epoch so that the network holds a consistent state
         # that fit(..., resume=True) continues exactly.
-        trainer.restore_weights(safe[0])
-        opt.load_state_dict(safe[1])
+        if safe is not None:
+            trainer.restore_weights(safe[0])
+            opt.load_state_dict(safe[1])
         net.train_state_["epoch"] = epoch
         history.interrupted = True
         if verbose:
@@ -400,33 +414,45 @@ def _positive_int(value, name):
 
 
 class _RunningMetric:
-    """Accuracy or R² accumulated over the batches of an epoch."""
+    """Accuracy or R² over the batches of an epoch.
 
-    def __init__(self, metric, T_all):
+    For accuracy each batch only writes its predicted classes into one epoch-long array
+    (one call); they are compared with the labels, in the epoch's order, once at the end.
+    """
+
+    def __init__(self, metric, T_all, labels):
         self.metric = metric
-        self.a = 0.0
-        self.n = 0
-        if metric == "r2":
+        self.labels = labels
+        if metric == "accuracy":
+            self.pred = np.empty(len(labels), dtype=np.int64)
+        elif metric == "r2":
             self.sst = float(((T_all - T_all.mean(axis=0)) ** 2).sum())
 
-    def update(self, y, T, labels):
+    def reset(self, order):
+        self.order, self.a, self.n = order, 0.0, 0
+
+    def update(self, lo, hi, y, T):
         if self.metric == "accuracy":
-            self.a += float(np.count_nonzero(_predict_index(y) == labels))
-            self.n += len(y)
+            _predict_index(y, out=self.pred[lo:hi])
+            self.n = hi
         elif self.metric == "r2":
             self.a += float(((y - T) ** 2).sum())
 
     def value(self):
         if self.metric == "accuracy":
-            return self.a / self.n
+            n = self.n
+            labels = self.labels[:n] if self.order is None else self.labels[self.order[:n]]
+            return int(np.count_nonzero(self.pred[:n] == labels)) / n
         return 1.0 - self.a / self.sst if self.sst > 0 else float("nan")
 
 
-def _predict_index(y):
+def _predict_index(y, out=None):
     """Class index from outputs: argmax for several outputs, threshold 0.5 for one."""
     if y.shape[1] == 1:
-        return (y[:, 0] > 0.5).astype(np.int64)
-    return y.argmax(axis=1)
+        if out is None:
+            return (y[:, 0] > 0.5).astype(np.int64)
+        return np.greater(y[:, 0], 0.5, out=out)
+    return np.argmax(y, axis=1, out=out)
 
 
 class GradientNorms(Callback):

@@ -1,0 +1,730 @@
+"""Training and prediction throughput of deltaprop against PyTorch, scikit-learn and a
+plain NumPy loop, with the matrix-multiply roofline and peak memory.
+
+    python benchmarks/bench.py            # full run (about 2.5 minutes on 2 cores)
+    python benchmarks/bench.py --quick    # short run (about 40 s), no RSS subprocesses
+    python benchmarks/profile_step.py     # where deltaprop's time goes (docs/performance.md)
+    python benchmarks/bench.py --help
+
+Every framework trains the same architecture (ReLU hidden layers, softmax output,
+cross-entropy) with Adam (lr 1e-3, betas 0.9/0.999, eps 1e-8), the same batch size,
+shuffling every epoch, on the same random float32 data. One timed run is one epoch
+(for deltaprop ``net.fit(..., epochs=1)`` and for scikit-learn ``MLPClassifier(max_iter=1)
+.fit``, both including their input checks; for PyTorch and the NumPy loop the epoch loop
+itself). The frameworks are alternated within each round (the order rotates from round to
+round) and the run is repeated for several rounds; the table gives medians, and each
+ratio is the median of the per-round ratios, so that slow phases of a shared machine hit
+both sides of a ratio alike.
+
+Roofline: FLOPs per training sample are counted as 3 x 2 x sum(n_in * n_out): the forward
+product, the product back to the layer input and the weight-gradient product (the first
+layer needs no product back to the input, so the true count is a little lower; the
+convention is the usual one and is kept for comparability). The share of the roofline is
+(FLOPs per sample x samples/s) / (float32 matmul FLOP/s). The matmul FLOP/s ("peak") is
+measured with a large square ``np.matmul`` at the start and again, briefly (1536^3), in
+every round next to the training runs; the share is the median over the rounds of each
+round's rate over that round's peak, so that a slow phase of a shared machine lowers both.
+The "vs GEMM" column compares with the very products of one training step at the row's
+own shapes, timed after the rounds.
+
+Memory: ``tracemalloc`` (NumPy reports its allocations to it) traces deltaprop's, the
+NumPy loop's and scikit-learn's allocations during a fit; a subprocess per framework
+reports the RSS high-water mark (``VmHWM``) against the RSS before training.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+FRAMEWORKS = ("deltaprop", "torch", "sklearn", "numpy")
+LR, BETA_1, BETA_2, EPS = 1e-3, 0.9, 0.999, 1e-8
+
+
+@dataclass(frozen=True)
+class Config:
+    sizes: tuple
+    batch: int
+    n_train: int  # samples per epoch in a full run
+    n_quick: int  # samples per epoch with --quick
+
+    @property
+    def name(self):
+        return "-".join(map(str, self.sizes)) + f", batch {self.batch}"
+
+    @property
+    def key(self):
+        return "-".join(map(str, self.sizes)) + f"/b{self.batch}"
+
+    def flops_per_sample(self):
+        """Training FLOPs per sample by the 3 x 2 x sum(n_in n_out) convention."""
+        return 6 * sum(a * b for a, b in zip(self.sizes, self.sizes[1:]))
+
+    def n_params(self):
+        return sum(a * b + b for a, b in zip(self.sizes, self.sizes[1:]))
+
+
+CONFIGS = (
+    Config((784, 256, 128, 10), 128, 16384, 4096),
+    Config((784, 256, 128, 10), 32, 8192, 2048),
+    Config((64, 32, 10), 32, 32768, 8192),
+    Config((784, 1024, 1024, 10), 256, 8192, 2048),
+)
+
+# Targets of the issue: (row, framework) -> minimum ratio deltaprop / framework, and
+# row -> minimum share of the matmul peak.
+RATIO_TARGETS = {
+    ("784-256-128-10/b128", "torch"): 2.0, ("784-256-128-10/b128", "sklearn"): 1.6,
+    ("784-256-128-10/b32", "torch"): 2.0, ("784-256-128-10/b32", "sklearn"): 1.6,
+    ("64-32-10/b32", "torch"): 5.0, ("64-32-10/b32", "sklearn"): 2.5,
+}
+ROOFLINE_TARGETS = {"784-1024-1024-10/b256": 0.75, "784-256-128-10/b128": 0.60}
+
+
+# --------------------------------------------------------------------------- machine
+def blas_threads():
+    """Threads of NumPy's BLAS (threadpoolctl when available, else the CPU count)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return os.cpu_count() or 1, "threadpoolctl not installed: assumed os.cpu_count()"
+    for info in threadpool_info():
+        if info.get("user_api") == "blas" and "numpy" in info.get("filepath", ""):
+            return int(info["num_threads"]), f"{info['internal_api']} {info.get('version')}"
+    for info in threadpool_info():
+        if info.get("user_api") == "blas":
+            return int(info["num_threads"]), f"{info['internal_api']} {info.get('version')}"
+    return os.cpu_count() or 1, "BLAS not found by threadpoolctl: assumed os.cpu_count()"
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine_description(threads, blas):
+    import sklearn
+    import torch
+
+    return {
+        "cpu": cpu_model(),
+        "logical_cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "blas": blas,
+        "blas_threads": threads,
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "sklearn": sklearn.__version__,
+        "platform": platform.platform(),
+    }
+
+
+# --------------------------------------------------------------------------- matmul rate
+def _best_rate(fn, flops, min_time=0.2, repeats=5):
+    """Best FLOP/s over ``repeats`` timings, each looping ``fn`` for ``min_time`` seconds."""
+    fn()
+    best = 0.0
+    for _ in range(repeats):
+        n, t0 = 0, time.perf_counter()
+        while True:
+            fn()
+            n += 1
+            dt = time.perf_counter() - t0
+            if dt >= min_time:
+                break
+        best = max(best, n * flops / dt)
+    return best
+
+
+def sgemm_peak(n=2048, quick=False, min_time=None, repeats=None):
+    """float32 FLOP/s of a large square matmul (``np.matmul`` with ``out=``)."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((n, n), dtype=np.float32)
+    b = rng.standard_normal((n, n), dtype=np.float32)
+    c = np.empty((n, n), dtype=np.float32)
+    return _best_rate(lambda: np.matmul(a, b, out=c), 2.0 * n**3,
+                      min_time=min_time or (0.3 if quick else 0.6),
+                      repeats=repeats or (3 if quick else 5))
+
+
+def round_peak():
+    """A short matmul-peak measurement taken in every round, next to the training runs, so
+    that a slow phase of a shared machine lowers both sides of the roofline share."""
+    return sgemm_peak(n=1536, min_time=0.08, repeats=2)
+
+
+def gemm_rate_at_shapes(cfg, quick=False):
+    """FLOP/s of the products of one training step at this row's shapes: per layer the
+    forward ``x @ W``, the weight gradient ``x.T @ delta`` and (not for the first layer)
+    the product back to the input ``delta @ W.T``. Returns (FLOP/s, true FLOPs/sample)."""
+    rng = np.random.default_rng(1)
+    n = cfg.batch
+    ops = []
+    flops = 0
+    for k, (a, b) in enumerate(zip(cfg.sizes, cfg.sizes[1:])):
+        x = rng.standard_normal((n, a), dtype=np.float32)
+        W = rng.standard_normal((a, b), dtype=np.float32)
+        d = rng.standard_normal((n, b), dtype=np.float32)
+        z, gW = np.empty((n, b), np.float32), np.empty((a, b), np.float32)
+        gx = np.empty((n, a), np.float32)
+        ops += [(x, W, z), (x.T, d, gW)]
+        flops += 4 * n * a * b
+        if k > 0:
+            ops.append((d, W.T, gx))
+            flops += 2 * n * a * b
+
+    def step():
+        for a, b, c in ops:
+            np.matmul(a, b, out=c)
+
+    rate = _best_rate(step, flops, min_time=0.15 if quick else 0.3, repeats=3 if quick else 5)
+    return rate, flops / n
+
+
+# --------------------------------------------------------------------------- data
+def make_data(cfg, n, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, cfg.sizes[0]), dtype=np.float32)
+    y = rng.integers(0, cfg.sizes[-1], size=n)
+    return X, y
+
+
+# --------------------------------------------------------------------------- frameworks
+class DeltapropRunner:
+    name = "deltaprop"
+
+    def __init__(self, cfg, X, y):
+        import deltaprop as dp
+
+        self.dp, self.cfg, self.X, self.y = dp, cfg, X, y
+        self.net = None
+
+    def build(self, seed):
+        self.net = self.dp.MLP(list(self.cfg.sizes), activation="relu", output="softmax",
+                               loss="cross_entropy", dtype="float32", seed=seed)
+        self.seed = seed
+
+    def train_epoch(self):
+        opt = self.dp.optimizers.Adam(lr=LR, beta_1=BETA_1, beta_2=BETA_2, eps=EPS)
+        self.net.fit(self.X, self.y, optimizer=opt, epochs=1, batch_size=self.cfg.batch,
+                     shuffle=True, verbose=0, seed=self.seed)
+
+    def predict(self, X):
+        return self.net.predict_proba(X)
+
+    def dtype(self):
+        return str(self.net.layers[0].W.dtype)
+
+
+class NumpyRunner:
+    """A plain NumPy loop: what a careful hand-written script does (preallocated buffers,
+    in-place ufuncs, Adam per array). The reference of the issue's "plain NumPy" column."""
+
+    name = "numpy"
+
+    def __init__(self, cfg, X, y):
+        self.cfg, self.X, self.y = cfg, X, y
+
+    def build(self, seed):
+        rng = np.random.default_rng(seed)
+        self.params = []
+        for a, b in zip(self.cfg.sizes, self.cfg.sizes[1:]):
+            self.params.append(rng.normal(0, math.sqrt(2 / a), (a, b)).astype(np.float32))
+            self.params.append(np.zeros(b, np.float32))
+        self.seed = seed
+
+    def train_epoch(self):
+        X, y, bs = self.X, self.y, self.cfg.batch
+        n = len(X)
+        params = self.params
+        Ws, bs_ = params[0::2], params[1::2]
+        grads = [np.empty_like(p) for p in params]
+        gWs, gbs = grads[0::2], grads[1::2]
+        m = [np.zeros_like(p) for p in params]
+        v = [np.zeros_like(p) for p in params]
+        tmp = [np.empty_like(p) for p in params]
+        L = len(Ws)
+        acts = [np.empty((bs, W.shape[1]), np.float32) for W in Ws]
+        gins = [np.empty((bs, W.shape[0]), np.float32) for W in Ws]
+        Xb_buf = np.empty((bs, X.shape[1]), np.float32)
+        order = np.random.default_rng(self.seed).permutation(n)
+        t = 0
+        total = 0.0
+        for lo in range(0, n, bs):
+            idx = order[lo:lo + bs]
+            nb = len(idx)
+            h = [np.take(X, idx, axis=0, out=Xb_buf[:nb])]
+            yb = y[idx]
+            for k in range(L):
+                z = np.matmul(h[-1], Ws[k], out=acts[k][:nb])
+                z += bs_[k]
+                if k < L - 1:
+                    np.maximum(z, 0, out=z)
+                h.append(z)
+            z = h[-1]  # logits -> softmax probabilities in place
+            z -= z.max(axis=1, keepdims=True)
+            np.exp(z, out=z)
+            z /= z.sum(axis=1, keepdims=True)
+            rows = np.arange(nb)
+            total -= float(np.log(z[rows, yb]).sum())
+            z[rows, yb] -= 1.0
+            z *= 1.0 / nb
+            d = z
+            for k in range(L - 1, -1, -1):
+                np.matmul(h[k].T, d, out=gWs[k])
+                np.sum(d, axis=0, out=gbs[k])
+                if k > 0:
+                    d_in = np.matmul(d, Ws[k].T, out=gins[k][:nb])
+                    d_in *= h[k] > 0
+                    d = d_in
+            t += 1
+            c1, c2 = 1 - BETA_1**t, math.sqrt(1 - BETA_2**t)
+            for p, g, mi, vi, s in zip(params, grads, m, v, tmp):
+                mi *= BETA_1
+                mi += (1 - BETA_1) * g
+                vi *= BETA_2
+                np.multiply(g, g, out=s)
+                s *= 1 - BETA_2
+                vi += s
+                np.sqrt(vi, out=s)
+                s /= c2
+                s += EPS
+                np.divide(mi, s, out=s)
+                s *= LR / c1
+                p -= s
+        self.loss = total / n
+
+    def predict(self, X):
+        h = X
+        L = len(self.params) // 2
+        for k in range(L):
+            h = h @ self.params[2 * k] + self.params[2 * k + 1]
+            if k < L - 1:
+                np.maximum(h, 0, out=h)
+        h -= h.max(axis=1, keepdims=True)
+        np.exp(h, out=h)
+        h /= h.sum(axis=1, keepdims=True)
+        return h
+
+    def dtype(self):
+        return str(self.params[0].dtype)
+
+
+class TorchRunner:
+    name = "torch"
+
+    def __init__(self, cfg, X, y):
+        import torch
+
+        self.torch, self.cfg = torch, cfg
+        self.X = torch.from_numpy(X)
+        self.y = torch.from_numpy(y.astype(np.int64))
+
+    def build(self, seed):
+        torch = self.torch
+        torch.manual_seed(seed)
+        layers = []
+        sizes = self.cfg.sizes
+        for k, (a, b) in enumerate(zip(sizes, sizes[1:])):
+            layers.append(torch.nn.Linear(a, b))
+            if k < len(sizes) - 2:
+                layers.append(torch.nn.ReLU())
+        self.model = torch.nn.Sequential(*layers)
+        self.gen = torch.Generator().manual_seed(seed)
+
+    def train_epoch(self):
+        torch, bs = self.torch, self.cfg.batch
+        model, X, y = self.model, self.X, self.y
+        opt = torch.optim.Adam(model.parameters(), lr=LR, betas=(BETA_1, BETA_2), eps=EPS)
+        loss_fn = torch.nn.functional.cross_entropy
+        n = len(X)
+        order = torch.randperm(n, generator=self.gen)
+        total = 0.0
+        for lo in range(0, n, bs):
+            idx = order[lo:lo + bs]
+            xb, yb = X[idx], y[idx]
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(model(xb), yb)
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(idx)
+        self.loss = total / n
+
+    def predict(self, X):
+        torch = self.torch
+        with torch.no_grad():
+            return torch.softmax(self.model(torch.from_numpy(X)), dim=1).numpy()
+
+    def dtype(self):
+        return str(next(self.model.parameters()).dtype).replace("torch.", "")
+
+
+class SklearnRunner:
+    name = "sklearn"
+
+    def __init__(self, cfg, X, y):
+        from sklearn.neural_network import MLPClassifier
+
+        self.cls, self.cfg, self.X, self.y = MLPClassifier, cfg, X, y
+
+    def build(self, seed):
+        self.model = self.cls(hidden_layer_sizes=self.cfg.sizes[1:-1], activation="relu",
+                              solver="adam", batch_size=self.cfg.batch, learning_rate_init=LR,
+                              beta_1=BETA_1, beta_2=BETA_2, epsilon=EPS, alpha=0.0, tol=0.0,
+                              max_iter=1, shuffle=True, random_state=seed,
+                              n_iter_no_change=10**9)
+
+    def train_epoch(self):
+        from sklearn.exceptions import ConvergenceWarning
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            self.model.fit(self.X, self.y)
+
+    def predict(self, X):
+        return self.model.predict_proba(X)
+
+    def dtype(self):
+        return str(self.model.coefs_[0].dtype)
+
+
+RUNNERS = {r.name: r for r in (DeltapropRunner, TorchRunner, SklearnRunner, NumpyRunner)}
+
+
+# --------------------------------------------------------------------------- timing
+def time_training(cfg, frameworks, rounds, n, seed=0, log=print):
+    """Per framework, the samples/s of each round (frameworks alternate within a round)."""
+    X, y = make_data(cfg, n, seed)
+    runners = {f: RUNNERS[f](cfg, X, y) for f in frameworks}
+    warm = {f: RUNNERS[f](cfg, X[: 8 * cfg.batch], y[: 8 * cfg.batch]) for f in frameworks}
+    for f, r in warm.items():  # first calls: imports, BLAS threads, allocator
+        r.build(seed)
+        r.train_epoch()
+    rates = {f: [] for f in frameworks}
+    predict = {f: [] for f in frameworks}
+    peaks = []
+    dtypes = {}
+    for rnd in range(rounds):
+        peaks.append(round_peak())
+        order = frameworks[rnd % len(frameworks):] + frameworks[: rnd % len(frameworks)]
+        for f in order:
+            r = runners[f]
+            r.build(seed + rnd)
+            gc.collect()
+            t0 = time.perf_counter()
+            r.train_epoch()
+            dt = time.perf_counter() - t0
+            rates[f].append(n / dt)
+            t0 = time.perf_counter()
+            r.predict(X)
+            predict[f].append(n / (time.perf_counter() - t0))
+            dtypes[f] = r.dtype()
+        log("  round %d: " % (rnd + 1)
+            + ", ".join(f"{f} {rates[f][-1] / 1e3:.1f}k/s" for f in frameworks)
+            + f"; matmul peak {peaks[-1] / 1e9:.0f} GFLOP/s")
+    return rates, predict, dtypes, peaks
+
+
+# --------------------------------------------------------------------------- memory
+def _rss_kib(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return float("nan")
+
+
+def _reset_hwm():
+    """Reset VmHWM to the current RSS (Linux >= 4.0); False where that is not allowed."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def rss_child(framework, rows, quick):
+    """Subprocess entry: per row, train one epoch and print the RSS before training and the
+    high-water mark during it (reset between rows), as JSON lines."""
+    _set_torch_threads(blas_threads()[0])
+    for i in rows:
+        cfg = CONFIGS[i]
+        X, y = make_data(cfg, cfg.n_quick if quick else cfg.n_train)
+        r = RUNNERS[framework](cfg, X, y)
+        r.build(0)
+        gc.collect()
+        reset = _reset_hwm()
+        before = _rss_kib("VmRSS")
+        r.train_epoch()
+        print(json.dumps({"row": i, "rss_before_kib": before, "hwm_kib": _rss_kib("VmHWM"),
+                          "hwm_reset": reset}), flush=True)
+        del r, X, y
+
+
+def rss_in_subprocess(framework, rows, quick):
+    """{row: {"rss_before_kib", "hwm_kib"}} from one subprocess per framework (one per row
+    where the high-water mark cannot be reset)."""
+    def run(rows_):
+        cmd = [sys.executable, os.path.abspath(__file__), "--_rss-child", framework,
+               ",".join(map(str, rows_))] + (["--quick"] if quick else [])
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        return [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+
+    lines = run(rows)
+    if lines and not lines[0]["hwm_reset"]:
+        lines = [run([i])[0] for i in rows]
+    return {d["row"]: d for d in lines}
+
+
+def traced_peak(cfg, framework, n, epochs=1):
+    """tracemalloc (NumPy reports its buffers to it): the peak of new allocations during
+    ``epochs`` epochs of training, beyond the data and the built model, and what is still
+    allocated after each epoch (growth from epoch to epoch would show there)."""
+    X, y = make_data(cfg, n)
+    r = RUNNERS[framework](cfg, X, y)
+    r.build(0)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        after = []
+        base = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        if framework == "deltaprop":
+            import deltaprop as dp
+
+            def record(epoch, logs):
+                after.append(tracemalloc.get_traced_memory()[0] - base)
+
+            cb = dp.LambdaCallback(on_epoch_end=record)
+            opt = dp.optimizers.Adam(lr=LR, beta_1=BETA_1, beta_2=BETA_2, eps=EPS)
+            r.net.fit(X, y, optimizer=opt, epochs=epochs, batch_size=cfg.batch, verbose=0,
+                      seed=0, callbacks=[cb])
+        else:
+            for _ in range(epochs):
+                r.train_epoch()
+                after.append(tracemalloc.get_traced_memory()[0] - base)
+        peak = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+    return {"peak_new": peak, "alive_after_epochs": after, "data": X.nbytes + y.nbytes}
+
+
+# --------------------------------------------------------------------------- report
+def _med(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+def fmt_rate(x):
+    return f"{x / 1e3:.1f}k" if x < 1e6 else f"{x / 1e6:.2f}M"
+
+
+def main(argv=None):
+    started = time.perf_counter()
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true",
+                    help="fewer samples and rounds, no RSS subprocesses (about 30 s)")
+    ap.add_argument("--rounds", type=int, default=None, help="rounds (default 9, quick 3)")
+    ap.add_argument("--frameworks", default=",".join(FRAMEWORKS),
+                    help="comma-separated subset of " + ",".join(FRAMEWORKS))
+    ap.add_argument("--rows", default=None,
+                    help="comma-separated row numbers (1-4) to run; default all")
+    ap.add_argument("--no-memory", action="store_true", help="skip the memory measurements")
+    ap.add_argument("--rss", action="store_true", help="measure RSS also with --quick")
+    ap.add_argument("--json", default=None, help="also write the raw results to this file")
+    ap.add_argument("--_rss-child", nargs=2, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args._rss_child:
+        fw, rows = args._rss_child
+        rss_child(fw, [int(i) for i in rows.split(",")], args.quick)
+        return
+
+    frameworks = [f.strip() for f in args.frameworks.split(",") if f.strip()]
+    for f in frameworks:
+        if f not in RUNNERS:
+            ap.error(f"unknown framework {f!r}")
+    rows = (list(range(len(CONFIGS))) if args.rows is None
+            else [int(i) - 1 for i in args.rows.split(",")])
+    rounds = args.rounds or (3 if args.quick else 9)
+    threads, blas = blas_threads()
+    _set_torch_threads(threads)
+    machine = machine_description(threads, blas)
+    print("machine: " + ", ".join(f"{k}={v}" for k, v in machine.items()))
+
+    peak = sgemm_peak(quick=args.quick)
+    print(f"float32 matmul peak (2048^3 np.matmul, best of several): {peak / 1e9:.1f} GFLOP/s")
+    results = {"machine": machine, "quick": args.quick, "rounds": rounds,
+               "sgemm_peak": peak, "rows": {}}
+
+    for i in rows:
+        cfg = CONFIGS[i]
+        n = cfg.n_quick if args.quick else cfg.n_train
+        print(f"\n[{i + 1}] {cfg.name}: {n} samples/epoch, {rounds} rounds")
+        rates, pred, dtypes, peaks = time_training(cfg, frameworks, rounds, n)
+        gemm, true_flops = gemm_rate_at_shapes(cfg, quick=args.quick)
+        row = {"n": n, "rates": rates, "predict": pred, "dtypes": dtypes, "peaks": peaks,
+               "gemm_at_shapes": gemm, "flops_per_sample": cfg.flops_per_sample(),
+               "true_flops_per_sample": true_flops, "params": cfg.n_params()}
+        # Roofline share: the median over rounds of (FLOPs/sample x samples/s) / that
+        # round's matmul peak.
+        fl = cfg.flops_per_sample()
+        row["roofline"] = {f: _med([r * fl / p for r, p in zip(rates[f], peaks)])
+                           for f in frameworks}
+        if "deltaprop" in frameworks:
+            row["ratios"] = {f: _med([a / b for a, b in zip(rates["deltaprop"], rates[f])])
+                             for f in frameworks if f != "deltaprop"}
+        results["rows"][cfg.key] = row
+        _print_row(cfg, row, frameworks, peak)
+
+    if not args.no_memory:
+        # After all timings. tracemalloc in this process (deltaprop over 3 epochs, to show
+        # that nothing grows from epoch to epoch); RSS in one subprocess per framework.
+        traced = [f for f in frameworks if f in ("deltaprop", "numpy", "sklearn")]
+        rss = {}
+        if not args.quick or args.rss:
+            for f in frameworks:
+                rss[f] = rss_in_subprocess(f, rows, args.quick)
+        print("\nmemory (MiB): tracemalloc peak of new allocations during training (beyond "
+              "the data and the model), and the RSS high-water mark minus the RSS before")
+        for i in rows:
+            cfg = CONFIGS[i]
+            row = results["rows"][cfg.key]
+            mem = {f: {} for f in frameworks}
+            for f in traced:
+                epochs = 3 if f == "deltaprop" else 1
+                mem[f]["traced"] = traced_peak(cfg, f, row["n"], epochs=epochs)
+            for f in rss:
+                mem[f]["rss"] = rss[f][i]
+            row["memory"] = mem
+            _print_memory(cfg, row, frameworks)
+
+    _print_summary(results, frameworks)
+    print(f"\n(benchmark took {time.perf_counter() - started:.0f} s)")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1)
+
+
+def _set_torch_threads(threads):
+    try:
+        import torch
+    except ImportError:
+        return
+    torch.set_num_threads(threads)
+
+
+def _print_row(cfg, row, frameworks, peak):
+    fl = cfg.flops_per_sample()
+    print(f"  matmul peak in the rounds: median {_med(row['peaks']) / 1e9:.1f} GFLOP/s "
+          f"(range {min(row['peaks']) / 1e9:.0f}-{max(row['peaks']) / 1e9:.0f})")
+    print(f"  FLOPs/sample (3x2xsum n_in n_out) = {fl / 1e6:.3f} M "
+          f"(true count {row['true_flops_per_sample'] / 1e6:.3f} M); "
+          f"GEMM at these shapes {row['gemm_at_shapes'] / 1e9:.1f} GFLOP/s "
+          f"= {row['gemm_at_shapes'] / peak:.0%} of peak")
+    print(f"  {'framework':<10} {'train/s':>9} {'min-max':>15} {'dp ratio':>9} "
+          f"{'roofline':>9} {'vs GEMM':>8} {'predict/s':>10} {'dtype':>8}")
+    for f in frameworks:
+        r = row["rates"][f]
+        med = _med(r)
+        ratio = row.get("ratios", {}).get(f)
+        ratio_s = f"{ratio:.2f}x" if ratio is not None else "-"
+        # vs GEMM: the time the products alone take at these shapes / the epoch's time.
+        vs_gemm = med * row["true_flops_per_sample"] / row["gemm_at_shapes"]
+        print(f"  {f:<10} {fmt_rate(med):>9} {fmt_rate(min(r)) + '-' + fmt_rate(max(r)):>15} "
+              f"{ratio_s:>9} {row['roofline'][f]:>9.1%} {vs_gemm:>8.0%} "
+              f"{fmt_rate(_med(row['predict'][f])):>10} {row['dtypes'][f]:>8}")
+
+
+def _print_memory(cfg, row, frameworks):
+    P = 4 * cfg.n_params()
+    batch_act = 4 * cfg.batch * sum(cfg.sizes)
+    data = 4 * row["n"] * cfg.sizes[0]
+    print(f"  [{cfg.key}] data {data / 2**20:.1f}, params {P / 2**20:.2f}, one batch of "
+          f"activations {batch_act / 2**20:.2f}")
+    for f in frameworks:
+        m = row["memory"][f]
+        parts = []
+        if "traced" in m:
+            t = m["traced"]
+            parts.append(f"traced peak {t['peak_new'] / 2**20:7.2f} (= {t['peak_new'] / P:4.1f} x "
+                         f"params), alive after each epoch "
+                         + "/".join(f"{a / 2**20:.2f}" for a in t["alive_after_epochs"]))
+        if "rss" in m:
+            rss = m["rss"]
+            parts.append(f"RSS +{(rss['hwm_kib'] - rss['rss_before_kib']) / 1024:6.1f} "
+                         f"(before {rss['rss_before_kib'] / 1024:.0f})")
+        if parts:
+            print(f"    {f:<10} " + "; ".join(parts))
+
+
+def _print_summary(results, frameworks):
+    peak = results["sgemm_peak"]
+    print("\nsummary (medians; ratios are medians of per-round ratios; roofline = median over "
+          "rounds of FLOPs/sample x samples/s / that round's matmul peak)")
+    head = "| row | " + " | ".join(f"{f} samples/s" for f in frameworks)
+    head += " | " + " | ".join(f"dp / {f}" for f in frameworks if f != "deltaprop")
+    head += " | dp roofline | dp predict/s |"
+    print(head)
+    print("|" + "---|" * (head.count("|") - 1))
+    for key, row in results["rows"].items():
+        cells = [fmt_rate(_med(row["rates"][f])) for f in frameworks]
+        cells += [f"{row['ratios'][f]:.2f}x" for f in frameworks if f != "deltaprop"] \
+            if "ratios" in row else []
+        cells += [f"{row['roofline'].get('deltaprop', float('nan')):.1%}",
+                  fmt_rate(_med(row["predict"].get("deltaprop", [float("nan")])))]
+        print(f"| {key} | " + " | ".join(cells) + " |")
+    print("\ntargets:")
+    for (key, f), target in RATIO_TARGETS.items():
+        row = results["rows"].get(key)
+        if row and f in row.get("ratios", {}):
+            got = row["ratios"][f]
+            print(f"  {key:<22} deltaprop/{f:<8} >= {target:.1f}x: {got:.2f}x "
+                  f"{'met' if got >= target else 'MISSED'}")
+    for key, target in ROOFLINE_TARGETS.items():
+        row = results["rows"].get(key)
+        if row and "deltaprop" in row["rates"]:
+            got = row["roofline"]["deltaprop"]
+            print(f"  {key:<22} roofline share     >= {target:.0%}: {got:.1%} "
+                  f"{'met' if got >= target else 'MISSED'}")
+    for key, row in results["rows"].items():
+        t = row.get("memory", {}).get("deltaprop", {}).get("traced")
+        if t:
+            # Peak <= data + 4 x params + a few batch buffers, i.e. beyond the data and the
+            # model: 3 x params, 8 batch-sized buffers, and the per-sample arrays that are
+            # the data set in another form (float32 one-hot targets) or an index (the
+            # shuffled order, predictions and labels, int64).
+            P = 4 * row["params"]
+            cfg = next(c for c in CONFIGS if c.key == key)
+            batch = 8 * 4 * cfg.batch * sum(cfg.sizes)
+            per_sample = row["n"] * (4 * cfg.sizes[-1] + 3 * 8)
+            budget = 3 * P + batch + per_sample
+            print(f"  {key:<22} memory: new during training {t['peak_new'] / 2**20:.2f} MiB; "
+                  f"target 3 x params {3 * P / 2**20:.2f} + batch buffers {batch / 2**20:.2f} + "
+                  f"per-sample {per_sample / 2**20:.2f} = {budget / 2**20:.2f} MiB: "
+                  f"{'met' if t['peak_new'] <= budget else 'MISSED'} "
+                  f"({(t['peak_new'] - batch - per_sample) / P:.1f} x params beyond the rest)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,178 @@
+"""Where deltaprop's training time goes: matrix products, elementwise work, the optimizer,
+batching and the rest of the loop (Python overhead), per benchmark configuration.
+
+    python benchmarks/profile_step.py            # manual timers for the four rows
+    python benchmarks/profile_step.py --cprofile # plus the top functions of cProfile
+    git archive <commit> src | tar -x -C /tmp/old
+    python benchmarks/profile_step.py --compare /tmp/old/src   # before/after, interleaved
+
+Method. One epoch of ``net.fit`` (Adam, softmax + cross-entropy, float32, the benchmark's
+data) is timed as it is, and divided by its number of batches: the time of one step. Then
+the same epoch runs again with timers around the parts, in place (the caches and the
+memory traffic are those of real training):
+
+* products: every ``np.matmul`` of the network (forward ``x @ W``, ``x.T @ delta``,
+  ``delta @ W.T``);
+* elementwise: ``net._loss_and_gradients`` minus its products (bias, activations, softmax,
+  loss, output delta, bias gradients);
+* optimizer: ``opt.step(params)``;
+* batching: the shuffled gathers of the batches (``np.take(..., out=)``);
+* rest: the epoch minus all of the above: the training loop's own Python work (loss check,
+  running metric, progress, callbacks) and the once-per-fit and once-per-epoch work (input
+  checks, one-hot targets, the divergence guard's snapshot, the optimizer's state).
+
+The timers cost about 0.3 us per timed call, which the instrumented epoch includes. Each
+figure is the median over three epochs; with ``--compare`` the two versions alternate epoch by
+epoch, so that a slow phase of a shared machine hits both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import statistics
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench import CONFIGS, make_data  # noqa: E402
+
+import deltaprop  # noqa: E402
+
+PARTS = ("products", "elementwise", "optimizer", "batching", "rest")
+
+
+def load_other(src):
+    """Another copy of deltaprop (e.g. an older commit's ``src/``), as ``deltaprop_other``,
+    to compare with in the same process, epoch by epoch."""
+    import importlib.util
+
+    path = os.path.join(os.path.abspath(src), "deltaprop")
+    spec = importlib.util.spec_from_file_location(
+        "deltaprop_other", os.path.join(path, "__init__.py"), submodule_search_locations=[path])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["deltaprop_other"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+class _TimedNumpy:
+    """Stands in for the ``np`` of a deltaprop module: times ``matmul`` and ``take``."""
+
+    def __init__(self, totals):
+        self._totals = totals
+
+    def __getattr__(self, name):
+        return getattr(np, name)
+
+    def _timed(self, part, fn, *args, **kwargs):
+        t0 = time.perf_counter()
+        result = fn(*args, **kwargs)
+        self._totals[part] += time.perf_counter() - t0
+        return result
+
+    def matmul(self, *args, **kwargs):
+        return self._timed("products", np.matmul, *args, **kwargs)
+
+    def take(self, *args, **kwargs):
+        return self._timed("batching", np.take, *args, **kwargs)
+
+
+def _instrumented_epoch(pkg, net, fit):
+    """Per-part seconds of one epoch, measured in place."""
+    totals = dict.fromkeys(("products", "batching", "fb", "optimizer"), 0.0)
+    timed_np = _TimedNumpy(totals)
+    inner = net._loss_and_gradients
+
+    def loss_and_gradients(*args):
+        t0 = time.perf_counter()
+        J = inner(*args)
+        totals["fb"] += time.perf_counter() - t0
+        return J
+
+    opt = pkg.optimizers.Adam(lr=1e-3)
+    inner_step = opt.step
+
+    def step(params):
+        t0 = time.perf_counter()
+        inner_step(params)
+        totals["optimizer"] += time.perf_counter() - t0
+
+    opt.step = step
+    net._loss_and_gradients = loss_and_gradients
+    pkg.network.np = pkg.training.np = timed_np
+    try:
+        t0 = time.perf_counter()
+        fit(opt)
+        epoch = time.perf_counter() - t0
+    finally:
+        pkg.network.np = pkg.training.np = np
+        del net._loss_and_gradients
+    return {"products": totals["products"], "elementwise": totals["fb"] - totals["products"],
+            "optimizer": totals["optimizer"], "batching": totals["batching"],
+            "rest": epoch - totals["fb"] - totals["optimizer"] - totals["batching"],
+            "epoch": epoch}
+
+
+def profile_config(cfg, n_samples, packages, cprofile=False, repeats=3):
+    """Alternate the packages epoch by epoch; print each one's median step and parts."""
+    X, y = make_data(cfg, n_samples)
+    n_batches = -(-n_samples // cfg.batch)
+    runs = {}
+    for label, pkg in packages:
+        net = pkg.MLP(list(cfg.sizes), activation="relu", output="softmax",
+                      loss="cross_entropy", dtype="float32", seed=0)
+
+        def fit(opt=None, pkg=pkg, net=net):
+            net.fit(X, y, optimizer=opt or pkg.optimizers.Adam(lr=1e-3), epochs=1,
+                    batch_size=cfg.batch, verbose=0, seed=0)
+
+        fit()
+        runs[label] = (pkg, net, fit, [], [])
+    for _ in range(repeats):
+        for label, (pkg, net, fit, plain, parts) in runs.items():
+            t0 = time.perf_counter()
+            fit()
+            plain.append(time.perf_counter() - t0)
+            parts.append(_instrumented_epoch(pkg, net, fit))
+    print(f"\n{cfg.name}: {n_samples} samples, {n_batches} steps per epoch")
+    for label, (pkg, net, fit, plain, parts) in runs.items():
+        step = statistics.median(plain) / n_batches
+        med = {k: statistics.median(r[k] for r in parts) / n_batches for k in PARTS + ("epoch",)}
+        total = med.pop("epoch")
+        print(f"  {label}: step {step * 1e6:.0f} us ({cfg.batch / step / 1e3:.1f}k samples/s); "
+              f"instrumented {total * 1e6:.0f} us:")
+        for name in PARTS:
+            print(f"    {name:<12} {med[name] * 1e6:9.1f} us  {med[name] / total:6.1%}")
+        if cprofile:
+            pr = cProfile.Profile()
+            pr.enable()
+            fit()
+            pr.disable()
+            pstats.Stats(pr).sort_stats("tottime").print_stats(12)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--cprofile", action="store_true", help="also print cProfile's top functions")
+    ap.add_argument("--rows", default=None, help="comma-separated row numbers (1-4)")
+    ap.add_argument("--repeats", type=int, default=3, help="epochs per package (median)")
+    ap.add_argument("--compare", metavar="SRC", default=None,
+                    help="also profile the deltaprop package under SRC (e.g. an old "
+                         "commit's src/ from `git archive`), alternating epoch by epoch")
+    args = ap.parse_args(argv)
+    packages = [("this deltaprop", deltaprop)]
+    if args.compare:
+        packages.insert(0, (f"deltaprop from {args.compare}", load_other(args.compare)))
+    rows = range(len(CONFIGS)) if args.rows is None else [int(i) - 1 for i in args.rows.split(",")]
+    for i in rows:
+        profile_config(CONFIGS[i], CONFIGS[i].n_train, packages, cprofile=args.cprofile,
+                       repeats=args.repeats)
+
+
+if __name__ == "__main__":
+    main()
