@@ -398,3 +398,19 @@ def test_relu_into_a_buffer_equals_the_plain_maximum(dtype):
     assert got is out
     np.testing.assert_array_equal(got, ref)
     np.testing.assert_array_equal(np.signbit(got), np.signbit(ref))
+
+
+def test_pickle_leaves_the_work_buffers_behind():
+    """A pickled network carries its weights (and training state), not its scratch
+    buffers, and trains on exactly like the original."""
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(300, 64)), rng.integers(0, 10, size=300)
+    net = dp.MLP([64, 128, 10], output="softmax", loss="cross_entropy", seed=0)
+    net.fit(X, y, epochs=1, batch_size=32, verbose=0, seed=0)
+    assert all(layer._buffers for layer in net.layers)
+    twin = pickle.loads(pickle.dumps(net))
+    assert not any(layer._buffers for layer in twin.layers) and not twin._delta_buffers
+    for a in (net, twin):
+        a.fit(X, y, epochs=2, batch_size=32, verbose=0, seed=0, resume=True)
+    for la, lb in zip(net.layers, twin.layers):
+        np.testing.assert_array_equal(la.W, lb.W)

@@ -159,6 +159,10 @@ class Dense:
     def n_params(self):
         return self._W.size + self._b.size
 
+    def __getstate__(self):
+        # The work buffers are scratch space: a pickle or deep copy starts without them.
+        return {**self.__dict__, "_buffers": {}}
+
     def __repr__(self):
         return f"Dense({self.n_in}, {self.n_out}, activation={self.activation.name!r})"
 
@@ -207,6 +211,9 @@ class Sequential:
             raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
         self.reduction = reduction
         self._pack()
+
+    def __getstate__(self):
+        return {**self.__dict__, "_delta_buffers": {}}
 
     def __setstate__(self, state):
         self.__dict__.update(state)
