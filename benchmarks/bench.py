@@ -497,7 +497,7 @@ def rss_in_subprocess(framework, rows, quick):
     return {d["row"]: d for d in lines}
 
 
-def traced_peak(cfg, framework, n, epochs=1):
+def traced_peak(cfg, framework, n, epochs=1, rollback=True):
     """tracemalloc (NumPy reports its buffers to it): the peak of new allocations during
     ``epochs`` epochs of training, beyond the data and the built model, and what is still
     allocated after each epoch (growth from epoch to epoch would show there)."""
@@ -519,7 +519,7 @@ def traced_peak(cfg, framework, n, epochs=1):
             cb = dp.LambdaCallback(on_epoch_end=record)
             opt = dp.optimizers.Adam(lr=LR, beta_1=BETA_1, beta_2=BETA_2, eps=EPS)
             r.net.fit(X, y, optimizer=opt, epochs=epochs, batch_size=cfg.batch, verbose=0,
-                      seed=0, callbacks=[cb])
+                      seed=0, callbacks=[cb], rollback=rollback)
         else:
             for _ in range(epochs):
                 r.train_epoch()
@@ -614,6 +614,10 @@ def main(argv=None):
             for f in traced:
                 epochs = 3 if f == "deltaprop" else 1
                 mem[f]["traced"] = traced_peak(cfg, f, row["n"], epochs=epochs)
+            if "deltaprop" in traced:
+                # Without the divergence guard's copy of the epoch's start (fit(rollback=False)).
+                mem["deltaprop"]["traced_no_rollback"] = traced_peak(cfg, "deltaprop", row["n"],
+                                                                     epochs=3, rollback=False)
             for f in rss:
                 mem[f]["rss"] = rss[f][i]
             row["memory"] = mem
@@ -670,6 +674,10 @@ def _print_memory(cfg, row, frameworks):
             parts.append(f"traced peak {t['peak_new'] / 2**20:7.2f} (= {t['peak_new'] / P:4.1f} x "
                          f"params), alive after each epoch "
                          + "/".join(f"{a / 2**20:.2f}" for a in t["alive_after_epochs"]))
+        if "traced_no_rollback" in m:
+            t = m["traced_no_rollback"]
+            parts.append(f"rollback=False: traced peak {t['peak_new'] / 2**20:.2f} "
+                         f"(= {t['peak_new'] / P:4.1f} x params)")
         if "rss" in m:
             rss = m["rss"]
             parts.append(f"RSS +{(rss['hwm_kib'] - rss['rss_before_kib']) / 1024:6.1f} "
@@ -708,22 +716,24 @@ def _print_summary(results, frameworks):
             print(f"  {key:<22} roofline share     >= {target:.0%}: {got:.1%} "
                   f"{'met' if got >= target else 'MISSED'}")
     for key, row in results["rows"].items():
-        t = row.get("memory", {}).get("deltaprop", {}).get("traced")
-        if t:
-            # Peak <= data + 4 x params + a few batch buffers, i.e. beyond the data and the
-            # model: 3 x params, 8 batch-sized buffers, and the per-sample arrays that are
-            # the data set in another form (float32 one-hot targets) or an index (the
-            # shuffled order, predictions and labels, int64).
-            P = 4 * row["params"]
-            cfg = next(c for c in CONFIGS if c.key == key)
-            batch = 8 * 4 * cfg.batch * sum(cfg.sizes)
-            per_sample = row["n"] * (4 * cfg.sizes[-1] + 3 * 8)
-            budget = 3 * P + batch + per_sample
-            print(f"  {key:<22} memory: new during training {t['peak_new'] / 2**20:.2f} MiB; "
-                  f"target 3 x params {3 * P / 2**20:.2f} + batch buffers {batch / 2**20:.2f} + "
-                  f"per-sample {per_sample / 2**20:.2f} = {budget / 2**20:.2f} MiB: "
-                  f"{'met' if t['peak_new'] <= budget else 'MISSED'} "
-                  f"({(t['peak_new'] - batch - per_sample) / P:.1f} x params beyond the rest)")
+        for variant, label in (("traced", ""), ("traced_no_rollback", " (rollback=False)")):
+            t = row.get("memory", {}).get("deltaprop", {}).get(variant)
+            if t:
+                # Peak <= data + 4 x params + a few batch buffers, i.e. beyond the data and the
+                # model: 3 x params, 8 batch-sized buffers, and the per-sample arrays that are
+                # the data set in another form (float32 one-hot targets) or an index (the
+                # shuffled order, predictions and labels, int64).
+                P = 4 * row["params"]
+                cfg = next(c for c in CONFIGS if c.key == key)
+                batch = 8 * 4 * cfg.batch * sum(cfg.sizes)
+                per_sample = row["n"] * (4 * cfg.sizes[-1] + 3 * 8)
+                budget = 3 * P + batch + per_sample
+                print(f"  {key:<22} memory{label}: new during training "
+                      f"{t['peak_new'] / 2**20:.2f} MiB; "
+                      f"target 3 x params {3 * P / 2**20:.2f} + batch buffers {batch / 2**20:.2f} + "
+                      f"per-sample {per_sample / 2**20:.2f} = {budget / 2**20:.2f} MiB: "
+                      f"{'met' if t['peak_new'] <= budget else 'MISSED'} "
+                      f"({(t['peak_new'] - batch - per_sample) / P:.1f} x params beyond the rest)")
 
 
 if __name__ == "__main__":

@@ -340,3 +340,39 @@ def test_mini_batch_with_all_zero_weights_is_skipped_not_nan(rng):
                    optimizer=dp.optimizers.SGD(lr=0.1))
     for (a, _), (b, _) in zip(weights(fitted), weights(first_half)):
         np.testing.assert_array_equal(a, b)
+
+
+def test_divergence_without_rollback_keeps_the_weights_before_the_failing_update(rng):
+    X = rng.normal(size=(64, 3)) * 100
+    y = rng.normal(size=(64, 1)) * 1e3
+    net = dp.MLP([3, 64, 64, 1], activation="relu", loss="mse", seed=0)
+    last = []
+    keep = LambdaCallback(on_batch_end=lambda b, logs: last.append(weights(net)))
+    with pytest.raises(TrainingDiverged, match="With rollback=False the weights were left"):
+        net.fit(X, y, epochs=50, batch_size=8, verbose=0, seed=0, callbacks=[keep],
+                optimizer=dp.optimizers.SGD(lr=10.0), rollback=False)
+    assert_same_weights(weights(net), last[-1])
+
+
+def test_rollback_false_keeps_no_copy_of_the_epoch_start():
+    """The guard's copy (weights + Adam's two moments) is the difference in peak memory,
+    and without it training allocates Adam's state, one block-sized work buffer and
+    batch-sized buffers, nothing of the size of the data or a third copy of the weights."""
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(1000, 128)).astype(np.float32)
+    y = rng.integers(0, 10, size=1000)
+    peaks = {}
+    for rollback in (True, False):
+        net = dp.MLP([128, 512, 512, 10], output="softmax", loss="cross_entropy", seed=0)
+        P = sum(layer.W.nbytes + layer.b.nbytes for layer in net.layers)
+        tracemalloc.start()
+        try:
+            net.fit(X, y, epochs=2, batch_size=64, verbose=0, seed=0, rollback=rollback)
+            peaks[rollback] = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    batch = 64 * (128 + 3 * (512 + 512 + 10)) * 4
+    assert peaks[True] - peaks[False] > 2.5 * P
+    assert peaks[False] < 2 * P + (1 << 20) + 2 * batch + X.nbytes, (peaks, P)

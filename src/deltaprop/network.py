@@ -365,7 +365,7 @@ class Sequential:
     # -- training and prediction ----------------------------------------------------------
     def fit(self, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
             validation_data=None, validation_split=0.0, callbacks=(), verbose=1, seed=None,
-            schedule=None, resume=False, sample_weight=None):
+            schedule=None, resume=False, sample_weight=None, rollback=True):
         """Train by mini-batch gradient descent; returns a :class:`~deltaprop.training.History`.
 
         Parameters
@@ -403,20 +403,29 @@ class Sequential:
             from its last completed epoch, with its optimizer state and seed.
         sample_weight : array_like (N,), optional
             Per-sample weights of the loss; ``"mean"`` becomes ``Σ w ℓ / Σ w`` per batch.
+        rollback : bool
+            Keep a copy of the weights and the optimizer state at the start of each
+            epoch (default), so that a divergence or Ctrl-C goes back to it and
+            ``resume`` continues bit for bit. It costs memory: one more copy of the
+            weights and of the optimizer state (3× the parameters with Adam).
+            ``rollback=False`` keeps no copy: a diverged or interrupted run keeps the
+            weights it has (before the failing batch's update), and a resumed run
+            restarts the interrupted epoch from them.
 
         Raises
         ------
         TrainingDiverged
             When the loss becomes NaN or infinite; the weights and the optimizer go back
-            to their state at the start of that epoch, and the message names the epoch
-            and the batch.
+            to their state at the start of that epoch (with ``rollback``), and the
+            message names the epoch and the batch.
         """
         from .training import fit
 
         return fit(self, X, y, optimizer=optimizer, epochs=epochs, batch_size=batch_size,
                    shuffle=shuffle, validation_data=validation_data,
                    validation_split=validation_split, callbacks=callbacks, verbose=verbose,
-                   seed=seed, schedule=schedule, resume=resume, sample_weight=sample_weight)
+                   seed=seed, schedule=schedule, resume=resume, sample_weight=sample_weight,
+                   rollback=rollback)
 
     @property
     def task(self):

@@ -308,7 +308,8 @@ class Optimizer:
             for key, arrays in self.state.items():
                 flat = _flat_run(arrays)
                 if flat is None or flat.dtype != flat_p.dtype:
-                    flat = np.concatenate([a.ravel() for a in arrays]).astype(flat_p.dtype)
+                    flat = np.concatenate([a.ravel() for a in arrays]).astype(flat_p.dtype,
+                                                                             copy=False)
                     self.state[key] = _split(flat, arrays)
                 state[key] = flat
             size = min(flat_p.size, BLOCK)
@@ -341,9 +342,15 @@ class Optimizer:
                 f"the optimizer holds state for {n_state} parameters but step() got "
                 f"{len(params)} parameters; use a new optimizer for a different model"
             )
+        flat_p = _flat_run([p for p, _ in params])
         for key, arrays in self.state.items():
             if not arrays:
-                self.state[key] = [self._initial_state(key, p) for p, _ in params]
+                if flat_p is not None and len(params) > 1:
+                    # Born flat, in the parameters' layout: no second copy when _plan runs.
+                    flat = self._initial_state(key, flat_p)
+                    self.state[key] = _split(flat, [p for p, _ in params])
+                else:
+                    self.state[key] = [self._initial_state(key, p) for p, _ in params]
                 continue
             for i, ((param, _), a) in enumerate(zip(params, arrays)):
                 if a.shape != param.shape:

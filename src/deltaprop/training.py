@@ -273,7 +273,7 @@ def _validation_split(X, T, labels, weights, fraction, seed):
 
 def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
         validation_data=None, validation_split=0.0, callbacks=(), verbose=1, seed=None,
-        schedule=None, resume=False, sample_weight=None):
+        schedule=None, resume=False, sample_weight=None, rollback=True):
     """Train ``net`` by mini-batch gradient descent; see :meth:`Sequential.fit`."""
     epochs = _positive_int(epochs, "epochs")
     X = check_X(X, net.dtype, net.n_inputs)
@@ -334,8 +334,9 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
             # The epoch's starting point, for the divergence guard and Ctrl-C: the previous
             # copy goes first (None: nothing to roll back yet), the weights' buffers are reused.
             safe = None
-            safe_weights = trainer.snapshot_weights(into=safe_weights)
-            safe = safe_weights, opt.state_dict()
+            if rollback:
+                safe_weights = trainer.snapshot_weights(into=safe_weights)
+                safe = safe_weights, opt.state_dict()
             order = np.random.default_rng([seed, epoch]).permutation(n) if shuffle and n_batches > 1 else None
             for cb in callbacks:
                 cb.on_epoch_begin(epoch, {})
@@ -354,6 +355,12 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
                     Tb = np.take(T, idx, axis=0, out=Tb_buf[: hi - lo])
                 J = net._loss_and_gradients(Xb, Tb, None if weights is None else weights[idx])
                 if not math.isfinite(J):
+                    if safe is None:
+                        raise TrainingDiverged(
+                            f"training diverged: the loss became {J} at epoch {epoch + 1}, "
+                            f"batch {b + 1} (learning rate {opt.lr:g}). With rollback=False "
+                            f"the weights were left as they are, before this batch's update; "
+                            f"try a smaller learning rate.", history)
                     trainer.restore_weights(safe[0])
                     opt.load_state_dict(safe[1])
                     raise TrainingDiverged(
@@ -396,9 +403,12 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
             opt.load_state_dict(safe[1])
         net.train_state_["epoch"] = epoch
         history.interrupted = True
-        if verbose:
+        if verbose and rollback:
             print(f"\ninterrupted during epoch {epoch + 1}: the network holds its weights after "
                   f"epoch {epoch}; continue with fit(..., resume=True)", flush=True)
+        elif verbose:
+            print(f"\ninterrupted during epoch {epoch + 1}; with rollback=False the network "
+                  f"keeps the weights it had when interrupted", flush=True)
     finally:
         progress.close()
     for cb in callbacks:
