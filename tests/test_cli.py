@@ -87,6 +87,14 @@ def test_train_json_and_options(tmp_path):
     assert (tmp_path / "out" / "decision_boundary.png").exists()
 
 
+def test_train_is_reproducible_on_generated_data(tmp_path):
+    """The same --seed draws the same moons and trains the same network: same figures."""
+    args = ("train", "moons", "--hidden", "8", "--epochs", "5", "--seed", "3", "--json")
+    first, second = (json.loads(run(*args, "--out", out, cwd=tmp_path).stdout) for out in "ab")
+    assert first["test_accuracy"] == second["test_accuracy"]
+    assert first["test_loss"] == second["test_loss"]
+
+
 def _write_csv(path, header, rows):
     path.write_text("\n".join([",".join(header)] + [",".join(map(str, r)) for r in rows]) + "\n")
 

@@ -96,7 +96,9 @@ def build_parser():
     t.add_argument("--epochs", type=int, default=30)
     t.add_argument("--batch-size", type=int, default=32)
     t.add_argument("--l2", type=float, default=0.0, help="λ of the L2 term (λ/2)Σ‖W‖²")
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--seed", type=int, default=0,
+                   help="seeds the weights, the shuffling, the splits and the generated data sets "
+                        "(moons, circles, spirals, xor, blobs); default 0")
     t.add_argument("--val-split", type=_fraction, default=0.1,
                    help="fraction of the training data held out for validation (default 0.1)")
     t.add_argument("--test-split", type=_fraction, default=0.25,
@@ -158,9 +160,10 @@ def _is_csv(name):
     return name.lower().endswith((".csv", ".txt", ".tsv")) or Path(name).is_file()
 
 
-def _load(name, data_dir=None, target=None, split="train"):
-    """(X, y, is_classification) for a built-in name or a CSV file."""
-    from .datasets import load_csv, load_dataset
+def _load(name, data_dir=None, target=None, split="train", seed=0):
+    """(X, y, is_classification) for a built-in name or a CSV file; the generated data
+    sets are drawn with ``seed``, so that a run is reproducible."""
+    from .datasets import GENERATED, load_csv, load_dataset
 
     if _is_csv(name):
         if not target:
@@ -168,6 +171,8 @@ def _load(name, data_dir=None, target=None, split="train"):
         X, y, _ = load_csv(name, target)
         return X, y, None
     kw = {"split": split} if name in ("mnist", "fashion-mnist") else {}
+    if name in GENERATED:
+        kw["seed"] = seed
     X, y = load_dataset(name, data_dir=data_dir, **kw)
     return X, y, True
 
@@ -195,7 +200,7 @@ def cmd_train(args):
     from .datasets import Standardizer
 
     quiet = args.quiet or args.json
-    X, y, classification = _load(args.data, args.data_dir, args.target)
+    X, y, classification = _load(args.data, args.data_dir, args.target, seed=args.seed)
     classification = _is_classification(y, args.task) if classification is None else classification
     if args.data in ("mnist", "fashion-mnist"):
         X_test, y_test, _ = _load(args.data, args.data_dir, split="test")

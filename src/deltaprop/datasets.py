@@ -951,6 +951,8 @@ DATASETS = {
 }
 
 _NEEDS_DATA_DIR = ("mnist", "fashion-mnist")
+#: The data sets drawn at random (they take ``seed``, ``n_samples`` and ``noise``).
+GENERATED = ("moons", "circles", "spirals", "xor", "blobs")
 
 
 def _dataset_key(name) -> str:
