@@ -687,7 +687,6 @@ def _print_memory(cfg, row, frameworks):
 
 
 def _print_summary(results, frameworks):
-    peak = results["sgemm_peak"]
     print("\nsummary (medians; ratios are medians of per-round ratios; roofline = median over "
           "rounds of FLOPs/sample x samples/s / that round's matmul peak)")
     head = "| row | " + " | ".join(f"{f} samples/s" for f in frameworks)

@@ -1,8 +1,6 @@
 """Model files: exact roundtrip, no code execution, atomic writes, clear errors."""
 
-import io
 import json
-import zipfile
 
 import numpy as np
 import pytest

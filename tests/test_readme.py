@@ -6,7 +6,6 @@ outside the repository (MNIST) is skipped when the data are absent; a block can
 opt out by starting with ``# excerpt`` (code quoted from the package).
 """
 
-import os
 import re
 from pathlib import Path
 

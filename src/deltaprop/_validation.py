@@ -7,6 +7,8 @@ before any NumPy routine deep inside the algorithm sees it. Arrays are converted
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -121,3 +123,42 @@ def check_sample_weight(sample_weight, n_samples, dtype):
     if not w.sum() > 0:
         raise ValueError("sample_weight sums to zero")
     return w
+
+
+# -- scalar parameters: hyper-parameters of optimizers, schedules and estimators -----------
+def check_number(name, value):
+    """A finite real number (not a bool), as a float."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return value
+
+
+def check_positive(name, value):
+    value = check_number(name, value)
+    if value <= 0.0:
+        raise ValueError(f"{name} must be > 0, got {value!r}")
+    return value
+
+
+def check_non_negative(name, value):
+    value = check_number(name, value)
+    if value < 0.0:
+        raise ValueError(f"{name} must be >= 0, got {value!r}")
+    return value
+
+
+def check_int(name, value, minimum=1):
+    """An integer (not a bool) of at least ``minimum``, as an int."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        what = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise ValueError(f"{name} must be {what}, got {value!r}")
+    return int(value)
+
+
+def check_bool(name, value):
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return bool(value)

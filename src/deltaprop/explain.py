@@ -576,10 +576,6 @@ class Notation:
         """Prose stating the matrix convention."""
         raise NotImplementedError
 
-    def loss_value(self):
-        """The per-sample loss formula, in this notation's symbols, or None."""
-        return None
-
     def loss_gradient_formula(self, loss_name):
         pair = _LOSS_FORMULAS.get(loss_name)
         return None if pair is None else _fill(pair[1], y=self.y, t=self.t)
@@ -707,7 +703,7 @@ class Goodfellow(Notation):
                 "g is the part of the gradient computed so far."]
 
     def output_steps(self, c, K):
-        y, t = self.y, self.t
+        y = self.y
         g = S("g")
         if c.trace.fused:
             lhs = g + ARROW + self.grad(self.pre(K))
@@ -1105,7 +1101,7 @@ def _batch_section(trace, nota):
            Table(["n", ell_n], [[str(n + 1), Mat(trace.losses[n])] for n in range(N)])]
     J_parts = [nota.J, EQ, red]
     if l2:
-        J_parts += [PLUS, Sym(f"(λ/2) Σₖ ‖W‖²", r"\frac{\lambda}{2}\sum_k \lVert W_k\rVert^2")]
+        J_parts += [PLUS, Sym("(λ/2) Σₖ ‖W‖²", r"\frac{\lambda}{2}\sum_k \lVert W_k\rVert^2")]
     doc.append(Eq(J_parts + [EQ, Mat(trace.J)]))
     for layer in trace.layers:
         k = layer.index

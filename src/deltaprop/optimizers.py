@@ -43,6 +43,8 @@ import math
 
 import numpy as np
 
+from ._validation import check_bool, check_non_negative, check_number, check_positive
+
 __all__ = [
     "Optimizer",
     "SGD",
@@ -72,41 +74,14 @@ def register(cls):
 
 
 # --------------------------------------------------------------------------- checks
-def _number(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{name} must be a number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return value
-
-
-def _positive(name, value):
-    value = _number(name, value)
-    if value <= 0.0:
-        raise ValueError(f"{name} must be > 0, got {value!r}")
-    return value
-
-
-def _non_negative(name, value):
-    value = _number(name, value)
-    if value < 0.0:
-        raise ValueError(f"{name} must be >= 0, got {value!r}")
-    return value
 
 
 def _unit_interval(name, value):
     """A number in ``[0, 1)``: a decay rate such as a beta or RMSProp's alpha."""
-    value = _number(name, value)
+    value = check_number(name, value)
     if not 0.0 <= value < 1.0:
         raise ValueError(f"{name} must be in [0, 1), got {value!r}")
     return value
-
-
-def _flag(name, value):
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
 
 
 # --------------------------------------------------------------------------- clipping
@@ -175,7 +150,7 @@ class Optimizer:
     decoupled_weight_decay = False
 
     def __init__(self, lr, weight_decay=0.0, clip_norm=None):
-        self.lr = _positive("lr", lr)
+        self.lr = check_positive("lr", lr)
         self.weight_decay = weight_decay
         self.clip_norm = clip_norm
         self.t = 0
@@ -193,7 +168,7 @@ class Optimizer:
 
     @lr.setter
     def lr(self, value):
-        self._lr = _non_negative("lr", value)
+        self._lr = check_non_negative("lr", value)
 
     @property
     def weight_decay(self):
@@ -202,7 +177,7 @@ class Optimizer:
 
     @weight_decay.setter
     def weight_decay(self, value):
-        value = _non_negative("weight_decay", value)
+        value = check_non_negative("weight_decay", value)
         if not self.decoupled_weight_decay and value >= 1.0:
             raise ValueError(
                 f"weight_decay must be < 1 (W <- W - eta*g - weight_decay*W), got {value!r}"
@@ -216,7 +191,7 @@ class Optimizer:
 
     @clip_norm.setter
     def clip_norm(self, value):
-        self._clip_norm = None if value is None else _positive("clip_norm", value)
+        self._clip_norm = None if value is None else check_positive("clip_norm", value)
 
     # -- what a subclass provides
     def _state_names(self):
@@ -511,8 +486,8 @@ class SGD(Optimizer):
     name = "sgd"
 
     def __init__(self, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0, clip_norm=None):
-        self.momentum = _non_negative("momentum", momentum)
-        self.nesterov = _flag("nesterov", nesterov)
+        self.momentum = check_non_negative("momentum", momentum)
+        self.nesterov = check_bool("nesterov", nesterov)
         if self.nesterov and self.momentum == 0.0:
             raise ValueError("nesterov=True requires momentum > 0")
         super().__init__(lr, weight_decay, clip_norm)
@@ -553,7 +528,7 @@ class Momentum(SGD):
     name = "momentum"
 
     def __init__(self, lr=0.01, momentum=0.9, weight_decay=0.0, clip_norm=None):
-        if _number("momentum", momentum) <= 0.0:
+        if check_number("momentum", momentum) <= 0.0:
             raise ValueError(f"momentum must be > 0, got {momentum!r}")
         super().__init__(lr, momentum, False, weight_decay, clip_norm)
 
@@ -574,7 +549,7 @@ class Nesterov(SGD):
     name = "nesterov"
 
     def __init__(self, lr=0.01, momentum=0.9, weight_decay=0.0, clip_norm=None):
-        if _number("momentum", momentum) <= 0.0:
+        if check_number("momentum", momentum) <= 0.0:
             raise ValueError(f"momentum must be > 0, got {momentum!r}")
         super().__init__(lr, momentum, True, weight_decay, clip_norm)
 
@@ -610,8 +585,8 @@ class AdaGrad(Optimizer):
 
     def __init__(self, lr=0.01, eps=1e-10, initial_accumulator_value=0.0, weight_decay=0.0,
                  clip_norm=None):
-        self.eps = _non_negative("eps", eps)
-        self.initial_accumulator_value = _non_negative(
+        self.eps = check_non_negative("eps", eps)
+        self.initial_accumulator_value = check_non_negative(
             "initial_accumulator_value", initial_accumulator_value
         )
         super().__init__(lr, weight_decay, clip_norm)
@@ -682,9 +657,9 @@ class RMSProp(Optimizer):
     def __init__(self, lr=0.01, alpha=0.99, eps=1e-8, momentum=0.0, centered=False,
                  weight_decay=0.0, clip_norm=None):
         self.alpha = _unit_interval("alpha", alpha)
-        self.eps = _non_negative("eps", eps)
-        self.momentum = _non_negative("momentum", momentum)
-        self.centered = _flag("centered", centered)
+        self.eps = check_non_negative("eps", eps)
+        self.momentum = check_non_negative("momentum", momentum)
+        self.centered = check_bool("centered", centered)
         super().__init__(lr, weight_decay, clip_norm)
 
     def _state_names(self):
@@ -768,8 +743,8 @@ class Adam(Optimizer):
                  weight_decay=0.0, clip_norm=None):
         self.beta_1 = _unit_interval("beta_1", beta_1)
         self.beta_2 = _unit_interval("beta_2", beta_2)
-        self.eps = _non_negative("eps", eps)
-        self.amsgrad = _flag("amsgrad", amsgrad)
+        self.eps = check_non_negative("eps", eps)
+        self.amsgrad = check_bool("amsgrad", amsgrad)
         super().__init__(lr, weight_decay, clip_norm)
 
     def _state_names(self):

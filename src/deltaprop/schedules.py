@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
+from ._validation import check_int, check_non_negative, check_positive
 
 __all__ = [
     "Schedule",
@@ -41,35 +41,6 @@ def register(cls):
     return cls
 
 
-def _number(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{name} must be a number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return value
-
-
-def _positive(name, value):
-    value = _number(name, value)
-    if value <= 0.0:
-        raise ValueError(f"{name} must be > 0, got {value!r}")
-    return value
-
-
-def _non_negative(name, value):
-    value = _number(name, value)
-    if value < 0.0:
-        raise ValueError(f"{name} must be >= 0, got {value!r}")
-    return value
-
-
-def _int(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
 class Schedule:
     """Base class: ``schedule(epoch) -> lr`` and a JSON-serialisable configuration.
 
@@ -82,11 +53,11 @@ class Schedule:
     name = "schedule"
 
     def __init__(self, lr):
-        self.lr = _positive("lr", lr)
+        self.lr = check_positive("lr", lr)
 
     def __call__(self, epoch):
         """The learning rate of ``epoch`` (an integer ≥ 0) as a Python float."""
-        return float(self._lr_at(_int("epoch", epoch, 0)))
+        return float(self._lr_at(check_int("epoch", epoch, 0)))
 
     def _lr_at(self, epoch):
         raise NotImplementedError
@@ -133,8 +104,8 @@ class StepDecay(Schedule):
 
     def __init__(self, lr, step_size, gamma=0.1):
         super().__init__(lr)
-        self.step_size = _int("step_size", step_size, 1)
-        self.gamma = _positive("gamma", gamma)
+        self.step_size = check_int("step_size", step_size, 1)
+        self.gamma = check_positive("gamma", gamma)
 
     def _lr_at(self, epoch):
         return self.lr * self.gamma ** (epoch // self.step_size)
@@ -161,7 +132,7 @@ class ExponentialDecay(Schedule):
 
     def __init__(self, lr, gamma):
         super().__init__(lr)
-        self.gamma = _positive("gamma", gamma)
+        self.gamma = check_positive("gamma", gamma)
 
     def _lr_at(self, epoch):
         return self.lr * self.gamma**epoch
@@ -188,7 +159,7 @@ class InverseScaling(Schedule):
 
     def __init__(self, lr, power_t=0.5):
         super().__init__(lr)
-        self.power_t = _non_negative("power_t", power_t)
+        self.power_t = check_non_negative("power_t", power_t)
 
     def _lr_at(self, epoch):
         return self.lr / (epoch + 1) ** self.power_t
@@ -233,14 +204,14 @@ class CosineWarmup(Schedule):
 
     def __init__(self, lr, total_epochs, warmup_epochs=0, min_lr=0.0):
         super().__init__(lr)
-        self.total_epochs = _int("total_epochs", total_epochs, 1)
-        self.warmup_epochs = _int("warmup_epochs", warmup_epochs, 0)
+        self.total_epochs = check_int("total_epochs", total_epochs, 1)
+        self.warmup_epochs = check_int("warmup_epochs", warmup_epochs, 0)
         if self.warmup_epochs >= self.total_epochs:
             raise ValueError(
                 f"warmup_epochs must be < total_epochs ({self.total_epochs}), "
                 f"got {self.warmup_epochs}"
             )
-        self.min_lr = _non_negative("min_lr", min_lr)
+        self.min_lr = check_non_negative("min_lr", min_lr)
         if self.min_lr > self.lr:
             raise ValueError(f"min_lr must be <= lr ({self.lr}), got {self.min_lr}")
 
@@ -306,16 +277,16 @@ class ReduceOnPlateau(Schedule):
     def __init__(self, lr, factor=0.1, patience=10, min_delta=1e-4, min_lr=0.0, mode="min",
                  cooldown=0):
         super().__init__(lr)
-        self.factor = _positive("factor", factor)
+        self.factor = check_positive("factor", factor)
         if self.factor >= 1.0:
             raise ValueError(f"factor must be < 1, got {self.factor}")
-        self.patience = _int("patience", patience, 0)
-        self.min_delta = _non_negative("min_delta", min_delta)
-        self.min_lr = _non_negative("min_lr", min_lr)
+        self.patience = check_int("patience", patience, 0)
+        self.min_delta = check_non_negative("min_delta", min_delta)
+        self.min_lr = check_non_negative("min_lr", min_lr)
         if mode not in ("min", "max"):
             raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
         self.mode = mode
-        self.cooldown = _int("cooldown", cooldown, 0)
+        self.cooldown = check_int("cooldown", cooldown, 0)
         self.current_lr = self.lr
         self.best = math.inf if mode == "min" else -math.inf
         self.num_bad_epochs = 0
@@ -362,10 +333,10 @@ class ReduceOnPlateau(Schedule):
         missing = {"current_lr", "best", "num_bad_epochs", "cooldown_counter"} - set(state)
         if missing:
             raise ValueError(f"ReduceOnPlateau state misses {sorted(missing)}")
-        self.current_lr = _non_negative("current_lr", state["current_lr"])
+        self.current_lr = check_non_negative("current_lr", state["current_lr"])
         self.best = float(state["best"])
-        self.num_bad_epochs = _int("num_bad_epochs", state["num_bad_epochs"], 0)
-        self.cooldown_counter = _int("cooldown_counter", state["cooldown_counter"], 0)
+        self.num_bad_epochs = check_int("num_bad_epochs", state["num_bad_epochs"], 0)
+        self.cooldown_counter = check_int("cooldown_counter", state["cooldown_counter"], 0)
 
 
 def get_schedule(name_or_instance, **kwargs):

@@ -44,7 +44,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
         'install it with: pip install "deltaprop[sklearn]"'
     ) from exc
 
-from ._validation import check_sample_weight
+from ._validation import check_bool, check_int, check_sample_weight
 from .activations import ACTIVATIONS
 from .network import MLP
 from .optimizers import OPTIMIZERS, SGD, Adam, Optimizer, get_optimizer
@@ -77,18 +77,6 @@ def _check_number(name, value, low=None, high=None, low_open=False, high_open=Fa
     if high is not None and (value > high or (high_open and value == high)):
         raise ValueError(f"{name} must be {'<' if high_open else '<='} {high}, got {value!r}")
     return float(value)
-
-
-def _check_int(name, value, low=1):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
-
-
-def _check_bool(name, value):
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
 
 
 def _hidden_activation(name):
@@ -268,11 +256,11 @@ class _BaseMLP(BaseEstimator):
             "hidden": _hidden_sizes(self.hidden_layer_sizes),
             "activation": _hidden_activation(self.activation),
             "alpha": _check_number("alpha", self.alpha, low=0.0),
-            "max_iter": _check_int("max_iter", self.max_iter),
-            "shuffle": _check_bool("shuffle", self.shuffle),
+            "max_iter": check_int("max_iter", self.max_iter),
+            "shuffle": check_bool("shuffle", self.shuffle),
             "tol": _check_number("tol", self.tol, low=0.0),
-            "warm_start": _check_bool("warm_start", self.warm_start),
-            "early_stopping": _check_bool("early_stopping", self.early_stopping),
+            "warm_start": check_bool("warm_start", self.warm_start),
+            "early_stopping": check_bool("early_stopping", self.early_stopping),
             "validation_fraction": _check_number("validation_fraction",
                                                  self.validation_fraction, 0.0, 1.0,
                                                  low_open=True, high_open=True),
@@ -295,7 +283,7 @@ class _BaseMLP(BaseEstimator):
             raise ValueError(f"dtype must be 'float32' or 'float64', got {self.dtype!r}")
         s["dtype"] = np.dtype(self.dtype)
         if isinstance(self.verbose, bool) or not isinstance(self.verbose, numbers.Integral):
-            _check_bool("verbose", self.verbose)
+            check_bool("verbose", self.verbose)
         _check_number("learning_rate_init", self.learning_rate_init, low=0.0, low_open=True)
         if not (self.optimizer is None or isinstance(self.optimizer, Optimizer)
                 or (isinstance(self.optimizer, str) and self.optimizer.lower() in OPTIMIZERS)):
@@ -312,7 +300,7 @@ class _BaseMLP(BaseEstimator):
                                  f"optimizer instance as optimizer=")
             if self.solver == "sgd":
                 _check_number("momentum", self.momentum, 0.0, 1.0)
-                _check_bool("nesterovs_momentum", self.nesterovs_momentum)
+                check_bool("nesterovs_momentum", self.nesterovs_momentum)
                 if self.learning_rate not in _LEARNING_RATES:
                     raise ValueError(f"learning_rate={self.learning_rate!r} is not valid; "
                                      f"valid values are: {', '.join(_LEARNING_RATES)}")
@@ -463,14 +451,6 @@ class _BaseMLP(BaseEstimator):
 
     def _check_training_targets(self, T, incremental):
         pass
-
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        # Pickle does not keep NumPy views sharing memory: an unpickled network whose layers
-        # view one flat parameter array would leave its optimizer updating a detached copy.
-        # ``copy()`` rebuilds the network's own layout; the optimizer state carries over.
-        if "net_" in self.__dict__:
-            self.net_ = self.net_.copy()
 
     # -- prediction helpers ----------------------------------------------------------------
     def _validated_X(self, X):

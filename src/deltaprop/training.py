@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validation import check_sample_weight, check_X
+from ._validation import check_int, check_sample_weight, check_X
 from .optimizers import get_optimizer
 from .schedules import get_schedule
 
@@ -275,7 +275,7 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
         validation_data=None, validation_split=0.0, callbacks=(), verbose=1, seed=None,
         schedule=None, resume=False, sample_weight=None, rollback=True):
     """Train ``net`` by mini-batch gradient descent; see :meth:`Sequential.fit`."""
-    epochs = _positive_int(epochs, "epochs")
+    epochs = check_int("epochs", epochs)
     X = check_X(X, net.dtype, net.n_inputs)
     T, labels = net._encode_targets(y, len(X), fit=not resume)
     weights = check_sample_weight(sample_weight, len(X), net.dtype)
@@ -307,7 +307,7 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
     else:
         Xv = Tv = labels_v = None
     n = len(X)
-    bs = n if batch_size is None else min(_positive_int(batch_size, "batch_size"), n)
+    bs = n if batch_size is None else min(check_int("batch_size", batch_size), n)
     n_batches = math.ceil(n / bs)
 
     history = History()
@@ -415,12 +415,6 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
         cb.on_train_end({})
     net.history_ = history
     return history
-
-
-def _positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 class _RunningMetric:
