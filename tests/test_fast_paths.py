@@ -134,7 +134,7 @@ def test_gradients_with_changing_batch_sizes(dtype):
     bs = [layer.b.copy() for layer in net.layers]
     rtol = 1e-12 if dtype == "float64" else 1e-5
     for lo, hi in [(0, 16), (16, 32), (32, 40), (0, 1), (5, 21), (0, 40), (8, 24)]:
-        J = net._loss_and_gradients(X[lo:hi], T[lo:hi])
+        J = net.backprop(X[lo:hi], T[lo:hi])
         ref_J, ref_grads, ref_y = reference_gradients(Ws, bs, X[lo:hi], T[lo:hi])
         assert_close(J, ref_J, f"J on rows {lo}:{hi}", rtol)
         assert_close(net.layers[-1].a, ref_y, f"outputs on rows {lo}:{hi}", rtol)
@@ -147,7 +147,7 @@ def test_buffers_per_batch_size_are_bounded():
     net, X, labels = problem("float64", n=40)
     T = np.eye(net.n_outputs)[labels]
     for n in range(1, 12):
-        net._loss_and_gradients(X[:n], T[:n])
+        net.backprop(X[:n], T[:n])
     for layer in net.layers:
         assert len(layer._buffers) <= 3
     assert len(net._delta_buffers) <= 3
@@ -213,7 +213,7 @@ def test_binary_accuracy_with_one_sigmoid_output():
     correct = 0
     for lo in range(0, 45, 8):
         idx = order[lo:lo + 8]
-        twin._loss_and_gradients(X[idx], y[idx, None].astype(float))
+        twin.backprop(X[idx], y[idx, None].astype(float))
         correct += int(np.sum((twin.layers[-1].a[:, 0] > 0.5) == y[idx]))
         opt.step(twin.parameters())
     assert history["accuracy"] == [correct / 45]

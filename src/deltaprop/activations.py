@@ -148,6 +148,34 @@ class Activation:
     def get_config(self):
         return {"name": self.name, **vars(self)}
 
+    # -- what the rest of the library asks of an activation -----------------------------
+    def initial_weights(self, n_in, n_out, rng, dtype):
+        """Initial weights ``(n_in, n_out)`` for a layer with this activation.
+
+        ``init = "glorot"``: Glorot-uniform, limit :math:`\\sqrt{6/(n_{in}+n_{out})}`
+        (Glorot and Bengio, 2010), for the saturating and linear functions;
+        ``init = "he"``: He-normal, standard deviation :math:`\\sqrt{2/n_{in}}`
+        (He et al., 2015), for the ReLU family and GELU.
+        """
+        if self.init == "he":
+            W = rng.normal(0.0, math.sqrt(2.0 / n_in), size=(n_in, n_out))
+        else:
+            limit = math.sqrt(6.0 / (n_in + n_out))
+            W = rng.uniform(-limit, limit, size=(n_in, n_out))
+        return W.astype(dtype)
+
+    def saturated(self, z, a):
+        """Boolean mask of the entries in a flat part of the curve, where ``f'`` has
+        fallen below a few per cent of its maximum ("killing gradients"), or None when
+        the notion does not apply to this activation."""
+        return None
+
+    def inactive(self, z, a):
+        """Boolean mask of the entries where ``f'(z) = 0`` exactly, so that no gradient
+        passes (a unit inactive for every sample is a *dead* unit), or None when the
+        derivative never vanishes."""
+        return None
+
 
 @register
 class Identity(Activation):
@@ -191,6 +219,9 @@ class Sigmoid(Activation):
     def derivative(self, z, a):
         return a * (1.0 - a)
 
+    def saturated(self, z, a):
+        return (a < 0.01) | (a > 0.99)  # sigma' < 0.0099, 4 % of its maximum 1/4
+
 
 @register
 class Tanh(Activation):
@@ -203,6 +234,9 @@ class Tanh(Activation):
 
     def derivative(self, z, a):
         return 1.0 - a * a
+
+    def saturated(self, z, a):
+        return np.abs(a) > 0.98  # tanh' < 0.0396, 4 % of its maximum 1
 
 
 @register
@@ -228,6 +262,9 @@ class ReLU(Activation):
 
     def backward(self, z, a, g, out=None):
         return np.multiply(g, z > 0, out=out)
+
+    def inactive(self, z, a):
+        return z <= 0
 
 
 @register

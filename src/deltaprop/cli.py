@@ -511,14 +511,14 @@ def cmd_explain(args):
         X = _preprocess(net, _read_features(args.input, net.n_inputs))
         cells = _read_targets(args.target, len(X))
         if net.task == "classification" and len(cells[0]) == 1:  # class labels
-            classes = net._classes()
+            classes = net.classes
             labels = np.array([row[0].strip() for row in cells])
             if classes.dtype.kind in "biuf":
                 try:
                     labels = labels.astype(float).astype(classes.dtype)
                 except ValueError:
                     raise CLIError(f"--target {args.target!r}: class labels must be numbers")
-            T = net._encode_targets(labels, len(X))[0]
+            T = net.encode_targets(labels, len(X))[0]
         else:
             try:
                 T = np.array([[float(c) for c in row] for row in cells])

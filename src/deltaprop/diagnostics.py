@@ -131,7 +131,7 @@ class Diagnostics(Callback):
             X = check_X(self.X, net.dtype, net.n_inputs, name="Diagnostics X")
             n = min(len(X), self.max_samples)
             y = self.y[:n] if hasattr(self.y, "__getitem__") else self.y
-            T, _ = net._encode_targets(np.asarray(y)[:n], n, fit=False)
+            T, _ = net.encode_targets(np.asarray(y)[:n], n, fit=False)
             self._probe = (np.ascontiguousarray(X[:n]), T)
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -141,7 +141,7 @@ class Diagnostics(Callback):
         net = self.trainer.net
         if self._probe is not None:
             probe = net.copy()  # the network being trained keeps its buffers and gradients
-            probe._loss_and_gradients(*self._probe)
+            probe.backprop(*self._probe)
             layers, n = probe.layers, len(self._probe[0])
         else:
             layers, n = net.layers, len(net.layers[-1].delta)

@@ -330,7 +330,7 @@ def explain(net, X, T, notation="goodfellow", sample_weight=None, precision=6):
         T = T[None] if T.ndim >= 1 and net.loss_function.name != "cross_entropy" else T
         if np.ndim(T) == 0:
             T = np.reshape(T, (1,))
-    Xv, Tv = net._check_XT(X, T)
+    Xv, Tv = net.check_inputs(X, T)
     J, _ = net.gradients(Xv, Tv, sample_weight=sample_weight)
     N = len(Xv)
     if sample_weight is None:
@@ -342,7 +342,7 @@ def explain(net, X, T, notation="goodfellow", sample_weight=None, precision=6):
     out = net.layers[-1]
     loss_fn, act = net.loss_function, out.activation
     fused = loss_fn.fuses_with(act)
-    losses = net._per_sample_loss(out.z, out.a, Tv).astype(np.float64)
+    losses = net.loss_function.per_sample(out.z, out.a, Tv, act).astype(np.float64)
 
     layers = []
     for k, layer in enumerate(net.layers, start=1):

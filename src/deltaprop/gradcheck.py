@@ -99,7 +99,7 @@ def _loss_and_kinks(net, X, T):
         a = layer.activation.forward(z)
         if not layer.activation.smooth:
             signs.append(z > 0)
-    return net._objective(net._per_sample_loss(z, a, T)), signs
+    return net.objective(net.loss_function.per_sample(z, a, T, net.output_activation)), signs
 
 
 def gradcheck(net, X, T, *, eps=1e-4, order=4, tolerance=1e-6, floor="auto",
@@ -137,8 +137,8 @@ def gradcheck(net, X, T, *, eps=1e-4, order=4, tolerance=1e-6, floor="auto",
     if order not in (2, 4):
         raise ValueError(f"order must be 2 or 4, got {order!r}")
     net64 = net.astype("float64")
-    X, T = net64._check_XT(X, T)
-    J0 = net64._loss_and_gradients(X, T)
+    X, T = net64.check_inputs(X, T)
+    J0 = net64.backprop(X, T)
     _, base_signs = _loss_and_kinks(net64, X, T)
     if floor == "auto":
         floor = 16 * np.finfo(np.float64).eps * max(abs(J0), 1.0) / eps / tolerance

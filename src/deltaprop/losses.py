@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .activations import Activation, Sigmoid, Softmax
+
 __all__ = ["Loss", "LOSSES", "get_loss"]
 
 LOSSES: dict[str, type[Loss]] = {}
@@ -47,13 +49,30 @@ class Loss:
         Registry name.
     outputs : tuple of str or None
         Output activations this loss fits; ``None`` means any.
-    fused_output : str or None
-        The output activation with which the gradient simplifies to ``y - t``.
+    fused_activation : type or None
+        The output activation class with which the gradient with respect to the
+        pre-activation simplifies to ``y - t`` (the loss decides; see :meth:`fuses_with`).
+    default_output : str
+        The output activation to pair this loss with when none is given.
+    task : {"classification", "regression"}
+        What the loss is for: ``"classification"`` losses take class labels as targets.
     """
 
     name = "loss"
     outputs: tuple[str, ...] | None = None
-    fused_output: str | None = None
+    fused_activation: type[Activation] | None = None
+    default_output = "identity"
+    task = "regression"
+
+    @property
+    def fused_output(self):
+        """Registry name of :attr:`fused_activation` (None when the loss fuses with none)."""
+        return None if self.fused_activation is None else self.fused_activation.name
+
+    def task_for(self, n_outputs):
+        """The task for a network with ``n_outputs`` output units: ``"classification"``,
+        ``"multilabel"`` (independent yes/no outputs) or ``"regression"``."""
+        return self.task
 
     def value(self, y, t):
         """Per-sample loss, shape ``(N,)``."""
@@ -72,7 +91,28 @@ class Loss:
         return np.subtract(y, t, out=out)
 
     def fuses_with(self, activation) -> bool:
-        return self.fused_output is not None and activation.name == self.fused_output
+        """Whether the chain rule through ``activation`` cancels to ``y - t`` (its class,
+        or a subclass of it, is :attr:`fused_activation`)."""
+        return self.fused_activation is not None and isinstance(activation, self.fused_activation)
+
+    def per_sample(self, z, y, t, activation):
+        """Per-sample loss from the output pre-activation ``z`` and output ``y = f(z)``:
+        computed from ``z`` for a fused pair (finite where ``y`` saturates)."""
+        if self.fuses_with(activation):
+            return self.fused_value(z, t)
+        return self.value(y, t)
+
+    def output_delta(self, z, y, t, activation, out=None):
+        """Steps ① and ② at the output layer: ``(per-sample loss, dl/dz)``.
+
+        For a fused pair ``dl/dz = y - t`` (σ' or the softmax Jacobian cancelled
+        analytically, see the module docstring); otherwise the chain rule
+        ``g = dl/dy`` (step ①) times ``f'(z)`` (step ②). ``out`` receives ``dl/dz``
+        when given.
+        """
+        if self.fuses_with(activation):
+            return self.fused_value(z, t), self.fused_delta(y, t, out=out)
+        return self.value(y, t), activation.backward(z, y, self.gradient(y, t), out=out)
 
     def check_output(self, activation):
         """Raise ``ValueError`` if the output activation does not fit this loss."""
@@ -158,7 +198,9 @@ class CrossEntropy(Loss):
 
     name = "cross_entropy"
     outputs = ("softmax",)
-    fused_output = "softmax"
+    fused_activation = Softmax
+    default_output = "softmax"
+    task = "classification"
 
     def value(self, y, t):
         with np.errstate(divide="ignore"):
@@ -220,7 +262,13 @@ class BinaryCrossEntropy(Loss):
 
     name = "binary_cross_entropy"
     outputs = ("sigmoid",)
-    fused_output = "sigmoid"
+    fused_activation = Sigmoid
+    default_output = "sigmoid"
+    task = "classification"
+
+    def task_for(self, n_outputs):
+        # One sigmoid unit is a yes/no classifier; several are independent labels.
+        return "classification" if n_outputs == 1 else "multilabel"
 
     def value(self, y, t):
         with np.errstate(divide="ignore", invalid="ignore"):

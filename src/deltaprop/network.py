@@ -269,14 +269,14 @@ class Sequential:
 
     def loss(self, X, T, sample_weight=None):
         """The objective ``J`` (loss reduced over the batch, plus the L2 term) as a float."""
-        X, T = self._check_XT(X, T)
+        X, T = self.check_inputs(X, T)
         w = check_sample_weight(sample_weight, len(X), self.dtype)
         z = X
         for layer in self.layers[:-1]:
             z = layer.forward(z)
         z = self.layers[-1].pre_activation(z)
         y = self.output_activation.forward(z)
-        return self._objective(self._per_sample_loss(z, y, T), w)
+        return self.objective(self._per_sample_loss(z, y, T), w)
 
     def gradients(self, X, T, sample_weight=None):
         """The objective and its gradient: ``(J, [(grad_W, grad_b), ...])``, one pair per layer.
@@ -285,9 +285,9 @@ class Sequential:
         returned arrays are copies, the caller's to keep. With ``sample_weight`` the
         per-sample losses are weighted, and ``"mean"`` becomes ``Σ w ℓ / Σ w``.
         """
-        X, T = self._check_XT(X, T)
+        X, T = self.check_inputs(X, T)
         w = check_sample_weight(sample_weight, len(X), self.dtype)
-        J = self._loss_and_gradients(X, T, w)
+        J = self.backprop(X, T, w)
         return J, [(layer.grad_W.copy(), layer.grad_b.copy()) for layer in self.layers]
 
     def parameters(self):
@@ -298,7 +298,7 @@ class Sequential:
         return pairs
 
     # -- the algorithm ------------------------------------------------------------------
-    def _check_XT(self, X, T):
+    def check_inputs(self, X, T):
         X = check_X(X, self.dtype, self.n_inputs)
         T = check_targets(T, len(X), self.n_outputs, self.loss_function, self.dtype)
         return X, T
@@ -308,7 +308,7 @@ class Sequential:
             return self.loss_function.fused_value(z, T)
         return self.loss_function.value(y, T)
 
-    def _objective(self, per_sample, w=None):
+    def objective(self, per_sample, w=None):
         if w is None:
             J, count = float(per_sample.sum(dtype=np.float64)), len(per_sample)
         else:
@@ -347,7 +347,7 @@ class Sequential:
             buf = self._delta_buffers[n] = np.empty((n, self.n_outputs), dtype=self.dtype)
         return buf
 
-    def _loss_and_gradients(self, X, T, w=None):
+    def backprop(self, X, T, w=None):
         """Forward, then backward, on validated arrays; gradients land in the layers."""
         a = X
         for layer in self.layers:
@@ -360,7 +360,7 @@ class Sequential:
         if self.l2:
             for layer in self.layers:
                 layer.grad_W += self.l2 * layer.W  # ∇ of (λ/2)‖W‖²
-        return self._objective(per_sample, w)
+        return self.objective(per_sample, w)
 
     # -- training and prediction ----------------------------------------------------------
     def fit(self, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
@@ -436,10 +436,12 @@ class Sequential:
             return "classification" if self.n_outputs == 1 else "multilabel"
         return "regression"
 
-    def _metric_name(self):
+    @property
+    def metric_name(self):
+        """The metric logged by ``fit``: ``"accuracy"``, ``"r2"``, or None (multilabel)."""
         return {"classification": "accuracy", "regression": "r2"}.get(self.task)
 
-    def _encode_targets(self, y, n_samples, fit=False):
+    def encode_targets(self, y, n_samples, fit=False):
         """Targets for the loss, and class indices (or None): labels are mapped through
         ``classes_``, which ``fit=True`` (re)computes from ``y``."""
         if self.task != "classification":
@@ -479,7 +481,7 @@ class Sequential:
         if self.task == "classification":
             from .training import _predict_index
 
-            return self._classes()[_predict_index(y)]
+            return self.classes[_predict_index(y)]
         if self.task == "multilabel":
             return (y > 0.5).astype(np.int64)
         return y[:, 0] if self.n_outputs == 1 else y
@@ -498,10 +500,10 @@ class Sequential:
         """Loss and metrics on ``(X, y)``: ``{"loss", "accuracy"}`` for classifiers,
         ``{"loss", "mse", "r2"}`` for regression."""
         X = check_X(X, self.dtype, self.n_inputs)
-        T, labels = self._encode_targets(y, len(X), fit=False)
-        return self._evaluate_encoded(X, T, labels)
+        T, labels = self.encode_targets(y, len(X), fit=False)
+        return self.measure(X, T, labels)
 
-    def _evaluate_encoded(self, X, T, labels, chunk=8192):
+    def measure(self, X, T, labels, chunk=8192):
         total, correct, sse = 0.0, 0, 0.0
         for i in range(0, len(X), chunk):
             Xc, Tc = X[i:i + chunk], T[i:i + chunk]
@@ -534,7 +536,9 @@ class Sequential:
         result = self.evaluate(X, y)
         return result["accuracy"] if "accuracy" in result else result.get("r2", float("nan"))
 
-    def _classes(self):
+    @property
+    def classes(self):
+        """The class labels (``classes_`` after ``fit``; ``0..n-1`` before)."""
         classes = getattr(self, "classes_", None)
         return np.arange(max(self.n_outputs, 2)) if classes is None else classes
 

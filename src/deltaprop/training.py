@@ -277,7 +277,7 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
     """Train ``net`` by mini-batch gradient descent; see :meth:`Sequential.fit`."""
     epochs = check_int("epochs", epochs)
     X = check_X(X, net.dtype, net.n_inputs)
-    T, labels = net._encode_targets(y, len(X), fit=not resume)
+    T, labels = net.encode_targets(y, len(X), fit=not resume)
     weights = check_sample_weight(sample_weight, len(X), net.dtype)
 
     state = getattr(net, "train_state_", None)
@@ -298,7 +298,7 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
 
     if validation_data is not None:
         Xv = check_X(validation_data[0], net.dtype, net.n_inputs, name="validation X")
-        Tv, labels_v = net._encode_targets(validation_data[1], len(Xv), fit=False)
+        Tv, labels_v = net.encode_targets(validation_data[1], len(Xv), fit=False)
         train = (X, T, labels)
     elif validation_split:
         train, (Xv, Tv, labels_v), weights = _validation_split(X, T, labels, weights,
@@ -316,7 +316,7 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
     for cb in callbacks:
         cb.trainer = trainer
     net.train_state_ = {"optimizer": opt, "seed": seed, "epoch": start, "schedule": schedule}
-    metric = net._metric_name()
+    metric = net.metric_name
     params = net.parameters()
     progress = _Progress(verbose, epochs, n_batches)
     Xb_buf = np.empty((bs,) + X.shape[1:], dtype=X.dtype)
@@ -353,7 +353,7 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
                     idx = order[lo:hi]
                     Xb = np.take(X, idx, axis=0, out=Xb_buf[: hi - lo])
                     Tb = np.take(T, idx, axis=0, out=Tb_buf[: hi - lo])
-                J = net._loss_and_gradients(Xb, Tb, None if weights is None else weights[idx])
+                J = net.backprop(Xb, Tb, None if weights is None else weights[idx])
                 if not math.isfinite(J):
                     if safe is None:
                         raise TrainingDiverged(
@@ -380,7 +380,7 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
             if metric:
                 logs[metric] = score.value()
             if Xv is not None:
-                val = net._evaluate_encoded(Xv, Tv, labels_v)
+                val = net.measure(Xv, Tv, labels_v)
                 logs["val_loss"] = val["loss"]
                 if metric:
                     logs["val_" + metric] = val[metric]
