@@ -215,7 +215,7 @@ def test_binary_accuracy_with_one_sigmoid_output():
         idx = order[lo:lo + 8]
         twin.backprop(X[idx], y[idx, None].astype(float))
         correct += int(np.sum((twin.layers[-1].a[:, 0] > 0.5) == y[idx]))
-        opt.step(twin.parameters())
+        opt.step(twin.store)
     assert history["accuracy"] == [correct / 45]
 
 
@@ -258,7 +258,7 @@ def test_flat_update_equals_the_per_parameter_update_bitwise(name, kwargs, dtype
             g[...] = new
         for (_, g), new in zip(loose, step):
             g[...] = new
-        flat_opt.step(packed)
+        flat_opt.step(net.store)
         loose_opt.step(loose)
     assert len(flat_opt._runs) == 1 and len(loose_opt._runs) == len(loose)
     for (p, _), (q, _) in zip(packed, loose):
@@ -280,7 +280,7 @@ def test_adam_equals_the_formula(dtype):
     for t, step in enumerate(grads, start=1):
         for (_, g), new in zip(packed, step):
             g[...] = new
-        opt.step(packed)
+        opt.step(net.store)
         reference_adam(ref, step, m, v, t, 0.05, 0.8, 0.95, 1e-6)
     rtol = 1e-12 if dtype == "float64" else 1e-5
     for k, ((p, _), r) in enumerate(zip(packed, ref)):
@@ -294,14 +294,14 @@ def test_state_dict_of_the_flat_state_is_a_copy_and_loads_back():
     for step in grads[:2]:
         for (_, g), new in zip(packed, step):
             g[...] = new
-        opt.step(packed)
+        opt.step(net.store)
     saved = opt.state_dict()
     assert not any(np.shares_memory(a, b) for a in saved["m"] for b in opt.state["m"])
     weights = [p.copy() for p, _ in packed]
     for step in grads[2:]:
         for (_, g), new in zip(packed, step):
             g[...] = new
-        opt.step(packed)
+        opt.step(net.store)
     after = [p.copy() for p, _ in packed]
     opt.load_state_dict(saved)  # back to step 2, then the same three steps again
     for (p, _), w in zip(packed, weights):
@@ -309,8 +309,8 @@ def test_state_dict_of_the_flat_state_is_a_copy_and_loads_back():
     for step in grads[2:]:
         for (_, g), new in zip(packed, step):
             g[...] = new
-        opt.step(packed)
-    assert opt._runs[0][0].base is packed[0][0].base  # the loaded state was laid out flat again
+        opt.step(net.store)
+    assert opt._runs[0][0] is net.store.data  # the loaded state was laid out flat again
     for (p, _), a in zip(packed, after):
         np.testing.assert_array_equal(p, a)
 
@@ -322,7 +322,7 @@ def test_assigning_weights_keeps_the_flat_layout():
     net.layers[0].W = np.zeros_like(net.layers[0].W)
     net.layers[0].b = np.ones_like(net.layers[0].b)
     net.fit(X, labels, optimizer=opt, epochs=1, batch_size=16, verbose=0, seed=1)
-    assert opt._runs[0][0].base is net.layers[0].W.base
+    assert opt._runs[0][0] is net.store.data and net.layers[0].W.base is net.store.data
     assert not np.any(net.layers[0].W == 0.0)  # the optimizer moved the assigned weights
 
 

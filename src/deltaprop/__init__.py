@@ -4,7 +4,7 @@ The core needs only NumPy. See README.md for a tour and docs/notation.md for how
 lecture notations map onto the code.
 """
 
-from . import activations, datasets, losses, optimizers, schedules
+from . import activations, datasets, layers, losses, optimizers, schedules, tasks
 from .activations import ACTIVATIONS, Activation, get_activation
 from .diagnostics import Diagnostics
 from .exercises import check_backward
@@ -12,7 +12,9 @@ from .explain import explain
 from .gradcheck import GradcheckReport, gradcheck
 from .io import ModelFileError, load, save
 from .losses import LOSSES, Loss, get_loss
-from .network import MLP, Dense, Sequential
+from .layers import BatchNorm, Dense, Dropout, Layer, LayerNorm
+from .network import MLP, Sequential
+from .parameters import ParameterStore
 from .training import (Callback, EarlyStopping, GradientNorms, History, LambdaCallback,
                        ModelCheckpoint, TrainingDiverged)
 
@@ -21,19 +23,24 @@ __version__ = "0.1.0"
 __all__ = [
     "ACTIVATIONS",
     "Activation",
+    "BatchNorm",
     "Callback",
     "Dense",
     "Diagnostics",
+    "Dropout",
     "EarlyStopping",
     "GradcheckReport",
     "GradientNorms",
     "History",
     "LOSSES",
     "LambdaCallback",
+    "Layer",
+    "LayerNorm",
     "Loss",
     "MLP",
     "ModelCheckpoint",
     "ModelFileError",
+    "ParameterStore",
     "Sequential",
     "TrainingDiverged",
     "activations",
@@ -43,9 +50,11 @@ __all__ = [
     "get_activation",
     "get_loss",
     "gradcheck",
+    "layers",
     "load",
     "losses",
     "optimizers",
     "save",
     "schedules",
+    "tasks",
 ]

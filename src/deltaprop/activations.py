@@ -17,7 +17,8 @@ import math
 
 import numpy as np
 
-__all__ = ["Activation", "ACTIVATIONS", "get_activation", "register", "erf"]
+__all__ = ["Activation", "ACTIVATIONS", "get_activation", "activation_from_config", "register",
+           "erf"]
 
 ACTIVATIONS: dict[str, type[Activation]] = {}
 
@@ -43,6 +44,16 @@ def get_activation(spec) -> Activation:
     raise ValueError(
         f"unknown activation {spec!r}; valid names are: {', '.join(sorted(ACTIVATIONS))}"
     )
+
+
+def activation_from_config(config) -> Activation:
+    """Rebuild an activation from :meth:`Activation.get_config`'s dict."""
+    config = dict(config)
+    name = config.pop("name", None)
+    if name not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {name!r}; valid names are: "
+                         f"{', '.join(sorted(ACTIVATIONS))}")
+    return ACTIVATIONS[name](**config)
 
 
 def _erf_numpy(x):

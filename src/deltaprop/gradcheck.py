@@ -91,22 +91,21 @@ class GradcheckReport:
         return "\n".join(lines)
 
 
-def _loss_and_kinks(net, X, T):
+def _loss_and_kinks(net, X, T, training):
     """The objective, and the signs of the pre-activations of piecewise activations."""
-    a, signs = X, []
-    for layer in net.layers:
-        z = layer.pre_activation(a)
-        a = layer.activation.forward(z)
-        if not layer.activation.smooth:
-            signs.append(z > 0)
-    return net.objective(net.loss_function.per_sample(z, a, T, net.output_activation)), signs
+    z, a = net.forward_sweep(X, training, keep=True)
+    signs = [layer.z > 0 for layer in net.layers
+             if layer.activation is not None and not layer.activation.smooth]
+    per_sample = net.loss_function.per_sample(z, a, T, net.output_activation)
+    return net.objective(per_sample), signs
 
 
 def gradcheck(net, X, T, *, eps=1e-4, order=4, tolerance=1e-6, floor="auto",
-              max_entries=None, seed=0, n_worst=3):
+              max_entries=None, seed=0, n_worst=3, training=False):
     """Compare the backpropagated gradient of ``net`` with finite differences.
 
-    The check runs on a float64 copy of ``net``; ``net`` itself is not changed.
+    The check runs on a float64 copy of ``net``; ``net`` itself is not changed. Every
+    parameter of every layer is checked (``W1``, ``b1``, ``gamma2``, ...).
 
     Parameters
     ----------
@@ -128,6 +127,9 @@ def gradcheck(net, X, T, *, eps=1e-4, order=4, tolerance=1e-6, floor="auto",
         Chooses the entries when ``max_entries`` is set.
     n_worst : int
         How many of the worst entries each array reports.
+    training : bool
+        Check the gradient of training mode (dropout with one fixed mask, drawn once and
+        held for every evaluation; batch statistics) instead of evaluation mode.
 
     Returns
     -------
@@ -138,42 +140,45 @@ def gradcheck(net, X, T, *, eps=1e-4, order=4, tolerance=1e-6, floor="auto",
         raise ValueError(f"order must be 2 or 4, got {order!r}")
     net64 = net.astype("float64")
     X, T = net64.check_inputs(X, T)
-    J0 = net64.backprop(X, T)
-    _, base_signs = _loss_and_kinks(net64, X, T)
+    J0 = net64.backprop(X, T, training=training)
+    for layer in net64.layers:
+        layer.hold_noise = True  # the masks just drawn serve every evaluation below
+    _, base_signs = _loss_and_kinks(net64, X, T, training)
     if floor == "auto":
         floor = 16 * np.finfo(np.float64).eps * max(abs(J0), 1.0) / eps / tolerance
     steps = (1, -1) if order == 2 else (1, -1, 2, -2)
     rng = np.random.default_rng(seed)
+    store = net64.store
     checks = []
-    for k, layer in enumerate(net64.layers, start=1):
-        for name, param, grad in (("W", layer.W, layer.grad_W), ("b", layer.b, layer.grad_b)):
-            flat = param.reshape(-1)  # a view: perturbing it perturbs the layer
-            indices = np.arange(flat.size)
-            if max_entries is not None and flat.size > max_entries:
-                indices = np.sort(rng.choice(flat.size, size=max_entries, replace=False))
-            numeric = np.empty(len(indices))
-            crossed = np.zeros(len(indices), dtype=bool)
-            for j, i in enumerate(indices):
-                old = flat[i]
-                J = {}
-                for s in steps:
-                    flat[i] = old + s * eps
-                    J[s], signs = _loss_and_kinks(net64, X, T)
-                    crossed[j] |= any((a != b).any() for a, b in zip(signs, base_signs))
-                flat[i] = old
-                d1 = J[1] - J[-1]
-                numeric[j] = d1 / (2 * eps) if order == 2 else (8 * d1 - (J[2] - J[-2])) / (12 * eps)
-            an = grad.reshape(-1)[indices]
-            rel = np.abs(an - numeric) / np.maximum(np.maximum(np.abs(an), np.abs(numeric)), floor)
-            kinks = [tuple(int(v) for v in np.unravel_index(i, param.shape))
-                     for i in indices[crossed]]
-            rel[crossed] = 0.0
-            order_ = np.argsort(rel)[::-1]
-            worst = [
-                (tuple(int(v) for v in np.unravel_index(indices[o], param.shape)),
-                 float(an[o]), float(numeric[o]), float(rel[o]))
-                for o in order_[~crossed[order_]][:n_worst]
-            ]
-            checks.append(ArrayCheck(f"{name}{k}", param.shape, float(rel.max(initial=0.0)),
-                                     worst, int((~crossed).sum()), kinks))
+    for slot in store.slots:
+        param, grad = store.view(store.data, slot), store.view(store.grad, slot)
+        flat = param.reshape(-1)  # a view: perturbing it perturbs the layer
+        indices = np.arange(flat.size)
+        if max_entries is not None and flat.size > max_entries:
+            indices = np.sort(rng.choice(flat.size, size=max_entries, replace=False))
+        numeric = np.empty(len(indices))
+        crossed = np.zeros(len(indices), dtype=bool)
+        for j, i in enumerate(indices):
+            old = flat[i]
+            J = {}
+            for s in steps:
+                flat[i] = old + s * eps
+                J[s], signs = _loss_and_kinks(net64, X, T, training)
+                crossed[j] |= any((a != b).any() for a, b in zip(signs, base_signs))
+            flat[i] = old
+            d1 = J[1] - J[-1]
+            numeric[j] = d1 / (2 * eps) if order == 2 else (8 * d1 - (J[2] - J[-2])) / (12 * eps)
+        an = grad.reshape(-1)[indices]
+        rel = np.abs(an - numeric) / np.maximum(np.maximum(np.abs(an), np.abs(numeric)), floor)
+        kinks = [tuple(int(v) for v in np.unravel_index(i, param.shape))
+                 for i in indices[crossed]]
+        rel[crossed] = 0.0
+        order_ = np.argsort(rel)[::-1]
+        worst = [
+            (tuple(int(v) for v in np.unravel_index(indices[o], param.shape)),
+             float(an[o]), float(numeric[o]), float(rel[o]))
+            for o in order_[~crossed[order_]][:n_worst]
+        ]
+        checks.append(ArrayCheck(slot.label, param.shape, float(rel.max(initial=0.0)),
+                                 worst, int((~crossed).sum()), kinks))
     return GradcheckReport(checks, tolerance, eps, order, float(floor))

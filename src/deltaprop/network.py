@@ -1,15 +1,12 @@
-"""Dense layers, the Sequential network and the MLP.
+"""The network: layers in order, a loss, L2 regularisation, and the user's facade.
 
-Convention (seeds 001 and 004): a layer maps a batch whose rows are samples,
-
-    z = x @ W + b,   a = f(z),     W: (n_in, n_out),  b: (n_out,)
-
-which is seed 001's ``x^(k) = sigma(W^T x^(k-1) + b)`` applied to every row. Seed 000
-writes ``alpha = W h + b`` and seed 003 ``z = w a + b`` for one column vector: their
-``W`` is our ``W.T``. ``docs/notation.md`` has the full table.
-
-The backward pass is seed 000's algorithm in batch form, one sweep from the loss to
-the input (:meth:`Dense.backward` holds steps ② to ⑤).
+:class:`Sequential` walks its layers (:mod:`deltaprop.layers`): forward from the input,
+then one backward sweep from the loss to the input (Goodfellow et al., *Deep Learning*,
+§6.5.4: steps ① to ⑤, with :meth:`Dense.backward <deltaprop.layers.Dense.backward>`
+holding ② to ⑤). It never names a layer's fields: the parameters live in one
+:class:`~deltaprop.parameters.ParameterStore` that the optimizer is handed, the task
+(targets, classes, metrics) is :mod:`deltaprop.tasks`' business, and model files are
+:mod:`deltaprop.io`'s.
 """
 
 from __future__ import annotations
@@ -18,153 +15,19 @@ import copy as _copy
 
 import numpy as np
 
-from ._validation import (check_dtype, check_layer_sizes, check_sample_weight,
+from . import io
+from ._validation import (check_dtype, check_layer_sizes, check_number, check_sample_weight,
                           check_targets, check_X)
-from .activations import Activation, get_activation
+from .activations import Identity, Softmax, get_activation
+from .layers import BatchNorm, Dense, Dropout, Layer, LayerNorm, layer_from_config
 from .losses import get_loss
+from .parameters import ParameterStore
+from .tasks import METRICS, encode_targets, predict_index, r2_score
 
-__all__ = ["Dense", "Sequential", "MLP"]
+__all__ = ["Dense", "Dropout", "BatchNorm", "LayerNorm", "Sequential", "MLP"]
 
-_MAX_BUFFER_SIZES = 3  # batch sizes whose work arrays a layer keeps (full, last, eval)
-
-
-class Dense:
-    """A fully connected layer ``a = f(x @ W + b)``.
-
-    Parameters
-    ----------
-    n_in, n_out : int
-        Number of inputs and of units.
-    activation : str or Activation
-        The activation ``f``.
-    dtype : {"float32", "float64"}
-    rng : numpy.random.Generator, optional
-        Source for the initial weights: Glorot-uniform for sigmoid/tanh/identity/softmax
-        (limit ``sqrt(6/(n_in+n_out))``), He-normal for the ReLU family and GELU
-        (std ``sqrt(2/n_in)``). Biases start at zero.
-
-    Attributes
-    ----------
-    W, b : ndarray
-        Weights ``(n_in, n_out)`` and biases ``(n_out,)``. Assigning an array of the
-        right shape copies it into the layer. In a :class:`Sequential` they are views
-        into the network's one flat parameter array.
-    grad_W, grad_b : ndarray
-        ``dJ/dW`` and ``dJ/db`` from the last backward step (views into the network's
-        flat gradient array).
-    x, z, a, delta : ndarray or None
-        From the last training forward/backward: the input ``h^(k-1)``, the
-        pre-activation ``alpha^(k)``, the activation ``h^(k)``, and the error vector
-        ``delta = dJ/dz`` (one row per sample).
-    """
-
-    def __init__(self, n_in, n_out, activation="identity", dtype="float32", rng=None):
-        self.activation: Activation = get_activation(activation)
-        self.dtype = check_dtype(dtype)
-        rng = np.random.default_rng(rng)
-        if self.activation.init == "he":
-            W = rng.normal(0.0, np.sqrt(2.0 / n_in), size=(n_in, n_out))
-        else:
-            limit = np.sqrt(6.0 / (n_in + n_out))
-            W = rng.uniform(-limit, limit, size=(n_in, n_out))
-        self._W = W.astype(self.dtype)
-        self._b = np.zeros(n_out, dtype=self.dtype)
-        self.grad_W = np.zeros_like(self._W)
-        self.grad_b = np.zeros_like(self._b)
-        self.x = self.z = self.a = self.delta = None
-        self._buffers: dict[int, tuple] = {}
-
-    # -- parameters --------------------------------------------------------------
-    @property
-    def n_in(self):
-        return self._W.shape[0]
-
-    @property
-    def n_out(self):
-        return self._W.shape[1]
-
-    @property
-    def W(self):
-        return self._W
-
-    @W.setter
-    def W(self, value):
-        self._set("W", self._W, value)
-
-    @property
-    def b(self):
-        return self._b
-
-    @b.setter
-    def b(self, value):
-        self._set("b", self._b, value)
-
-    def _set(self, name, target, value):
-        arr = np.asarray(value)
-        if arr.dtype.kind not in "biuf":
-            raise TypeError(f"{name} must be numeric, got dtype {arr.dtype}")
-        if arr.shape != target.shape:
-            raise ValueError(f"{name} must have shape {target.shape}, got {arr.shape}")
-        if not np.isfinite(arr).all():
-            raise ValueError(f"{name} contains NaN or inf")
-        target[...] = arr  # in place: optimizers and views keep pointing at the weights
-
-    # -- forward -----------------------------------------------------------------
-    def _work_arrays(self, n):
-        """Per-batch-size buffers for z, a and the gradient sent to the layer below."""
-        bufs = self._buffers.get(n)
-        if bufs is None:
-            if len(self._buffers) >= _MAX_BUFFER_SIZES:
-                self._buffers.pop(next(iter(self._buffers)))
-            z = np.empty((n, self.n_out), dtype=self.dtype)
-            a = z if self.activation.name == "identity" else np.empty_like(z)
-            g_in = np.empty((n, self.n_in), dtype=self.dtype)
-            bufs = self._buffers[n] = (z, a, g_in)
-        return bufs
-
-    def forward(self, x, keep=False):
-        """``z = x @ W + b``, ``a = f(z)``; with ``keep`` the layer remembers x, z, a
-        for the backward step and writes into its reused buffers."""
-        if not keep:
-            return self.activation.forward(self.pre_activation(x))
-        z, a, _ = self._work_arrays(len(x))
-        np.matmul(x, self._W, out=z)
-        z += self._b
-        a = self.activation.forward(z, out=a)
-        self.x, self.z, self.a = x, z, a
-        return a
-
-    def pre_activation(self, x):
-        """``z = x @ W + b`` in a new array."""
-        z = x @ self._W
-        z += self._b
-        return z
-
-    # -- backward ----------------------------------------------------------------
-    def backward(self, g, *, is_delta=False, need_input_grad=True):
-        """Seed 000's steps ② to ⑤ for a batch (rows are samples).
-
-        ``g`` is ``dJ/da`` for this layer (overwritten in place), or already the error
-        vector ``dJ/dz`` when ``is_delta`` (the fused output layer). Returns ``dJ/dx``,
-        the ``g`` of the layer below, or None when ``need_input_grad`` is False.
-        """
-        delta = g if is_delta else self.activation.backward(self.z, self.a, g, out=g)  # ② g ⊙ f'(α)
-        np.sum(delta, axis=0, out=self.grad_b)                # ③ ∇b J = g
-        np.matmul(self.x.T, delta, out=self.grad_W)           # ④ ∇W J = h gᵀ (as W: n_in × n_out)
-        self.delta = delta
-        if not need_input_grad:
-            return None
-        return np.matmul(delta, self._W.T, out=self._work_arrays(len(delta))[2])  # ⑤ g ← W g
-
-    def n_params(self):
-        return self._W.size + self._b.size
-
-    def __getstate__(self):
-        # The work buffers are scratch space: a pickle or deep copy starts without them.
-        return {**self.__dict__, "_buffers": {}}
-
-    def __repr__(self):
-        return f"Dense({self.n_in}, {self.n_out}, activation={self.activation.name!r})"
+_MAX_BUFFER_SIZES = 3  # batch sizes whose output-delta buffers the network keeps
+_IDENTITY = Identity()
 
 
 class Sequential:
@@ -174,141 +37,196 @@ class Sequential:
 
     .. math:: J = \\frac{1}{N}\\sum_{n=1}^N \\ell(y_n, t_n) + \\frac{\\lambda}{2}\\sum_k \\lVert W_k\\rVert_F^2
 
-    with ``reduction="mean"`` (seed 001's :math:`\\mathcal L_\\mathcal B`); with
-    ``reduction="sum"`` the :math:`1/N` is dropped (seed 004's :math:`\\Sigma_{TSE}`).
-    Biases are not penalised, and ``λ`` is never rescaled by the batch size.
+    with ``reduction="mean"`` (the mini-batch loss of Rousseau's lecture notes); with
+    ``reduction="sum"`` the :math:`1/N` is dropped (the total squared error of Hagan et
+    al.). Only the weight matrices are penalised (each layer's ``decayed`` parameters),
+    and ``λ`` is never rescaled by the batch size.
 
     Parameters
     ----------
-    layers : list of Dense
+    layers : list of Layer
+        E.g. ``[Dense(4, 16, "relu"), Dropout(0.2), Dense(16, 3, "softmax")]``.
     loss : str or Loss
     l2 : float
-        ``λ`` in the objective above (seed 002's L2 term).
+        ``λ`` in the objective above.
     reduction : {"mean", "sum"}
+
+    Attributes
+    ----------
+    store : ParameterStore
+        Every parameter in one flat array and every gradient in another, with the offset
+        of each tensor; the layers' arrays are views into it.
     """
 
     def __init__(self, layers, loss="mse", l2=0.0, reduction="mean"):
         self.layers = list(layers)
         if not self.layers:
             raise ValueError("a network needs at least one layer")
-        for i, (lower, upper) in enumerate(zip(self.layers, self.layers[1:])):
-            if lower.n_out != upper.n_in:
-                raise ValueError(
-                    f"layer {i} has {lower.n_out} outputs but layer {i + 1} expects {upper.n_in} inputs"
-                )
-            if lower.dtype != upper.dtype:
-                raise ValueError(f"layers {i} and {i + 1} have different dtypes")
+        for i, layer in enumerate(self.layers):
+            if not isinstance(layer, Layer):
+                raise TypeError(f"layers[{i}] is {layer!r}, not a deltaprop layer "
+                                f"(Dense, Dropout, BatchNorm, LayerNorm, ...)")
+        self._check_shapes()
         self.loss_function = get_loss(loss)
-        self.loss_function.check_output(self.layers[-1].activation)
-        for layer in self.layers[:-1]:
-            if not layer.activation.elementwise:
-                raise ValueError(f"{layer.activation.name!r} is only supported on the output layer")
-        l2 = float(l2)
-        if not np.isfinite(l2) or l2 < 0:
+        self.loss_function.check_output(self.output_activation)
+        for i, layer in enumerate(self.layers[:-1]):
+            if layer.activation is not None and not layer.activation.elementwise:
+                raise ValueError(f"{layer.activation.name!r} (layers[{i}]) is only supported "
+                                 f"on the output layer")
+        l2 = check_number("l2", l2)
+        if l2 < 0:
             raise ValueError(f"l2 must be a non-negative number, got {l2}")
         self.l2 = l2
         if reduction not in ("mean", "sum"):
             raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
         self.reduction = reduction
-        self._pack()
+        self._build_store()
+
+    def _check_shapes(self):
+        width, dtypes = None, set()
+        for i, layer in enumerate(self.layers):
+            if layer.n_in is not None and width is not None and layer.n_in != width:
+                raise ValueError(f"layer {i - 1} has {width} outputs but layer {i} expects "
+                                 f"{layer.n_in} inputs")
+            if layer.n_out is not None:
+                width = layer.n_out
+            if layer.dtype is not None:
+                dtypes.add(np.dtype(layer.dtype))
+        if width is None:
+            raise ValueError("no layer of the network fixes its size (add a Dense layer)")
+        if len(dtypes) > 1:
+            raise ValueError(f"the layers have different dtypes: {sorted(map(str, dtypes))}")
+
+    def _build_store(self):
+        """Move the parameters into the store ``[W1, b1, W2, b2, ...]`` (the layers keep
+        views of the right shapes), and note the arrays that L2 applies to."""
+        self.store = ParameterStore(self.layers)
+        self._decayed = [(self.store.view(self.store.data, s), self.store.view(self.store.grad, s))
+                         for s in self.store.slots if s.decay]
+        self._delta_buffers = {}
 
     def __getstate__(self):
         return {**self.__dict__, "_delta_buffers": {}}
 
     def __setstate__(self, state):
         self.__dict__.update(state)
-        if self.layers[0]._W.base is None:  # unpickled: each view became an array of its own
-            self._pack()
+        # Unpickled or deep-copied, each view became an array of its own: pack them
+        # again. A shallow copy shares the layers, which stay bound to the store.
+        store = self.store
+        if not all(value.base is store.data for layer in self.layers
+                   for value, _ in layer.parameters()):
+            self._build_store()
 
-    def _pack(self):
-        """Move the parameters into one flat array ``[W1, b1, W2, b2, ...]`` and the
-        gradients into another; the layers keep views of the right shapes.
-
-        The order is that of :meth:`parameters`, so an optimizer sees consecutive pieces
-        of one array and updates them all in one pass (:mod:`deltaprop.optimizers`).
-        """
-        for name in (("_W", "_b"), ("grad_W", "grad_b")):
-            arrays = [getattr(layer, attr) for layer in self.layers for attr in name]
-            flat = np.concatenate([a.ravel() for a in arrays])
-            pos = 0
-            for layer in self.layers:
-                for attr in name:
-                    shape = getattr(layer, attr).shape
-                    size = int(np.prod(shape))
-                    setattr(layer, attr, flat[pos:pos + size].reshape(shape))
-                    pos += size
-        self._delta_buffers = {}
-
-    # -- shape and dtype ------------------------------------------------------------
+    # -- shape and dtype ------------------------------------------------------------------
     @property
     def n_inputs(self):
-        return self.layers[0].n_in
+        return next(layer.n_in for layer in self.layers if layer.n_in is not None)
 
     @property
     def n_outputs(self):
-        return self.layers[-1].n_out
+        return next(layer.n_out for layer in reversed(self.layers) if layer.n_out is not None)
 
     @property
     def dtype(self):
-        return self.layers[0].dtype
+        return next(np.dtype(layer.dtype) for layer in self.layers if layer.dtype is not None)
 
     @property
     def output_activation(self):
-        return self.layers[-1].activation
+        """The output layer's activation (the identity when it has none)."""
+        act = self.layers[-1].activation
+        return _IDENTITY if act is None else act
 
     def n_params(self):
-        return sum(layer.n_params() for layer in self.layers)
+        return self.store.size
 
-    # -- public maths -----------------------------------------------------------------
+    @property
+    def task(self):
+        """``"classification"``, ``"multilabel"`` or ``"regression"``: the loss decides
+        (:meth:`~deltaprop.losses.Loss.task_for`); a softmax output always gives class
+        probabilities."""
+        if isinstance(self.output_activation, Softmax):
+            return "classification"
+        return self.loss_function.task_for(self.n_outputs)
+
+    @property
+    def metric_name(self):
+        """The metric logged by ``fit``: ``"accuracy"``, ``"r2"``, or None (multilabel)."""
+        return METRICS[self.task]
+
+    @property
+    def classes(self):
+        """The class labels (``classes_`` after ``fit``; ``0..n-1`` before)."""
+        classes = getattr(self, "classes_", None)
+        return np.arange(max(self.n_outputs, 2)) if classes is None else classes
+
+    # -- public maths -----------------------------------------------------------------------
     def forward(self, X):
-        """The network outputs ``y`` of shape ``(N, n_outputs)`` (after the output activation)."""
+        """The network outputs ``y`` of shape ``(N, n_outputs)`` (after the output
+        activation), in evaluation mode."""
         a = check_X(X, self.dtype, self.n_inputs)
         for layer in self.layers:
             a = layer.forward(a)
         return a
 
-    def loss(self, X, T, sample_weight=None):
-        """The objective ``J`` (loss reduced over the batch, plus the L2 term) as a float."""
-        X, T = self.check_inputs(X, T)
-        w = check_sample_weight(sample_weight, len(X), self.dtype)
-        z = X
+    def forward_sweep(self, X, training=False, keep=False):
+        """``(z, y)``, the output layer's pre-activation and output, for a validated
+        ``X``; with ``keep`` every layer remembers what its backward step needs."""
+        a = X
         for layer in self.layers[:-1]:
-            z = layer.forward(z)
-        z = self.layers[-1].pre_activation(z)
-        y = self.output_activation.forward(z)
-        return self.objective(self._per_sample_loss(z, y, T), w)
+            a = layer.forward(a, training, keep)
+        out = self.layers[-1]
+        if not keep:
+            return out.forward_pair(a, training)
+        a = out.forward(a, training, True)
+        return (a if out.activation is None else out.z), a
 
-    def gradients(self, X, T, sample_weight=None):
-        """The objective and its gradient: ``(J, [(grad_W, grad_b), ...])``, one pair per layer.
+    def loss(self, X, T, sample_weight=None, *, training=False):
+        """The objective ``J`` (loss reduced over the batch, plus the L2 term) as a float.
 
-        One forward sweep and one backward sweep (seed 000's steps ① to ⑤). The
-        returned arrays are copies, the caller's to keep. With ``sample_weight`` the
-        per-sample losses are weighted, and ``"mean"`` becomes ``Σ w ℓ / Σ w``.
+        ``training=True`` evaluates it as training does (dropout masks, batch statistics,
+        which also updates batch normalisation's running averages).
         """
         X, T = self.check_inputs(X, T)
         w = check_sample_weight(sample_weight, len(X), self.dtype)
-        J = self.backprop(X, T, w)
-        return J, [(layer.grad_W.copy(), layer.grad_b.copy()) for layer in self.layers]
+        z, y = self.forward_sweep(X, training)
+        return self.objective(self.loss_function.per_sample(z, y, T, self.output_activation), w)
+
+    def gradients(self, X, T, sample_weight=None, *, training=False):
+        """The objective and its gradient: ``(J, [(grad_W, grad_b), ...])``, one pair per
+        Dense layer.
+
+        One forward sweep and one backward sweep (steps ① to ⑤). The returned arrays are
+        copies, the caller's to keep; every layer's gradients are in
+        :meth:`parameter_gradients`. With ``sample_weight`` the per-sample losses are
+        weighted, and ``"mean"`` becomes ``Σ w ℓ / Σ w``. ``training`` as for :meth:`loss`.
+        """
+        X, T = self.check_inputs(X, T)
+        w = check_sample_weight(sample_weight, len(X), self.dtype)
+        J = self.backprop(X, T, w, training=training)
+        return J, [(layer.grad_W.copy(), layer.grad_b.copy())
+                   for layer in self.layers if isinstance(layer, Dense)]
 
     def parameters(self):
-        """``[(W1, grad_W1), (b1, grad_b1), ...]``: the pairs an optimizer updates in place."""
-        pairs = []
-        for layer in self.layers:
-            pairs += [(layer.W, layer.grad_W), (layer.b, layer.grad_b)]
-        return pairs
+        """``[(W1, grad_W1), (b1, grad_b1), ...]``: every layer's pairs, in order."""
+        return [pair for layer in self.layers for pair in layer.parameters()]
 
-    # -- the algorithm ------------------------------------------------------------------
+    def parameter_gradients(self):
+        """``{"W1": grad, "b1": grad, "gamma2": grad, ...}``: copies of every gradient,
+        labelled by name and 1-based layer number."""
+        return {s.label: self.store.view(self.store.grad, s).copy() for s in self.store.slots}
+
+    # -- the algorithm --------------------------------------------------------------------------
     def check_inputs(self, X, T):
+        """``(X, T)`` validated: X as a finite ``(N, n_inputs)`` array of the network's
+        dtype, T converted by the loss to ``(N, n_outputs)``."""
         X = check_X(X, self.dtype, self.n_inputs)
         T = check_targets(T, len(X), self.n_outputs, self.loss_function, self.dtype)
         return X, T
 
-    def _per_sample_loss(self, z, y, T):
-        if self.loss_function.fuses_with(self.output_activation):
-            return self.loss_function.fused_value(z, T)
-        return self.loss_function.value(y, T)
-
-    def objective(self, per_sample, w=None):
+    def objective(self, per_sample, sample_weight=None):
+        """``J`` from the per-sample losses: reduced over the batch (weighted by
+        ``sample_weight``), plus the L2 term."""
+        w = sample_weight
         if w is None:
             J, count = float(per_sample.sum(dtype=np.float64)), len(per_sample)
         else:
@@ -317,52 +235,77 @@ class Sequential:
             # A batch whose weights are all zero carries no data: its data term is 0.
             J = J / count if count > 0 else 0.0
         if self.l2:
-            J += 0.5 * self.l2 * sum(float(np.vdot(layer.W, layer.W)) for layer in self.layers)
+            J += 0.5 * self.l2 * sum(float(np.vdot(W, W)) for W, _ in self._decayed)
         return J
 
-    def _output_delta(self, T, w=None):
-        """Step ① (and ② for the output layer): ``dJ/dz`` at the output, and the loss."""
-        out = self.layers[-1]
-        loss, act = self.loss_function, out.activation
-        if loss.fuses_with(act):
-            per_sample = loss.fused_value(out.z, T)
-            # σ' cancelled analytically: y − t
-            delta = loss.fused_delta(out.a, T, out=self._delta_buffer(len(T)))
-        else:
-            per_sample = loss.value(out.a, T)
-            delta = act.backward(out.z, out.a, loss.gradient(out.a, T))  # ① then ②
-        if w is not None:
-            delta *= w[:, None]
-        if self.reduction == "mean":
-            count = len(T) if w is None else float(w.sum(dtype=np.float64))
-            delta *= 1.0 / count if count > 0 else 0.0
-        return delta, per_sample
-
-    def _delta_buffer(self, n):
-        """A reused ``(n, n_outputs)`` array for the output delta (a few batch sizes)."""
+    def output_delta(self, z, y, T, w=None):
+        """Step ① (and ② for the output layer): ``dJ/dz`` at the output, and the
+        per-sample losses. The loss decides whether the chain rule cancels to ``y − t``."""
+        n = len(T)
         buf = self._delta_buffers.get(n)
         if buf is None:
             if len(self._delta_buffers) >= _MAX_BUFFER_SIZES:
                 self._delta_buffers.pop(next(iter(self._delta_buffers)))
             buf = self._delta_buffers[n] = np.empty((n, self.n_outputs), dtype=self.dtype)
-        return buf
+        per_sample, delta = self.loss_function.output_delta(z, y, T, self.output_activation,
+                                                            out=buf)
+        if w is not None:
+            delta *= w[:, None]
+        if self.reduction == "mean":
+            count = n if w is None else float(w.sum(dtype=np.float64))
+            delta *= 1.0 / count if count > 0 else 0.0
+        return delta, per_sample
 
-    def backprop(self, X, T, w=None):
-        """Forward, then backward, on validated arrays; gradients land in the layers."""
-        a = X
-        for layer in self.layers:
-            a = layer.forward(a, keep=True)
-        g, per_sample = self._output_delta(T, w)
-        is_delta = True
-        for k in range(len(self.layers) - 1, -1, -1):
-            g = self.layers[k].backward(g, is_delta=is_delta, need_input_grad=k > 0)
-            is_delta = False
+    def backprop(self, X, T, w=None, training=True):
+        """Forward, then backward, on validated arrays (:meth:`check_inputs`); the
+        gradients land in the layers (``store.grad``). Returns ``J``."""
+        layers = self.layers
+        z, y = self.forward_sweep(X, training, keep=True)
+        g, per_sample = self.output_delta(z, y, T, w)
+        last = len(layers) - 1
+        out = layers[last]
+        if out.activation is not None:
+            g = out.backward(g, is_delta=True, need_input_grad=last > 0)
+        else:
+            g = out.backward(g, need_input_grad=last > 0)
+        for k in range(last - 1, -1, -1):
+            g = layers[k].backward(g, need_input_grad=k > 0)
         if self.l2:
-            for layer in self.layers:
-                layer.grad_W += self.l2 * layer.W  # ∇ of (λ/2)‖W‖²
+            for W, grad_W in self._decayed:
+                grad_W += self.l2 * W  # ∇ of (λ/2)‖W‖²
         return self.objective(per_sample, w)
 
-    # -- training and prediction ----------------------------------------------------------
+    def snapshot(self, into=None):
+        """A copy of everything training changes in the layers: the parameters, the
+        buffers (running statistics) and the layers' states (random generators).
+        ``into``, an earlier snapshot, is overwritten and returned."""
+        if into is None:
+            return {"data": self.store.data.copy(),
+                    "buffers": [{k: v.copy() for k, v in layer.buffers().items()}
+                                for layer in self.layers],
+                    "states": [layer.get_state() for layer in self.layers]}
+        np.copyto(into["data"], self.store.data)
+        for layer, saved in zip(self.layers, into["buffers"]):
+            for k, v in layer.buffers().items():
+                np.copyto(saved[k], v)
+        into["states"] = [layer.get_state() for layer in self.layers]
+        return into
+
+    def restore(self, snapshot):
+        """Go back to a :meth:`snapshot`."""
+        np.copyto(self.store.data, snapshot["data"])
+        for layer, saved, state in zip(self.layers, snapshot["buffers"], snapshot["states"]):
+            for k, v in saved.items():
+                layer.set_buffer(k, v)
+            if state is not None:
+                layer.set_state(state)
+
+    @property
+    def min_training_batch(self):
+        """The smallest batch every layer can train on."""
+        return max(layer.min_training_batch for layer in self.layers)
+
+    # -- training ---------------------------------------------------------------------------
     def fit(self, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
             validation_data=None, validation_split=0.0, callbacks=(), verbose=1, seed=None,
             schedule=None, resume=False, sample_weight=None, rollback=True):
@@ -427,46 +370,16 @@ class Sequential:
                    seed=seed, schedule=schedule, resume=resume, sample_weight=sample_weight,
                    rollback=rollback)
 
-    @property
-    def task(self):
-        """``"classification"``, ``"multilabel"`` or ``"regression"``, from the output and loss."""
-        if self.output_activation.name == "softmax":
-            return "classification"
-        if self.loss_function.name == "binary_cross_entropy":
-            return "classification" if self.n_outputs == 1 else "multilabel"
-        return "regression"
-
-    @property
-    def metric_name(self):
-        """The metric logged by ``fit``: ``"accuracy"``, ``"r2"``, or None (multilabel)."""
-        return {"classification": "accuracy", "regression": "r2"}.get(self.task)
-
+    # -- targets, prediction, scores ---------------------------------------------------------
     def encode_targets(self, y, n_samples, fit=False):
         """Targets for the loss, and class indices (or None): labels are mapped through
-        ``classes_``, which ``fit=True`` (re)computes from ``y``."""
-        if self.task != "classification":
-            return check_targets(y, n_samples, self.n_outputs, self.loss_function, self.dtype), None
-        y = np.asarray(y)
-        if y.ndim == 2 and y.shape[1] == self.n_outputs and self.n_outputs > 1:
-            T = check_targets(y, n_samples, self.n_outputs, self.loss_function, self.dtype)
-            if fit or getattr(self, "classes_", None) is None:
-                self.classes_ = np.arange(self.n_outputs)
-            return T, T.argmax(axis=1)
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = y[:, 0]
-        if y.ndim != 1:
-            raise ValueError(f"y must be 1-D class labels or one-hot rows with {self.n_outputs} "
-                             f"columns, got shape {y.shape}")
-        if len(y) != n_samples:
-            raise ValueError(f"y has {len(y)} labels but X has {n_samples} samples")
-        n_classes = max(self.n_outputs, 2)
-        if fit or getattr(self, "classes_", None) is None:
-            self.classes_ = _classes_for(y, n_classes)
-        labels = _label_indices(y, self.classes_)
-        if self.n_outputs == 1:
-            return labels[:, None].astype(self.dtype), labels
-        T = np.zeros((n_samples, self.n_outputs), dtype=self.dtype)
-        T[np.arange(n_samples), labels] = 1.0
+        ``classes_``, which ``fit=True`` (re)computes from ``y`` (:mod:`deltaprop.tasks`)."""
+        known = getattr(self, "classes_", None)
+        T, labels, classes = encode_targets(y, n_samples, self.n_outputs, self.loss_function,
+                                            self.dtype, self.task,
+                                            classes=None if fit else known)
+        if self.task == "classification" and (fit or known is None):
+            self.classes_ = classes
         return T, labels
 
     def _forward_chunks(self, X, chunk=8192):
@@ -479,9 +392,7 @@ class Sequential:
         """Class labels for classifiers; outputs for regression (1-D for one output)."""
         y = self._forward_chunks(X)
         if self.task == "classification":
-            from .training import _predict_index
-
-            return self.classes[_predict_index(y)]
+            return self.classes[predict_index(y)]
         if self.task == "multilabel":
             return (y > 0.5).astype(np.int64)
         return y[:, 0] if self.n_outputs == 1 else y
@@ -504,31 +415,26 @@ class Sequential:
         return self.measure(X, T, labels)
 
     def measure(self, X, T, labels, chunk=8192):
+        """:meth:`evaluate` on validated, encoded arrays (evaluation mode, in chunks)."""
         total, correct, sse = 0.0, 0, 0.0
+        act = self.output_activation
         for i in range(0, len(X), chunk):
-            Xc, Tc = X[i:i + chunk], T[i:i + chunk]
-            a = Xc
-            for layer in self.layers[:-1]:
-                a = layer.forward(a)
-            z = self.layers[-1].pre_activation(a)
-            y = self.output_activation.forward(z)
-            total += float(self._per_sample_loss(z, y, Tc).sum(dtype=np.float64))
+            Tc = T[i:i + chunk]
+            z, y = self.forward_sweep(X[i:i + chunk])
+            total += float(self.loss_function.per_sample(z, y, Tc, act).sum(dtype=np.float64))
             if labels is not None:
-                from .training import _predict_index
-
-                correct += int(np.count_nonzero(_predict_index(y) == labels[i:i + chunk]))
+                correct += int(np.count_nonzero(predict_index(y) == labels[i:i + chunk]))
             sse += float(((y - Tc) ** 2).sum(dtype=np.float64))
         n = len(X)
         loss = total / n if self.reduction == "mean" else total
         if self.l2:
-            loss += 0.5 * self.l2 * sum(float(np.vdot(layer.W, layer.W)) for layer in self.layers)
+            loss += 0.5 * self.l2 * sum(float(np.vdot(W, W)) for W, _ in self._decayed)
         result = {"loss": loss}
         if self.task == "classification":
             result["accuracy"] = correct / n
         elif self.task == "regression":
-            sst = float(((T - T.mean(axis=0)) ** 2).sum(dtype=np.float64))
             result["mse"] = sse / T.size
-            result["r2"] = 1.0 - sse / sst if sst > 0 else float("nan")
+            result["r2"] = r2_score(sse, T)
         return result
 
     def score(self, X, y):
@@ -536,50 +442,53 @@ class Sequential:
         result = self.evaluate(X, y)
         return result["accuracy"] if "accuracy" in result else result.get("r2", float("nan"))
 
-    @property
-    def classes(self):
-        """The class labels (``classes_`` after ``fit``; ``0..n-1`` before)."""
-        classes = getattr(self, "classes_", None)
-        return np.arange(max(self.n_outputs, 2)) if classes is None else classes
+    # -- model files ----------------------------------------------------------------------------
+    def get_config(self):
+        """The architecture as a JSON-able dict (what a model file's header holds)."""
+        return {"layers": [{"kind": layer.kind, **layer.get_config()} for layer in self.layers],
+                "loss": self.loss_function.name, "l2": self.l2, "reduction": self.reduction,
+                "dtype": str(self.dtype)}
+
+    @classmethod
+    def from_config(cls, config):
+        """A network (random weights) with the architecture of :meth:`get_config`."""
+        layers = [layer_from_config(spec, config["dtype"]) for spec in config["layers"]]
+        net = cls.__new__(cls)
+        Sequential.__init__(net, layers, loss=config["loss"], l2=config["l2"],
+                            reduction=config["reduction"])
+        return net
 
     def save(self, path, include_optimizer=True):
         """Write the model to one ``.npz`` file (atomically); see :func:`deltaprop.load`."""
-        from .io import save
+        io.save(self, path, include_optimizer=include_optimizer)
 
-        save(self, path, include_optimizer=include_optimizer)
-
-    # -- copies ---------------------------------------------------------------------------
+    # -- copies -------------------------------------------------------------------------------
     def copy(self):
-        """An independent deep copy (weights included, work buffers not)."""
-        new = _copy.copy(self)
-        new.layers = []
-        for layer in self.layers:
-            twin = _copy.copy(layer)
-            twin._W, twin._b = layer.W.copy(), layer.b.copy()
-            twin.grad_W, twin.grad_b = layer.grad_W.copy(), layer.grad_b.copy()
-            twin.x = twin.z = twin.a = twin.delta = None
-            twin._buffers = {}
-            new.layers.append(twin)
-        new._pack()
-        return new
+        """An independent deep copy (weights included, work buffers not); the training
+        state and history are shared with the original, as before a new ``fit``."""
+        memo = {id(v): v for k, v in self.__dict__.items() if k in ("train_state_", "history_")}
+        return _copy.deepcopy(self, memo)
 
     def astype(self, dtype):
         """A copy of the network with every array in ``dtype``."""
         dtype = check_dtype(dtype)
         new = self.copy()
         for layer in new.layers:
-            layer.dtype = dtype
-            layer._W, layer._b = layer._W.astype(dtype), layer._b.astype(dtype)
-            layer.grad_W, layer.grad_b = layer.grad_W.astype(dtype), layer.grad_b.astype(dtype)
-        new._pack()
+            layer.cast(dtype)
+        new._build_store()
         return new
 
     def summary(self, print_fn=print):
         """Print a table of the layers (Keras' ``summary()``): shapes, activation, parameters."""
         rows = [("Layer", "Input", "Output", "Activation", "Params")]
-        for k, layer in enumerate(self.layers, start=1):
-            rows.append((f"dense_{k}", f"(None, {layer.n_in})", f"(None, {layer.n_out})",
-                         layer.activation.name, f"{layer.n_params():,}"))
+        counts, width = {}, None
+        for layer in self.layers:
+            counts[layer.kind] = counts.get(layer.kind, 0) + 1
+            n_in = layer.n_in if layer.n_in is not None else width
+            width = layer.n_out if layer.n_out is not None else n_in
+            activation, n = layer.summary_row()
+            rows.append((f"{layer.kind}_{counts[layer.kind]}", f"(None, {n_in})",
+                         f"(None, {width})", activation, f"{n:,}"))
         widths = [max(len(r[i]) for r in rows) for i in range(5)]
         line = "  ".join("{:<%d}" % w for w in widths[:-1]) + "  {:>%d}" % widths[-1]
         rule = "-" * (sum(widths) + 8)
@@ -598,33 +507,9 @@ class Sequential:
         return f"{type(self).__name__}([{inner}], loss={self.loss_function.name!r})"
 
 
-def _classes_for(y, n_classes):
-    """The label set: 0..n-1 when the labels are already indices, else the sorted labels."""
-    if y.dtype.kind in "biuf":
-        if not np.isfinite(y).all():
-            raise ValueError("y contains NaN or inf")
-        if np.all(np.mod(y, 1) == 0) and y.min() >= 0 and y.max() < n_classes:
-            return np.arange(n_classes)
-    classes = np.unique(y)
-    if len(classes) != n_classes:
-        raise ValueError(f"y has {len(classes)} distinct labels {_preview(classes)}, but the "
-                         f"network has outputs for {n_classes} classes")
-    return classes
+io.register_model(Sequential)
 
-
-def _label_indices(y, classes):
-    idx = np.searchsorted(classes, y)
-    idx = np.clip(idx, 0, len(classes) - 1)
-    bad = classes[idx] != y
-    if np.any(bad):
-        i = int(np.argmax(bad))
-        raise ValueError(f"label y[{i}] = {y[i]!s} is not one of the classes {_preview(classes)}")
-    return idx.astype(np.int64)
-
-
-def _preview(values, n=10):
-    items = ", ".join(str(v) for v in values[:n])
-    return f"[{items}{', ...' if len(values) > n else ''}]"
+_NORMS = {"batch": BatchNorm, "layer": LayerNorm}
 
 
 class MLP(Sequential):
@@ -644,7 +529,13 @@ class MLP(Sequential):
     reduction : {"mean", "sum"}
     dtype : {"float32", "float64"}
     seed : int or None
-        Makes the initial weights reproducible.
+        Makes the initial weights (and the dropout masks) reproducible.
+    dropout : float
+        Probability ``p`` of a :class:`~deltaprop.layers.Dropout` after every hidden
+        layer (0: none).
+    norm : {None, "batch", "layer"}
+        A :class:`~deltaprop.layers.BatchNorm` or :class:`~deltaprop.layers.LayerNorm`
+        after every hidden layer's activation (before its dropout).
 
     Examples
     --------
@@ -656,26 +547,46 @@ class MLP(Sequential):
     [(2, 3), (3, 1)]
     """
 
-    def __init__(
-        self,
-        layer_sizes,
-        activation="relu",
-        output="identity",
-        loss="mse",
-        l2=0.0,
-        reduction="mean",
-        dtype="float32",
-        seed=None,
-    ):
+    def __init__(self, layer_sizes, activation="relu", output="identity", loss="mse", l2=0.0,
+                 reduction="mean", dtype="float32", seed=None, dropout=0.0, norm=None):
         sizes = check_layer_sizes(layer_sizes)
         dtype = check_dtype(dtype)
+        dropout = check_number("dropout", dropout)
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+        if norm is not None and norm not in _NORMS:
+            raise ValueError(f"norm must be None, 'batch' or 'layer', got {norm!r}")
         hidden = get_activation(activation)
         out = get_activation(output)
         rng = np.random.default_rng(seed)
-        layers = [
-            Dense(n_in, n_out, hidden if k < len(sizes) - 2 else out, dtype, rng)
-            for k, (n_in, n_out) in enumerate(zip(sizes, sizes[1:]))
-        ]
+        layers = []
+        for k, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])):
+            is_hidden = k < len(sizes) - 2
+            layers.append(Dense(n_in, n_out, hidden if is_hidden else out, dtype, rng))
+            if is_hidden and norm is not None:
+                layers.append(_NORMS[norm](n_out, dtype=dtype))
+            if is_hidden and dropout:
+                # Drawn after the weights, so that dropout=0 leaves the weights as they were.
+                layers.append(Dropout(dropout, seed=int(rng.integers(1 << 62))))
         super().__init__(layers, loss=loss, l2=l2, reduction=reduction)
         self.layer_sizes = sizes
         self.seed = seed
+        self.dropout, self.norm = dropout, norm
+
+    def get_config(self):
+        return {**super().get_config(), "mlp": {
+            "layer_sizes": self.layer_sizes, "seed": self.seed, "dropout": self.dropout,
+            "norm": self.norm}}
+
+    @classmethod
+    def from_config(cls, config):
+        net = super().from_config(config)
+        mlp = config.get("mlp", {})
+        net.layer_sizes = mlp.get("layer_sizes") or [net.n_inputs] + [
+            layer.n_out for layer in net.layers if isinstance(layer, Dense)]
+        net.seed = mlp.get("seed")
+        net.dropout, net.norm = mlp.get("dropout", 0.0), mlp.get("norm")
+        return net
+
+
+io.register_model(MLP)

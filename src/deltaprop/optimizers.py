@@ -28,13 +28,15 @@ them in place. At present only ``clip_norm`` does (it scales them, as
 ``clip_grad_norm_`` does); the updates themselves work in a buffer of their own, so no array
 is allocated per step.
 
-One pass per array, not per parameter: when the parameters are consecutive pieces of one
-contiguous array, and their gradients likewise (the layout of
-:meth:`deltaprop.network.Sequential.parameters`), the state is laid out the same way and
-each rule runs once over the whole flat array, in blocks of at most :data:`BLOCK` elements
-(one block-sized work buffer instead of one per parameter). The rules are elementwise, so the
-result is bitwise the same as parameter by parameter; ``state`` and :meth:`state_dict` still
-hold one array per parameter (views into the flat state).
+One pass over the flat store, not one per parameter: a network hands its optimizer its
+:class:`~deltaprop.parameters.ParameterStore` (``net.store``): the flat parameter and
+gradient arrays and the offset of every tensor. The state is laid out the same way, and an
+elementwise rule runs once over the whole flat array, in blocks of at most :data:`BLOCK`
+elements (one block-sized work buffer); the result is bitwise the same as parameter by
+parameter. A rule that needs whole tensors (a per-layer norm) sets ``per_tensor = True`` and
+is called once per tensor, at the store's offsets. A plain list of ``(param, grad)`` pairs
+works too, one run per pair. ``state`` and :meth:`Optimizer.state_dict` hold one array per
+parameter either way (views into the flat state).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ import math
 import numpy as np
 
 from ._validation import check_bool, check_non_negative, check_number, check_positive
+from .parameters import ParameterStore
 
 __all__ = [
     "Optimizer",
@@ -146,6 +149,9 @@ class Optimizer:
     """
 
     name = "optimizer"
+    #: True for a rule that needs whole tensors: it is called once per tensor, never on a
+    #: block of the flat store that crosses tensor boundaries.
+    per_tensor = False
     #: True for the decoupled ``W <- W - eta*lambda*W`` of AdamW, False for seed 002's form.
     decoupled_weight_decay = False
 
@@ -157,8 +163,11 @@ class Optimizer:
         self.state = {key: [] for key in self._state_names()}
         self.scratch = []  # work buffers of the update
         self._shapes = []  # shapes of the parameters, fixed by the first step
-        self._seen = None  # the (param, grad) pairs of the last step, and
+        self._seen = None  # the store, or the (param, grad) pairs, of the last step, and
         self._runs = []  # what the update runs over: (param, grad, {key: state}, work)
+        self._grads = []  # the gradients (for clipping) and
+        self._decayed = []  # the parameters that weight decay applies to
+        self._flat_state = {}  # key: the flat array whose views self.state[key] holds
 
     # -- validated hyper-parameters shared by all optimizers
     @property
@@ -220,26 +229,27 @@ class Optimizer:
 
         Parameters
         ----------
-        params : list of (ndarray, ndarray)
-            ``(param, grad)`` pairs in the same order at every step. float32 and float64
-            are both fine; the state takes the dtype of its parameter. The ``grad`` arrays
-            are scratch buffers owned by the caller and may be modified (by ``clip_norm``).
+        params : ParameterStore or list of (ndarray, ndarray)
+            A network's store (``net.store``), or ``(param, grad)`` pairs in the same order
+            at every step. float32 and float64 are both fine; the state takes the dtype of
+            its parameter. The gradients are scratch buffers owned by the caller and may be
+            modified (by ``clip_norm``). Weight decay applies to the store's tensors marked
+            ``decay`` (the weight matrices), or to the pairs' arrays with ``ndim >= 2``.
         """
-        params = list(params)
-        if not self._same_pairs(params):
-            self._check_state(params)
-            self._plan(params)
+        if not self._same_params(params):
+            pairs = params.pairs() if isinstance(params, ParameterStore) else list(params)
+            self._check_state(pairs, params)
+            self._plan(pairs, params)
         if self.clip_norm is not None:
-            clip_grad_norm([grad for _, grad in params], self.clip_norm)
+            clip_grad_norm(self._grads, self.clip_norm)
         self.t += 1
         if self.weight_decay:
             if self.decoupled_weight_decay:
                 keep = 1.0 - self.lr * self.weight_decay  # AdamW: W <- W - eta*lambda*W
             else:
-                keep = 1.0 - self.weight_decay  # seed 002: W <- W - lambda*W (beside the step)
-            for param, _ in params:
-                if param.ndim >= 2:
-                    param *= keep
+                keep = 1.0 - self.weight_decay  # W <- W - lambda*W (beside the step)
+            for param in self._decayed:
+                param *= keep
         for run in self._runs:
             self._run(*run)
 
@@ -258,12 +268,17 @@ class Optimizer:
         # The plan holds views of the parameters; a copy (pickle, deepcopy) has its own
         # arrays, so it plans again at its first step.
         state = self.__dict__.copy()
-        state["_seen"], state["_runs"] = None, []
+        state["_seen"], state["_runs"], state["_grads"], state["_decayed"] = None, [], [], []
+        state["_flat_state"] = {}  # a copy's state arrays are its own: laid out again
         return state
 
-    def _same_pairs(self, params):
-        """Whether ``params`` holds the very arrays of the last step (then nothing to check)."""
+    def _same_params(self, params):
+        """Whether ``params`` is the very store, or holds the very arrays, of the last step
+        (then nothing to check or plan)."""
         seen = self._seen
+        if isinstance(params, ParameterStore) or isinstance(seen, ParameterStore):
+            return params is seen
+        params = list(params)
         if seen is None or len(seen) != len(params):
             return False
         for (p, g), (q, h) in zip(params, seen):
@@ -271,37 +286,48 @@ class Optimizer:
                 return False
         return True
 
-    def _plan(self, params):
-        """Decide what the update runs over: one flat run when the parameters and the
-        gradients are each consecutive pieces of one array (the state is then moved into
-        flat arrays of the same layout), else one run per parameter."""
-        flat_p = _flat_run([p for p, _ in params])
-        flat_g = _flat_run([g for _, g in params])
-        if len(params) > 1 and flat_p is not None and flat_g is not None \
-                and flat_p.dtype == flat_g.dtype and flat_p.flags.writeable:
+    def _plan(self, pairs, params):
+        """Decide what the update runs over: the flat arrays of a store, block by block
+        (the state is moved into flat arrays of the same layout), its tensors one by one
+        for a ``per_tensor`` rule, or each pair of a list."""
+        store = params if isinstance(params, ParameterStore) else None
+        if store is not None and store.size:
             state = {}
             for key, arrays in self.state.items():
-                flat = _flat_run(arrays)
-                if flat is None or flat.dtype != flat_p.dtype:
-                    flat = np.concatenate([a.ravel() for a in arrays]).astype(flat_p.dtype,
+                flat = self._flat_state.get(key)
+                if flat is None or flat.size != store.size or flat.dtype != store.dtype:
+                    flat = np.concatenate([a.ravel() for a in arrays]).astype(store.dtype,
                                                                              copy=False)
-                    self.state[key] = _split(flat, arrays)
+                    self.state[key] = store.split(flat)
+                    self._flat_state[key] = flat
                 state[key] = flat
-            size = min(flat_p.size, BLOCK)
+            if self.per_tensor:
+                runs = [(store.view(store.data, s), store.view(store.grad, s),
+                         {key: store.view(flat, s) for key, flat in state.items()}, s.size)
+                        for s in store.slots]
+                size = max(s.size for s in store.slots)
+            else:
+                runs = [(store.data, store.grad, state, store.size)]
+                size = min(store.size, BLOCK)
             if not (len(self.scratch) == 1 and self.scratch[0].shape == (size,)
-                    and self.scratch[0].dtype == flat_p.dtype):
-                self.scratch = [np.empty(size, dtype=flat_p.dtype)]
-            self._runs = [(flat_p, flat_g, state, self.scratch[0])]
+                    and self.scratch[0].dtype == store.dtype):
+                self.scratch = [np.empty(size, dtype=store.dtype)]
+            work = self.scratch[0]
+            self._runs = [(p, g, st, work[:n].reshape(p.shape) if self.per_tensor else work)
+                          for p, g, st, n in runs]
+            self._decayed = [store.view(store.data, s) for s in store.slots if s.decay]
         else:
-            if [s.shape for s in self.scratch] != [p.shape for p, _ in params] or any(
-                    s.dtype != p.dtype for s, (p, _) in zip(self.scratch, params)):
-                self.scratch = [np.empty_like(p) for p, _ in params]
+            if [s.shape for s in self.scratch] != [p.shape for p, _ in pairs] or any(
+                    s.dtype != p.dtype for s, (p, _) in zip(self.scratch, pairs)):
+                self.scratch = [np.empty_like(p) for p, _ in pairs]
             self._runs = [(p, g, {key: arrays[i] for key, arrays in self.state.items()},
-                           self.scratch[i]) for i, (p, g) in enumerate(params)]
-        self._shapes = [p.shape for p, _ in params]
-        self._seen = [(p, g) for p, g in params]
+                           self.scratch[i]) for i, (p, g) in enumerate(pairs)]
+            self._decayed = [p for p, _ in pairs if p.ndim >= 2]
+        self._grads = [g for _, g in pairs]
+        self._shapes = [p.shape for p, _ in pairs]
+        self._seen = store if store is not None else [(p, g) for p, g in pairs]
 
-    def _check_state(self, params):
+    def _check_state(self, params, source):
         """Create the state on the first step; afterwards check that it still fits."""
         for i, (param, grad) in enumerate(params):
             if np.shape(param) != np.shape(grad):
@@ -317,13 +343,13 @@ class Optimizer:
                 f"the optimizer holds state for {n_state} parameters but step() got "
                 f"{len(params)} parameters; use a new optimizer for a different model"
             )
-        flat_p = _flat_run([p for p, _ in params])
+        store = source if isinstance(source, ParameterStore) else None
         for key, arrays in self.state.items():
             if not arrays:
-                if flat_p is not None and len(params) > 1:
-                    # Born flat, in the parameters' layout: no second copy when _plan runs.
-                    flat = self._initial_state(key, flat_p)
-                    self.state[key] = _split(flat, [p for p, _ in params])
+                if store is not None:
+                    # Born flat, in the store's layout: no second copy when _plan runs.
+                    flat = self._flat_state[key] = self._initial_state(key, store.data)
+                    self.state[key] = store.split(flat)
                 else:
                     self.state[key] = [self._initial_state(key, p) for p, _ in params]
                 continue
@@ -406,43 +432,18 @@ class Optimizer:
                             f"parameter has shape {shape}"
                         )
         self.__dict__.update({k: v for k, v in trial.__dict__.items()
-                              if k not in ("state", "scratch", "t", "_shapes", "_seen", "_runs")})
+                              if k not in ("state", "scratch", "t", "_shapes", "_seen", "_runs",
+                                           "_grads", "_decayed", "_flat_state")})
         self.t = int(state["t"])
         self.state = loaded
         self._seen, self._runs = None, []  # the next step checks and lays out the new state
+        self._flat_state = {}
         if not any(loaded.values()):
             self._shapes = []  # state saved before the first step
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "name")
         return f"{type(self).__name__}({args})"
-
-
-def _flat_run(arrays):
-    """The 1-D array of which ``arrays`` are consecutive, C-contiguous pieces in order, or
-    None (also for an empty list)."""
-    if not arrays:
-        return None
-    base = arrays[0].base
-    if not (isinstance(base, np.ndarray) and base.ndim == 1 and base.flags.c_contiguous):
-        return None
-    itemsize, origin = base.itemsize, base.__array_interface__["data"][0]
-    start = pos = (arrays[0].__array_interface__["data"][0] - origin) // itemsize
-    for a in arrays:
-        if (a.base is not base or a.dtype != base.dtype or not a.flags.c_contiguous
-                or a.__array_interface__["data"][0] != origin + pos * itemsize):
-            return None
-        pos += a.size
-    return base[start:pos]
-
-
-def _split(flat, like):
-    """Views of ``flat`` with the shapes of the arrays ``like``, in order."""
-    views, pos = [], 0
-    for a in like:
-        views.append(flat[pos:pos + a.size].reshape(a.shape))
-        pos += a.size
-    return views
 
 
 # --------------------------------------------------------------------------- SGD family
@@ -526,18 +527,19 @@ class Momentum(SGD):
     """
 
     name = "momentum"
+    _nesterov = False
 
     def __init__(self, lr=0.01, momentum=0.9, weight_decay=0.0, clip_norm=None):
         if check_number("momentum", momentum) <= 0.0:
             raise ValueError(f"momentum must be > 0, got {momentum!r}")
-        super().__init__(lr, momentum, False, weight_decay, clip_norm)
+        super().__init__(lr, momentum, self._nesterov, weight_decay, clip_norm)
 
     def _hyper(self):
         return {"momentum": self.momentum}
 
 
 @register
-class Nesterov(SGD):
+class Nesterov(Momentum):
     r"""SGD with Nesterov momentum (``torch.optim.SGD(nesterov=True)``).
 
     .. math::
@@ -547,14 +549,7 @@ class Nesterov(SGD):
     """
 
     name = "nesterov"
-
-    def __init__(self, lr=0.01, momentum=0.9, weight_decay=0.0, clip_norm=None):
-        if check_number("momentum", momentum) <= 0.0:
-            raise ValueError(f"momentum must be > 0, got {momentum!r}")
-        super().__init__(lr, momentum, True, weight_decay, clip_norm)
-
-    def _hyper(self):
-        return {"momentum": self.momentum}
+    _nesterov = True
 
 
 # --------------------------------------------------------------------------- adaptive

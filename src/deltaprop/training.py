@@ -1,9 +1,10 @@
 """The training loop: mini-batches, callbacks, progress, the divergence guard.
 
 The three rooms are kept apart: the network computes the loss and its gradient
-(:meth:`Sequential._loss_and_gradients`), the optimizer updates ``(param, grad)``
-pairs and owns its state (:mod:`deltaprop.optimizers`), and this module walks the
-batches and calls the callbacks.
+(:meth:`Sequential.backprop`), the optimizer updates the network's parameter store and
+owns its state (:mod:`deltaprop.optimizers`), and this module walks the batches and
+calls the callbacks. What the targets are and how they are scored is
+:mod:`deltaprop.tasks`'.
 
 Each epoch's order of the samples is drawn from ``default_rng([seed, epoch])``, so
 an interrupted run resumed from its last completed epoch replays exactly the same
@@ -22,6 +23,7 @@ import numpy as np
 from ._validation import check_int, check_sample_weight, check_X
 from .optimizers import get_optimizer
 from .schedules import get_schedule
+from .tasks import RunningMetric
 
 __all__ = [
     "History",
@@ -244,18 +246,13 @@ class _Trainer:
         self.stop_training = False
 
     def snapshot_weights(self, into=None):
-        """Copies of the weights; ``into`` (an earlier snapshot) is overwritten and returned."""
-        if into is None:
-            return [(layer.W.copy(), layer.b.copy()) for layer in self.net.layers]
-        for layer, (W, b) in zip(self.net.layers, into):
-            np.copyto(W, layer.W)
-            np.copyto(b, layer.b)
-        return into
+        """A copy of the weights (and of the layers' running statistics and random
+        generators: :meth:`Sequential.snapshot`); ``into`` (an earlier snapshot) is
+        overwritten and returned."""
+        return self.net.snapshot(into)
 
     def restore_weights(self, weights):
-        for layer, (W, b) in zip(self.net.layers, weights):
-            np.copyto(layer.W, W)
-            np.copyto(layer.b, b)
+        self.net.restore(weights)
 
 
 def _validation_split(X, T, labels, weights, fraction, seed):
@@ -309,6 +306,12 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
     n = len(X)
     bs = n if batch_size is None else min(check_int("batch_size", batch_size), n)
     n_batches = math.ceil(n / bs)
+    smallest = n - (n_batches - 1) * bs
+    if min(bs, smallest) < net.min_training_batch:
+        raise ValueError(
+            f"the network needs batches of at least {net.min_training_batch} samples in "
+            f"training (batch normalisation), but {n} samples in batches of {bs} leave a "
+            f"batch of {min(bs, smallest)}: choose another batch_size")
 
     history = History()
     trainer = _Trainer(net, history)
@@ -317,11 +320,11 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
         cb.trainer = trainer
     net.train_state_ = {"optimizer": opt, "seed": seed, "epoch": start, "schedule": schedule}
     metric = net.metric_name
-    params = net.parameters()
+    params = net.store
     progress = _Progress(verbose, epochs, n_batches)
     Xb_buf = np.empty((bs,) + X.shape[1:], dtype=X.dtype)
     Tb_buf = np.empty((bs,) + T.shape[1:], dtype=T.dtype)
-    score = _RunningMetric(metric, T, labels)
+    score = RunningMetric(metric, T, labels)
     safe = safe_weights = None
 
     for cb in callbacks:
@@ -417,48 +420,6 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
     return history
 
 
-class _RunningMetric:
-    """Accuracy or R² over the batches of an epoch.
-
-    For accuracy each batch only writes its predicted classes into one epoch-long array
-    (one call); they are compared with the labels, in the epoch's order, once at the end.
-    """
-
-    def __init__(self, metric, T_all, labels):
-        self.metric = metric
-        self.labels = labels
-        if metric == "accuracy":
-            self.pred = np.empty(len(labels), dtype=np.int64)
-        elif metric == "r2":
-            self.sst = float(((T_all - T_all.mean(axis=0)) ** 2).sum())
-
-    def reset(self, order):
-        self.order, self.a, self.n = order, 0.0, 0
-
-    def update(self, lo, hi, y, T):
-        if self.metric == "accuracy":
-            _predict_index(y, out=self.pred[lo:hi])
-            self.n = hi
-        elif self.metric == "r2":
-            self.a += float(((y - T) ** 2).sum())
-
-    def value(self):
-        if self.metric == "accuracy":
-            n = self.n
-            labels = self.labels[:n] if self.order is None else self.labels[self.order[:n]]
-            return int(np.count_nonzero(self.pred[:n] == labels)) / n
-        return 1.0 - self.a / self.sst if self.sst > 0 else float("nan")
-
-
-def _predict_index(y, out=None):
-    """Class index from outputs: argmax for several outputs, threshold 0.5 for one."""
-    if y.shape[1] == 1:
-        if out is None:
-            return (y[:, 0] > 0.5).astype(np.int64)
-        return np.greater(y[:, 0], 0.5, out=out)
-    return np.argmax(y, axis=1, out=out)
-
-
 class GradientNorms(Callback):
     """Record, per epoch, the mean over the batches of each layer's ‖∂J/∂W‖_F.
 
@@ -471,12 +432,16 @@ class GradientNorms(Callback):
         self._sum = None
         self._count = 0
 
+    def on_train_begin(self, logs=None):
+        self._layers = [layer for layer in self.trainer.net.layers
+                        if "W" in layer.parameter_names]
+
     def on_epoch_begin(self, epoch, logs=None):
-        self._sum = np.zeros(len(self.trainer.net.layers))
+        self._sum = np.zeros(len(self._layers))
         self._count = 0
 
     def on_batch_end(self, batch, logs=None):
-        for k, layer in enumerate(self.trainer.net.layers):
+        for k, layer in enumerate(self._layers):
             self._sum[k] += float(np.sqrt(np.vdot(layer.grad_W, layer.grad_W)))
         self._count += 1
 

@@ -1,0 +1,212 @@
+"""The layer protocol: what every layer of a :class:`~deltaprop.Sequential` provides.
+
+A layer maps a batch whose rows are samples to another batch. It
+
+* declares its parameters by name (:attr:`Layer.parameter_names`, e.g. ``("W", "b")``)
+  and hands them out with their gradients as ``(value, grad)`` pairs
+  (:meth:`Layer.parameters`, micrograd's composition: the network's list is the
+  concatenation of its layers' lists). The values live at ``layer.<name>`` and the
+  gradients at ``layer.grad_<name>``; the network moves both into its one flat
+  :class:`~deltaprop.parameters.ParameterStore` through :meth:`Layer.bind`;
+* names the parameters that weight decay and the L2 term apply to
+  (:attr:`Layer.decayed`: weight matrices, never biases or the scales of a
+  normalisation);
+* may hold non-trainable state that a model file keeps (:meth:`Layer.buffers`: the
+  running statistics of batch normalisation) and state that makes a run reproducible
+  (:meth:`Layer.get_state`: a random generator);
+* computes ``forward(x, training, keep)`` and ``backward(g)``: ``g`` is the gradient of
+  the objective with respect to the layer's output; ``backward`` fills the parameter
+  gradients and returns the gradient with respect to its input, the ``g`` of the layer
+  below (seed 000's step ⑤);
+* describes itself: :meth:`Layer.get_config` (a JSON-able dict that rebuilds it, for
+  model files) and :meth:`Layer.summary_row` (for ``summary()``).
+
+``training`` selects the behaviour of training (dropout masks, batch statistics) or of
+evaluation; ``keep`` asks the layer to remember what its backward step needs, in work
+buffers it reuses from batch to batch (results handed to the user never alias them).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._validation import check_dtype
+
+__all__ = ["Layer", "LAYERS", "register_layer", "layer_from_config", "parameter",
+           "MAX_BUFFER_SIZES"]
+
+LAYERS: dict[str, type] = {}
+
+#: Batch sizes whose work arrays a layer keeps (full batch, last batch, evaluation).
+MAX_BUFFER_SIZES = 3
+
+
+def register_layer(cls):
+    """Class decorator: make a layer type available by its ``kind`` (for model files)."""
+    LAYERS[cls.kind] = cls
+    return cls
+
+
+def layer_from_config(config, dtype):
+    """Rebuild a layer from ``{"kind": ..., **get_config()}``."""
+    config = dict(config)
+    kind = config.pop("kind", None)
+    if kind not in LAYERS:
+        raise ValueError(f"unknown layer kind {kind!r}; known kinds: {', '.join(sorted(LAYERS))}")
+    return LAYERS[kind].from_config(config, dtype)
+
+
+def parameter(name, doc=""):
+    """A property for the parameter ``name``: reading gives the array (a view into the
+    network's flat store); assigning copies a finite array of the same shape into it,
+    in place, so that optimizers and views keep pointing at the weights."""
+
+    attr = "_" + name
+
+    def get(self):
+        return getattr(self, attr)
+
+    def set(self, value):
+        target = getattr(self, attr)
+        arr = np.asarray(value)
+        if arr.dtype.kind not in "biuf":
+            raise TypeError(f"{name} must be numeric, got dtype {arr.dtype}")
+        if arr.shape != target.shape:
+            raise ValueError(f"{name} must have shape {target.shape}, got {arr.shape}")
+        cast = arr.astype(target.dtype)
+        if not np.isfinite(cast).all():
+            what = "contains NaN or inf" if not np.isfinite(arr).all() else \
+                f"has values too large for {target.dtype}"
+            raise ValueError(f"{name} {what}")
+        target[...] = cast
+
+    return property(get, set, doc=doc or f"The parameter ``{name}``.")
+
+
+class Layer:
+    """Base class of the layers (see the module docstring for the protocol).
+
+    Attributes
+    ----------
+    kind : str
+        Registry name, stored in model files.
+    parameter_names : tuple of str
+        The trainable parameters, in the order of :meth:`parameters`.
+    decayed : tuple of str
+        The parameters that weight decay and the network's ``l2`` apply to.
+    buffer_names : tuple of str
+        Non-trainable arrays kept in model files (see :meth:`buffers`).
+    activation : Activation or None
+        The activation applied at the end of the layer, if it has one (the loss may fuse
+        with the output layer's).
+    min_training_batch : int
+        The smallest batch the layer can train on (2 for batch statistics).
+    record : bool
+        When True, :meth:`backward` keeps a copy of the gradient it receives as
+        ``grad_output`` (for :func:`deltaprop.explain`).
+    hold_noise : bool
+        When True, a layer that draws random numbers in training (dropout) reuses its last
+        draw, so that finite differences see one fixed function.
+    """
+
+    kind = "layer"
+    parameter_names: tuple[str, ...] = ()
+    decayed: tuple[str, ...] = ()
+    buffer_names: tuple[str, ...] = ()
+    activation = None
+    min_training_batch = 1
+    record = False
+    hold_noise = False
+    dtype = None
+
+    # -- sizes: None where the layer adapts to its input (dropout) -----------------------
+    n_in = None
+    n_out = None
+
+    # -- parameters -------------------------------------------------------------------------
+    def parameters(self):
+        """``[(value, grad), ...]`` in the order of :attr:`parameter_names`."""
+        return [(getattr(self, "_" + n), getattr(self, "grad_" + n)) for n in self.parameter_names]
+
+    def bind(self, name, value, grad):
+        """Adopt ``value`` and ``grad`` (views into the network's store) for ``name``."""
+        setattr(self, "_" + name, value)
+        setattr(self, "grad_" + name, grad)
+
+    def n_params(self):
+        return sum(value.size for value, _ in self.parameters())
+
+    def buffers(self):
+        """``{name: array}`` of the non-trainable arrays (kept in model files)."""
+        return {name: getattr(self, name) for name in self.buffer_names}
+
+    def set_buffer(self, name, value):
+        target = getattr(self, name)
+        value = np.asarray(value)
+        if value.shape != target.shape:
+            raise ValueError(f"{name} must have shape {target.shape}, got {value.shape}")
+        target[...] = value
+
+    def get_state(self):
+        """JSON-able state other than arrays that a resumed run needs (e.g. a random
+        generator's state), or None."""
+        return None
+
+    def set_state(self, state):
+        pass
+
+    def cast(self, dtype):
+        """Convert every array of the layer to ``dtype`` (the network repacks afterwards)."""
+        dtype = check_dtype(dtype)
+        for name, (value, grad) in zip(self.parameter_names, self.parameters()):
+            self.bind(name, value.astype(dtype), grad.astype(dtype))
+        for name in self.buffer_names:
+            setattr(self, name, getattr(self, name).astype(dtype))
+        if self.dtype is not None:
+            self.dtype = dtype
+        self.forget()
+
+    # -- the algorithm ------------------------------------------------------------------------
+    def forward(self, x, training=False, keep=False):
+        raise NotImplementedError
+
+    def forward_pair(self, x, training=False):
+        """``(z, a)``: the pre-activation and the output, in new arrays (``z is a`` for
+        a layer without an activation)."""
+        a = self.forward(x, training)
+        return a, a
+
+    def backward(self, g, need_input_grad=True):
+        raise NotImplementedError
+
+    def forget(self):
+        """Drop what the last forward/backward remembered, and the work buffers."""
+        self.x = self.a = self.grad_output = None
+        self._buffers = {}
+
+    def work_arrays(self, n, make):
+        """The work arrays for batch size ``n``, made by ``make(n)`` the first time; at most
+        :data:`MAX_BUFFER_SIZES` batch sizes are kept."""
+        bufs = self._buffers.get(n)
+        if bufs is None:
+            if len(self._buffers) >= MAX_BUFFER_SIZES:
+                self._buffers.pop(next(iter(self._buffers)))
+            bufs = self._buffers[n] = make(n)
+        return bufs
+
+    # -- description --------------------------------------------------------------------------
+    def get_config(self):
+        """A JSON-able dict from which :meth:`from_config` rebuilds the layer."""
+        raise NotImplementedError
+
+    @classmethod
+    def from_config(cls, config, dtype):
+        return cls(**config)
+
+    def summary_row(self):
+        """``(activation or "", n_params)`` for the network's summary table."""
+        return ("" if self.activation is None else self.activation.name), self.n_params()
+
+    def __getstate__(self):
+        # The work buffers are scratch space: a pickle or deep copy starts without them.
+        return {**self.__dict__, "_buffers": {}}

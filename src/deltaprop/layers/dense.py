@@ -1,0 +1,153 @@
+"""The fully connected layer ``a = f(x @ W + b)``: the lectures' layer.
+
+Convention (Rousseau's and Hagan et al.'s notes): a layer maps a batch whose rows are
+samples,
+
+    z = x @ W + b,   a = f(z),     W: (n_in, n_out),  b: (n_out,)
+
+which is ``x^(k) = sigma(W^T x^(k-1) + b)`` applied to every row. Goodfellow et al.
+write ``alpha = W h + b`` and Nielsen ``z = w a + b`` for one column vector: their
+``W`` is our ``W.T``. ``docs/notation.md`` has the full table.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._validation import check_dtype, check_int
+from ..activations import Activation, activation_from_config, get_activation
+from .base import Layer, parameter, register_layer
+
+__all__ = ["Dense"]
+
+
+@register_layer
+class Dense(Layer):
+    """A fully connected layer ``a = f(x @ W + b)``.
+
+    Parameters
+    ----------
+    n_in, n_out : int
+        Number of inputs and of units.
+    activation : str or Activation
+        The activation ``f``.
+    dtype : {"float32", "float64"}
+    rng : numpy.random.Generator or int, optional
+        Source of the initial weights, drawn by the activation's own scheme
+        (:meth:`~deltaprop.activations.Activation.initial_weights`: Glorot-uniform for
+        sigmoid/tanh/identity/softmax, He-normal for the ReLU family and GELU). Biases
+        start at zero.
+
+    Attributes
+    ----------
+    W, b : ndarray
+        Weights ``(n_in, n_out)`` and biases ``(n_out,)``. Assigning an array of the
+        right shape copies it into the layer. In a :class:`~deltaprop.Sequential` they are
+        views into the network's one flat parameter array.
+    grad_W, grad_b : ndarray
+        ``dJ/dW`` and ``dJ/db`` from the last backward step (views into the network's
+        flat gradient array).
+    x, z, a, delta : ndarray or None
+        From the last forward/backward with ``keep``: the input ``h^(k-1)``, the
+        pre-activation ``alpha^(k)``, the activation ``h^(k)``, and the error vector
+        ``delta = dJ/dz`` (one row per sample).
+    grad_output, fprime : ndarray or None
+        With ``record = True``: the gradient ``dJ/da`` the backward step received
+        (before step ② overwrote it; None at a fused output, which receives ``delta``
+        directly) and ``f'(z)`` (None for softmax, whose Jacobian is not diagonal).
+    """
+
+    kind = "dense"
+    parameter_names = ("W", "b")
+    decayed = ("W",)
+    W = parameter("W", "Weights ``(n_in, n_out)``; assigning copies into the layer.")
+    b = parameter("b", "Biases ``(n_out,)``; assigning copies into the layer.")
+
+    def __init__(self, n_in, n_out, activation="identity", dtype="float32", rng=None):
+        n_in, n_out = check_int("n_in", n_in), check_int("n_out", n_out)
+        self.activation: Activation = get_activation(activation)
+        self.dtype = check_dtype(dtype)
+        rng = np.random.default_rng(rng)
+        self._W = self.activation.initial_weights(n_in, n_out, rng, self.dtype)
+        self._b = np.zeros(n_out, dtype=self.dtype)
+        self.grad_W = np.zeros_like(self._W)
+        self.grad_b = np.zeros_like(self._b)
+        self.forget()
+
+    @property
+    def n_in(self):
+        return self._W.shape[0]
+
+    @property
+    def n_out(self):
+        return self._W.shape[1]
+
+    def forget(self):
+        super().forget()
+        self.z = self.delta = self.fprime = None
+
+    # -- forward -----------------------------------------------------------------------------
+    def _make_buffers(self, n):
+        """z, a and the gradient sent to the layer below, for batches of n rows."""
+        z = np.empty((n, self.n_out), dtype=self.dtype)
+        a = z if self.activation.name == "identity" else np.empty_like(z)
+        return z, a, np.empty((n, self.n_in), dtype=self.dtype)
+
+    def forward(self, x, training=False, keep=False):
+        """``z = x @ W + b``, ``a = f(z)``; with ``keep`` the layer remembers x, z, a
+        for the backward step and writes into its reused buffers."""
+        if not keep:
+            return self.activation.forward(self.pre_activation(x))
+        z, a, _ = self.work_arrays(len(x), self._make_buffers)
+        np.matmul(x, self._W, out=z)
+        z += self._b
+        a = self.activation.forward(z, out=a)
+        self.x, self.z, self.a = x, z, a
+        return a
+
+    def forward_pair(self, x, training=False):
+        z = self.pre_activation(x)
+        return z, self.activation.forward(z)
+
+    def pre_activation(self, x):
+        """``z = x @ W + b`` in a new array."""
+        z = x @ self._W
+        z += self._b
+        return z
+
+    # -- backward ----------------------------------------------------------------------------
+    def backward(self, g, *, is_delta=False, need_input_grad=True):
+        """Goodfellow et al.'s steps ② to ⑤ (Deep Learning, §6.5.4) for a batch.
+
+        ``g`` is ``dJ/da`` for this layer (overwritten in place), or already the error
+        vector ``dJ/dz`` when ``is_delta`` (the fused output layer). Returns ``dJ/dx``,
+        the ``g`` of the layer below, or None when ``need_input_grad`` is False.
+        """
+        if self.record:
+            self._record(g, is_delta)
+        delta = g if is_delta else self.activation.backward(self.z, self.a, g, out=g)  # ② g ⊙ f'(α)
+        np.sum(delta, axis=0, out=self.grad_b)                # ③ ∇b J = g
+        np.matmul(self.x.T, delta, out=self.grad_W)           # ④ ∇W J = h gᵀ (as W: n_in × n_out)
+        self.delta = delta
+        if not need_input_grad:
+            return None
+        return np.matmul(delta, self._W.T, out=self.work_arrays(len(delta), self._make_buffers)[2])  # ⑤ g ← W g
+
+    def _record(self, g, is_delta):
+        self.grad_output = None if is_delta else g.copy()
+        act = self.activation
+        self.fprime = np.array(act.derivative(self.z, self.a)) if act.elementwise else None
+
+    # -- description -------------------------------------------------------------------------
+    def get_config(self):
+        return {"n_in": self.n_in, "n_out": self.n_out,
+                "activation": self.activation.get_config()}
+
+    @classmethod
+    def from_config(cls, config, dtype):
+        config = dict(config)
+        activation = activation_from_config(config.pop("activation"))
+        return cls(config["n_in"], config["n_out"], activation, dtype=dtype, rng=0)
+
+    def __repr__(self):
+        return f"Dense({self.n_in}, {self.n_out}, activation={self.activation.name!r})"

@@ -1,0 +1,213 @@
+r"""Normalisation layers: batch normalisation and layer normalisation.
+
+Both standardise their input and apply a learned scale γ and shift β, feature by feature:
+
+.. math:: \hat x = \frac{x - \mu}{\sqrt{\sigma^2 + \epsilon}}, \qquad a = \gamma \odot \hat x + \beta .
+
+* :class:`BatchNorm` (Ioffe and Szegedy, 2015) takes μ and σ² over the *batch*, for each
+  feature, in training, and keeps running averages of them for evaluation (as
+  ``torch.nn.BatchNorm1d``: ``running ← (1 − momentum) running + momentum · batch``, the
+  running variance from the unbiased batch variance).
+* :class:`LayerNorm` (Ba et al., 2016) takes μ and σ² over the *features* of each sample,
+  the same in training and in evaluation (as ``torch.nn.LayerNorm``).
+
+The backward step goes through the statistics. With ``ĝ = γ ⊙ g`` (``g = ∂J/∂a``) and
+``n`` the number of values each statistic is taken over,
+
+.. math::
+
+    \frac{\partial J}{\partial \beta} = \sum g, \qquad
+    \frac{\partial J}{\partial \gamma} = \sum g \odot \hat x, \qquad
+    \frac{\partial J}{\partial x} = \frac{1}{n\sqrt{\sigma^2 + \epsilon}}
+    \Bigl(n\,\hat g - \textstyle\sum \hat g - \hat x \odot \sum \hat g \odot \hat x\Bigr),
+
+the sums running over the batch (BatchNorm) or the features (LayerNorm). In evaluation
+BatchNorm's statistics are constants and ``∂J/∂x = ĝ / sqrt(running_var + ε)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._validation import check_dtype, check_int, check_number
+from .base import Layer, parameter, register_layer
+
+__all__ = ["BatchNorm", "LayerNorm"]
+
+
+def normalized_input_gradient(g_hat, x_hat, inv_std, axis):
+    """``∂J/∂x`` through the statistics taken along ``axis`` (the module docstring's
+    formula); ``g_hat = γ ⊙ ∂J/∂a``."""
+    n = x_hat.shape[axis]
+    s1 = g_hat.sum(axis=axis, keepdims=True)
+    s2 = (g_hat * x_hat).sum(axis=axis, keepdims=True)
+    return (inv_std / n) * (n * g_hat - s1 - x_hat * s2)
+
+
+class _Normalization(Layer):
+    """γ, β and the shared parts of the two normalisations."""
+
+    parameter_names = ("gamma", "beta")
+    gamma = parameter("gamma", "Scale γ ``(n_features,)``; assigning copies into the layer.")
+    beta = parameter("beta", "Shift β ``(n_features,)``; assigning copies into the layer.")
+
+    def __init__(self, n_features, eps=1e-5, dtype="float32"):
+        self.n_features = check_int("n_features", n_features)
+        self.eps = check_number("eps", eps)
+        if self.eps <= 0:
+            raise ValueError(f"eps must be > 0, got {eps!r}")
+        self.dtype = check_dtype(dtype)
+        self._gamma = np.ones(self.n_features, dtype=self.dtype)
+        self._beta = np.zeros(self.n_features, dtype=self.dtype)
+        self.grad_gamma = np.zeros_like(self._gamma)
+        self.grad_beta = np.zeros_like(self._beta)
+        self.forget()
+
+    @property
+    def n_in(self):
+        return self.n_features
+
+    @property
+    def n_out(self):
+        return self.n_features
+
+    def forget(self):
+        super().forget()
+        self.mean = self.var = self.inv_std = self.x_hat = None
+
+    def _affine(self, x_hat):
+        a = x_hat * self._gamma
+        a += self._beta
+        return a
+
+    def _keep(self, x, mean, var, inv_std, x_hat, a):
+        self.x, self.mean, self.var, self.inv_std, self.x_hat, self.a = x, mean, var, inv_std, x_hat, a
+
+    def _parameter_gradients(self, g):
+        np.sum(g, axis=0, out=self.grad_beta)                 # ∂J/∂β = Σ g
+        np.sum(g * self.x_hat, axis=0, out=self.grad_gamma)   # ∂J/∂γ = Σ g ⊙ x̂
+        return g * self._gamma                                # ĝ = γ ⊙ g
+
+
+@register_layer
+class BatchNorm(_Normalization):
+    """Batch normalisation of each feature over the batch (``torch.nn.BatchNorm1d``).
+
+    Parameters
+    ----------
+    n_features : int
+    momentum : float
+        Weight of the batch statistics in the running averages, in ``(0, 1]``.
+    eps : float
+        ε > 0 added to the variance.
+    dtype : {"float32", "float64"}
+
+    Attributes
+    ----------
+    running_mean, running_var : ndarray
+        The running averages used in evaluation (kept in model files).
+    mean, var, inv_std, x_hat : ndarray or None
+        The statistics and the normalised input of the last forward step with ``keep``.
+    """
+
+    kind = "batch_norm"
+    buffer_names = ("running_mean", "running_var")
+    min_training_batch = 2
+
+    def __init__(self, n_features, momentum=0.1, eps=1e-5, dtype="float32"):
+        super().__init__(n_features, eps, dtype)
+        self.momentum = check_number("momentum", momentum)
+        if not 0.0 < self.momentum <= 1.0:
+            raise ValueError(f"momentum must be in (0, 1], got {momentum!r}")
+        self.running_mean = np.zeros(self.n_features, dtype=self.dtype)
+        self.running_var = np.ones(self.n_features, dtype=self.dtype)
+        self.training = False
+
+    def _statistics(self, x, training):
+        if not training:
+            return self.running_mean, self.running_var
+        n = len(x)
+        if n < 2:
+            raise ValueError("BatchNorm needs at least 2 samples per batch in training, got 1 "
+                             "(batch statistics of one sample are undefined)")
+        mean = x.mean(axis=0)
+        var = x.var(axis=0)
+        m = self.momentum
+        self.running_mean *= 1.0 - m
+        self.running_mean += m * mean
+        self.running_var *= 1.0 - m
+        self.running_var += (m * n / (n - 1)) * var  # unbiased, as torch
+        return mean, var
+
+    def forward(self, x, training=False, keep=False):
+        mean, var = self._statistics(x, training)
+        inv_std = 1.0 / np.sqrt(var + self.eps)
+        x_hat = (x - mean) * inv_std
+        a = self._affine(x_hat)
+        self.training = training
+        if keep:
+            self._keep(x, mean, var, inv_std, x_hat, a)
+        return a
+
+    def backward(self, g, need_input_grad=True):
+        if self.record:
+            self.grad_output = g.copy()
+        g_hat = self._parameter_gradients(g)
+        if not need_input_grad:
+            return None
+        if not self.training:
+            return g_hat * self.inv_std  # the running statistics are constants
+        return normalized_input_gradient(g_hat, self.x_hat, self.inv_std, axis=0)
+
+    def get_config(self):
+        return {"n_features": self.n_features, "momentum": self.momentum, "eps": self.eps}
+
+    @classmethod
+    def from_config(cls, config, dtype):
+        return cls(**config, dtype=dtype)
+
+    def __repr__(self):
+        return f"BatchNorm({self.n_features})"
+
+
+@register_layer
+class LayerNorm(_Normalization):
+    """Layer normalisation of each sample over its features (``torch.nn.LayerNorm``).
+
+    Parameters
+    ----------
+    n_features : int
+    eps : float
+        ε > 0 added to the variance.
+    dtype : {"float32", "float64"}
+    """
+
+    kind = "layer_norm"
+
+    def forward(self, x, training=False, keep=False):
+        mean = x.mean(axis=1, keepdims=True)
+        var = x.var(axis=1, keepdims=True)
+        inv_std = 1.0 / np.sqrt(var + self.eps)
+        x_hat = (x - mean) * inv_std
+        a = self._affine(x_hat)
+        if keep:
+            self._keep(x, mean, var, inv_std, x_hat, a)
+        return a
+
+    def backward(self, g, need_input_grad=True):
+        if self.record:
+            self.grad_output = g.copy()
+        g_hat = self._parameter_gradients(g)
+        if not need_input_grad:
+            return None
+        return normalized_input_gradient(g_hat, self.x_hat, self.inv_std, axis=1)
+
+    def get_config(self):
+        return {"n_features": self.n_features, "eps": self.eps}
+
+    @classmethod
+    def from_config(cls, config, dtype):
+        return cls(**config, dtype=dtype)
+
+    def __repr__(self):
+        return f"LayerNorm({self.n_features})"
