@@ -559,15 +559,18 @@ class MLP(Sequential):
         hidden = get_activation(activation)
         out = get_activation(output)
         rng = np.random.default_rng(seed)
+        dense = [Dense(n_in, n_out, hidden if k < len(sizes) - 2 else out, dtype, rng)
+                 for k, (n_in, n_out) in enumerate(zip(sizes, sizes[1:]))]
         layers = []
-        for k, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])):
-            is_hidden = k < len(sizes) - 2
-            layers.append(Dense(n_in, n_out, hidden if is_hidden else out, dtype, rng))
-            if is_hidden and norm is not None:
-                layers.append(_NORMS[norm](n_out, dtype=dtype))
-            if is_hidden and dropout:
-                # Drawn after the weights, so that dropout=0 leaves the weights as they were.
+        for layer in dense[:-1]:
+            layers.append(layer)
+            if norm is not None:
+                layers.append(_NORMS[norm](layer.n_out, dtype=dtype))
+            if dropout:
+                # Seeded after all the weights: the same seed gives the same weights with
+                # and without dropout.
                 layers.append(Dropout(dropout, seed=int(rng.integers(1 << 62))))
+        layers.append(dense[-1])
         super().__init__(layers, loss=loss, l2=l2, reduction=reduction)
         self.layer_sizes = sizes
         self.seed = seed
