@@ -131,9 +131,9 @@ def plot_descent(path, etas=SEED_ETAS, start=START, steps=30, optimizers=None, t
     optimizer instance to replace these three).
     """
     from .optimizers import SGD, Adam, Momentum
-    from .plots import _pyplot, _save
+    from .plots import pyplot, save_figure
 
-    plt = _pyplot()
+    plt = pyplot()
     if optimizers is None:
         optimizers = {"gradient descent, η = 0.1": SGD(lr=0.1),
                       "momentum, η = 0.05, μ = 0.8": Momentum(lr=0.05, momentum=0.8),
@@ -167,4 +167,4 @@ def plot_descent(path, etas=SEED_ETAS, start=START, steps=30, optimizers=None, t
     axes[0].set_title(f"gradient descent, {steps} steps: stable only for η < 2/3")
     axes[1].set_title(f"optimizers compared, {steps} steps")
     fig.suptitle(title or "f(x, y) = 1.5x² + y² + 2,  ∇f = (3x, 2y)")
-    return _save(fig, path)
+    return save_figure(fig, path)

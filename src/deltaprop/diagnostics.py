@@ -186,9 +186,9 @@ class Diagnostics(Callback):
 
 def plot_diagnostics(diag, path, title=None):
     """The recorded quantities per epoch, one line per layer; saves to ``path``."""
-    from .plots import _pyplot, _save
+    from .plots import pyplot, save_figure
 
-    plt = _pyplot()
+    plt = pyplot()
     h = diag.history
     if not h["epoch"]:
         raise ValueError("the Diagnostics callback has recorded no epoch yet")
@@ -223,16 +223,16 @@ def plot_diagnostics(diag, path, title=None):
     axes[5].axis("off")
     axes[5].legend(handles, labels, loc="center", fontsize=9, title="Dense layer (input side first)")
     fig.suptitle(title or "Diagnostics per layer, measured at the end of each epoch")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_layer_profile(runs, path, epoch=0, title=None):
     """Compare networks layer by layer at one epoch: ``runs`` maps a label to a
     :class:`Diagnostics`. Left the gradient norm per layer (log scale: vanishing
     gradients fall towards the input), right the dead / saturated shares."""
-    from .plots import _pyplot, _save
+    from .plots import pyplot, save_figure
 
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.6))
     for label, diag in runs.items():
         g = np.array(diag.history["grad_norm"][epoch], dtype=float)
@@ -258,4 +258,4 @@ def plot_layer_profile(runs, path, epoch=0, title=None):
         ax.xaxis.get_major_locator().set_params(integer=True)
     if title:
         fig.suptitle(title)
-    return _save(fig, path)
+    return save_figure(fig, path)

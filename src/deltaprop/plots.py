@@ -14,7 +14,8 @@ import numpy as np
 __all__ = ["learning_curves", "decision_boundary", "confusion_matrix", "gradient_norms"]
 
 
-def _pyplot():
+def pyplot():
+    """matplotlib's pyplot on the file-only Agg backend, or an ImportError naming the extra."""
     try:
         import matplotlib
     except ImportError:
@@ -25,17 +26,18 @@ def _pyplot():
     return plt
 
 
-def _save(fig, path):
+def save_figure(fig, path):
+    """Lay out, write and close ``fig``; returns the path."""
     path = Path(path)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    _pyplot().close(fig)
+    pyplot().close(fig)
     return path
 
 
 def learning_curves(history, path, title=None):
     """Training and validation loss (left) and metric (right) per epoch."""
-    plt = _pyplot()
+    plt = pyplot()
     h = history.history if hasattr(history, "history") else history
     epochs = np.arange(1, len(h["loss"]) + 1)
     metric = next((m for m in ("accuracy", "r2") if m in h), None)
@@ -64,12 +66,12 @@ def learning_curves(history, path, title=None):
         ax.legend()
     if title:
         fig.suptitle(title)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def decision_boundary(net, X, y, path, resolution=300, title=None):
     """The predicted class over the plane, with the data points on top (2-D inputs)."""
-    plt = _pyplot()
+    plt = pyplot()
     X = np.asarray(X, dtype=float)
     if X.ndim != 2 or X.shape[1] != 2:
         raise ValueError(f"decision_boundary needs 2-D inputs, got shape {X.shape}")
@@ -93,12 +95,12 @@ def decision_boundary(net, X, y, path, resolution=300, title=None):
     ax.set_ylabel("$x_2$")
     ax.set_title(title or f"decision boundary (accuracy {net.score(X, y):.3f})")
     ax.legend(title="class", loc="best", fontsize=8)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def confusion_matrix(y_true, y_pred, path, labels=None, title="confusion matrix"):
     """Counts of (true class, predicted class), annotated."""
-    plt = _pyplot()
+    plt = pyplot()
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     labels = np.unique(np.concatenate([y_true, y_pred])) if labels is None else np.asarray(labels)
     index = {c: i for i, c in enumerate(labels.tolist())}
@@ -120,7 +122,7 @@ def confusion_matrix(y_true, y_pred, path, labels=None, title="confusion matrix"
                     color="white" if cm[i, j] > cm.max() / 2 else "black")
     fig.colorbar(im, ax=ax, fraction=0.046)
     ax.set_title(f"{title} (accuracy {np.trace(cm) / max(cm.sum(), 1):.3f})")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def gradient_norms(norms, path, title="gradient norm per layer"):
@@ -128,7 +130,7 @@ def gradient_norms(norms, path, title="gradient norm per layer"):
 
     ``norms`` is a ``(n_epochs, n_layers)`` array, or the callback itself.
     """
-    plt = _pyplot()
+    plt = pyplot()
     norms = np.asarray(getattr(norms, "norms", norms), dtype=float)
     fig, ax = plt.subplots(figsize=(6, 4))
     epochs = np.arange(1, len(norms) + 1)
@@ -140,4 +142,4 @@ def gradient_norms(norms, path, title="gradient norm per layer"):
     ax.set_title(title)
     ax.grid(alpha=0.3, which="both")
     ax.legend()
-    return _save(fig, path)
+    return save_figure(fig, path)
