@@ -159,3 +159,18 @@ def test_argument_errors_exit_2(tmp_path):
     assert proc.returncode == 2 and "layer sizes must be positive" in proc.stderr
     proc = run("train", "--activation", "rleu", cwd=tmp_path, check=False)
     assert proc.returncode == 2 and "invalid choice" in proc.stderr
+
+
+def test_train_with_dropout_and_batch_norm(tmp_path):
+    proc = run("train", "iris", "--hidden", "16,16", "--epochs", "60", "--dropout", "0.2",
+               "--norm", "batch", "--json", cwd=tmp_path)
+    result = json.loads(proc.stdout)
+    assert result["test_accuracy"] > 0.8
+    summary = run("summary", result["model"], cwd=tmp_path).stdout
+    assert "batch_norm_1" in summary and "dropout_2" in summary
+    # the saved model evaluates to the figure train printed (dropout off, running statistics)
+    again = json.loads(run("evaluate", result["model"], "--data", "iris", "--json",
+                           cwd=tmp_path).stdout)
+    assert again["loss"] > 0
+    fails("train", "iris", "--norm", "group", cwd=tmp_path, match="invalid choice: 'group'")
+    fails("train", "iris", "--dropout", "1.5", cwd=tmp_path, match="expected a fraction in [0, 1)")

@@ -23,6 +23,7 @@ examples:
   deltaprop train moons --hidden 32,32 --activation tanh --plot-boundary
   deltaprop train mnist --data-dir ../shared/datasets/mnist --hidden 256,128 --epochs 10
   deltaprop train data.csv --target price --hidden 64 --loss mse --json
+  deltaprop train fashion-mnist --data-dir ../shared/datasets/fashion-mnist --norm batch --dropout 0.2
 """
 
 EXAMPLES_EVALUATE = """\
@@ -96,6 +97,12 @@ def build_parser():
     t.add_argument("--epochs", type=int, default=30)
     t.add_argument("--batch-size", type=int, default=32)
     t.add_argument("--l2", type=float, default=0.0, help="λ of the L2 term (λ/2)Σ‖W‖²")
+    t.add_argument("--dropout", type=_fraction, default=0.0, metavar="P",
+                   help="inverted dropout with probability P after every hidden layer "
+                        "(default 0: none)")
+    t.add_argument("--norm", choices=["none", "batch", "layer"], default="none",
+                   help="batch or layer normalisation after every hidden layer's activation "
+                        "(default none)")
     t.add_argument("--seed", type=int, default=0,
                    help="seeds the weights, the shuffling, the splits and the generated data sets "
                         "(moons, circles, spirals, xor, blobs); default 0")
@@ -178,12 +185,9 @@ def _load(name, data_dir=None, target=None, split="train", seed=0):
 
 
 def _is_classification(y, task):
-    if task != "auto":
-        return task == "classification"
-    y = np.asarray(y)
-    if y.dtype.kind not in "biuf":
-        return True
-    return bool(np.all(np.mod(y, 1) == 0) and len(np.unique(y)) <= 20)
+    from .tasks import infer_task
+
+    return (infer_task(y) if task == "auto" else task) == "classification"
 
 
 def _split(X, y, fraction, seed, stratify):
@@ -217,16 +221,15 @@ def cmd_train(args):
 
     if classification:
         n_out = len(np.unique(y_train)) if np.asarray(y_train).ndim == 1 else y_train.shape[1]
-        output = "softmax" if args.output == "auto" else args.output
-        loss = "cross_entropy" if args.loss == "auto" else args.loss
-        if output == "sigmoid" and loss == "binary_cross_entropy" and n_out == 2:
-            n_out = 1
     else:
         n_out = 1 if np.ndim(y_train) == 1 else np.shape(y_train)[1]
-        output = "identity" if args.output == "auto" else args.output
-        loss = "mse" if args.loss == "auto" else args.loss
+    output, loss, n_out = dp.tasks.default_head(
+        "classification" if classification else "regression", n_out,
+        output=None if args.output == "auto" else args.output,
+        loss=None if args.loss == "auto" else args.loss)
     net = dp.MLP([X_train.shape[1], *args.hidden, n_out], activation=args.activation,
-                 output=output, loss=loss, l2=args.l2, dtype=args.dtype, seed=args.seed)
+                 output=output, loss=loss, l2=args.l2, dtype=args.dtype, seed=args.seed,
+                 dropout=args.dropout, norm=None if args.norm == "none" else args.norm)
     opt_kw = {} if args.lr is None else {"lr": args.lr}
     optimizer = dp.optimizers.get_optimizer(args.optimizer, **opt_kw)
     grad_norms = dp.GradientNorms()
