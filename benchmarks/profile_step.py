@@ -13,7 +13,7 @@ memory traffic are those of real training):
 
 * products: every ``np.matmul`` of the network (forward ``x @ W``, ``x.T @ delta``,
   ``delta @ W.T``);
-* elementwise: ``net._loss_and_gradients`` minus its products (bias, activations, softmax,
+* elementwise: ``net.backprop`` minus its products (bias, activations, softmax,
   loss, output delta, bias gradients);
 * optimizer: ``opt.step(params)``;
 * batching: the shuffled gathers of the batches (``np.take(..., out=)``);
@@ -86,7 +86,10 @@ def _instrumented_epoch(pkg, net, fit):
     """Per-part seconds of one epoch, measured in place."""
     totals = dict.fromkeys(("products", "batching", "fb", "optimizer"), 0.0)
     timed_np = _TimedNumpy(totals)
-    inner = net._loss_and_gradients
+    # This version's seam, or that of a version before the layer protocol (--compare).
+    method = "backprop" if hasattr(net, "backprop") else "_loss_and_gradients"
+    inner = getattr(net, method)
+    modules = [pkg.training, pkg.layers.dense if hasattr(pkg, "layers") else pkg.network]
 
     def loss_and_gradients(*args):
         t0 = time.perf_counter()
@@ -103,15 +106,17 @@ def _instrumented_epoch(pkg, net, fit):
         totals["optimizer"] += time.perf_counter() - t0
 
     opt.step = step
-    net._loss_and_gradients = loss_and_gradients
-    pkg.network.np = pkg.training.np = timed_np
+    setattr(net, method, loss_and_gradients)
+    for module in modules:
+        module.np = timed_np
     try:
         t0 = time.perf_counter()
         fit(opt)
         epoch = time.perf_counter() - t0
     finally:
-        pkg.network.np = pkg.training.np = np
-        del net._loss_and_gradients
+        for module in modules:
+            module.np = np
+        delattr(net, method)
     return {"products": totals["products"], "elementwise": totals["fb"] - totals["products"],
             "optimizer": totals["optimizer"], "batching": totals["batching"],
             "rest": epoch - totals["fb"] - totals["optimizer"] - totals["batching"],
