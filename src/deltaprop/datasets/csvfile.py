@@ -1,0 +1,146 @@
+"""CSV files: the one CSV reader of the package, for tables of numeric features with or
+without a target column."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+
+from .base import DatasetError, float_dtype
+
+
+def _read_csv_rows(path: Path, delimiter: str) -> list[tuple[int, list[str]]]:
+    """The non-blank rows of a CSV file, each with its (last) physical line number."""
+    rows = []
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            reader = csv.reader(f, delimiter=delimiter, strict=True)
+            try:
+                for cells in reader:
+                    if any(cell.strip() for cell in cells):
+                        rows.append((reader.line_num, cells))
+            except csv.Error as exc:
+                raise DatasetError(f"{path}, line {reader.line_num}: {exc}") from None
+    except FileNotFoundError:
+        raise DatasetError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise DatasetError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise DatasetError(f"{path} is not a UTF-8 text file ({exc.reason} at byte "
+                           f"{exc.start})") from None
+    return rows
+
+
+def _check_header(path: Path, line: int, header: list[str], target: str) -> int:
+    """The index of the target column, after checking the column names."""
+    seen = set()
+    for j, name in enumerate(header, start=1):
+        if not name:
+            raise DatasetError(f"{path}, line {line}, column {j}: empty column name")
+        if name in seen:
+            raise DatasetError(f"{path}, line {line}: duplicate column name {name!r}")
+        seen.add(name)
+    if target not in seen:
+        raise DatasetError(f"{path}: no column named {target!r}; available columns: "
+                           f"{', '.join(header)}")
+    if len(header) < 2:
+        raise DatasetError(f"{path}: no feature columns besides the target {target!r}")
+    return header.index(target)
+
+
+def _bad_cell(path, line, name, cell, what="is not a number"):
+    if not cell.strip():
+        return DatasetError(f"{path}, line {line}, column {name!r}: empty value")
+    return DatasetError(f"{path}, line {line}, column {name!r}: {cell.strip()!r} {what}")
+
+
+def _parse_features(path, rows, header, columns, dt):
+    X = np.empty((len(rows), len(columns)), dtype=np.float64)
+    for i, (line, cells) in enumerate(rows):
+        try:
+            X[i] = [float(cells[j]) for j in columns]
+        except ValueError:
+            for j in columns:
+                try:
+                    float(cells[j])
+                except ValueError:
+                    raise _bad_cell(path, line, header[j], cells[j]) from None
+    with np.errstate(over="ignore"):
+        X = X.astype(dt)
+    bad = np.argwhere(~np.isfinite(X))
+    if len(bad):
+        i, k = bad[0]
+        line, cells = rows[i]
+        raise _bad_cell(path, line, header[columns[k]], cells[columns[k]],
+                        f"is not a finite {dt} number")
+    return X
+
+
+def _parse_target(path, rows, name, t):
+    values = [cells[t].strip() for _, cells in rows]
+    for (line, _), value in zip(rows, values):
+        if not value:
+            raise _bad_cell(path, line, name, value)
+    try:
+        y = np.array([float(v) for v in values], dtype=np.float64)
+    except ValueError:
+        return np.array(values, dtype=str)  # class labels, mapped by the caller
+    bad = np.flatnonzero(~np.isfinite(y))
+    if len(bad):
+        raise _bad_cell(path, rows[bad[0]][0], name, values[bad[0]], "is not a finite number")
+    return y
+
+
+def load_csv(path, target, *, delimiter=",", dtype="float32"):
+    """Load a table of numeric features and one target column from a CSV file.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A UTF-8 text file whose first non-blank row names the columns. Blank lines are
+        skipped.
+    target : str
+        Name of the target column; every other column is a numeric feature.
+    delimiter : str
+        Field separator (``"\\t"`` for tab-separated files).
+    dtype : str or numpy dtype
+        Floating-point type of ``X``.
+
+    Returns
+    -------
+    X : numpy.ndarray
+        ``(n_rows, n_features)`` features.
+    y : numpy.ndarray
+        ``float64`` if every target value is a number (the caller decides between regression
+        and classification), otherwise the values as strings (class labels).
+    feature_names : list of str
+        The feature columns, in file order.
+
+    Raises
+    ------
+    DatasetError
+        If the file is missing, unreadable, empty or has no data rows; if the target column
+        is missing (the message lists the available columns); if a row has more or fewer
+        values than the header; or if a feature value is empty, not a number or not finite
+        (the message names the line, the column and the value).
+    """
+    dt = float_dtype(dtype)
+    path = Path(path)
+    rows = _read_csv_rows(path, delimiter)
+    if not rows:
+        raise DatasetError(f"{path} is empty: expected a header row with the column names")
+    (header_line, header), rows = rows[0], rows[1:]
+    header = [name.strip() for name in header]
+    t = _check_header(path, header_line, header, target)
+    if not rows:
+        raise DatasetError(f"{path} has a header row but no data rows")
+    for line, cells in rows:
+        if len(cells) != len(header):
+            raise DatasetError(f"{path}, line {line}: {len(cells)} values, but the header has "
+                               f"{len(header)} columns")
+    columns = [j for j in range(len(header)) if j != t]
+    X = _parse_features(path, rows, header, columns, dt)
+    y = _parse_target(path, rows, target, t)
+    return X, y, [header[j] for j in columns]
