@@ -1,6 +1,9 @@
-"""What every data set module shares: the error a bad request raises and the dtype check."""
+"""What the data set modules share: the error a bad request raises, the wording of a file
+that cannot be read, and the dtype check."""
 
 from __future__ import annotations
+
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -19,3 +22,20 @@ def float_dtype(dtype) -> np.dtype:
         raise ValueError(f"dtype must be a floating-point type such as 'float32' or 'float64', "
                          f"got {dtype!r}")
     return dt
+
+
+@contextmanager
+def reading(path):
+    """Turn the ``OSError`` of reading ``path`` in the ``with`` block into a :class:`DatasetError`.
+
+    Parameters
+    ----------
+    path : path-like
+        The file being read, named in the message.
+    """
+    try:
+        yield
+    except FileNotFoundError:
+        raise DatasetError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise DatasetError(f"cannot read {path}: {exc.strerror or exc}") from None

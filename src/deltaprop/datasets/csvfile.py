@@ -8,14 +8,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import DatasetError, float_dtype
+from .base import DatasetError, float_dtype, reading
 
 
 def _read_csv_rows(path: Path, delimiter: str) -> list[tuple[int, list[str]]]:
     """The non-blank rows of a CSV file, each with its (last) physical line number."""
     rows = []
     try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
+        with reading(path), open(path, newline="", encoding="utf-8-sig") as f:
             reader = csv.reader(f, delimiter=delimiter, strict=True)
             try:
                 for cells in reader:
@@ -23,10 +23,6 @@ def _read_csv_rows(path: Path, delimiter: str) -> list[tuple[int, list[str]]]:
                         rows.append((reader.line_num, cells))
             except csv.Error as exc:
                 raise DatasetError(f"{path}, line {reader.line_num}: {exc}") from None
-    except FileNotFoundError:
-        raise DatasetError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise DatasetError(f"cannot read {path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
         raise DatasetError(f"{path} is not a UTF-8 text file ({exc.reason} at byte "
                            f"{exc.start})") from None

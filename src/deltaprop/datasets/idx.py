@@ -11,22 +11,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import DatasetError, float_dtype
+from .base import DatasetError, float_dtype, reading
 
 
 GZIP_MAGIC = b"\x1f\x8b"
 IDX_IMAGES_MAGIC = 0x00000803  # 2051: unsigned bytes, 3 dimensions (count, rows, cols)
 IDX_LABELS_MAGIC = 0x00000801  # 2049: unsigned bytes, 1 dimension (count,)
 _IDX_UBYTE = 0x08
-
-
-def _read_bytes(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise DatasetError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise DatasetError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
 def _gunzip(data: bytes, path: Path) -> bytes:
@@ -82,7 +73,8 @@ def read_idx(path) -> np.ndarray:
         (the message gives the expected and the actual byte count).
     """
     path = Path(path)
-    data = _read_bytes(path)
+    with reading(path):
+        data = path.read_bytes()
     gzipped = data[:2] == GZIP_MAGIC
     if gzipped:
         data = _gunzip(data, path)
