@@ -6,19 +6,21 @@ four loaders that wrap its bundled data sets (``pip install 'deltaprop[sklearn]'
 Nothing is ever unpickled.
 
 Every loader returns ``(X, y)``: ``X`` a float array (``float32`` unless ``dtype`` says
-otherwise), ``y`` ``int64`` class labels (``load_csv`` also returns the feature names).
-Bad files raise :class:`DatasetError`, a ``ValueError`` whose message names the file and,
-where it applies, the line, the column and the offending value.
+otherwise), ``y`` ``int64`` class labels (``load_csv`` also returns the feature names;
+``load_features_csv`` returns ``X`` alone). Bad files raise :class:`DatasetError`, a
+``ValueError`` whose message names the file and, where it applies, the line, the column and
+the offending value.
 
-One concept a module: :mod:`.base` (the error and the dtype check), :mod:`.idx` (IDX files,
-MNIST, Fashion-MNIST), :mod:`.csvfile` (CSV files), :mod:`.generated` (moons, circles, ...),
-:mod:`.bundled` (scikit-learn's sets), :mod:`.split` (train/test split), :mod:`.scaling`
-(:class:`Standardizer`) and :mod:`.registry` (the data sets by name).
+One concept a module: :mod:`.base` (the error, the wording of an unreadable file, the dtype
+check), :mod:`.idx` (IDX files, MNIST, Fashion-MNIST), :mod:`.csvfile` (CSV files),
+:mod:`.generated` (moons, circles, ...), :mod:`.bundled` (scikit-learn's sets), :mod:`.split`
+(train/test split), :mod:`.scaling` (:class:`Standardizer`) and :mod:`.registry` (the data
+sets by name).
 """
 
 from .base import DatasetError
 from .bundled import load_breast_cancer, load_digits, load_iris, load_wine
-from .csvfile import load_csv
+from .csvfile import load_csv, load_features_csv
 from .generated import make_blobs, make_circles, make_moons, make_spirals, make_xor
 from .idx import (
     GZIP_MAGIC,
@@ -42,6 +44,7 @@ __all__ = [
     "load_dataset",
     "load_digits",
     "load_fashion_mnist",
+    "load_features_csv",
     "load_idx_dataset",
     "load_iris",
     "load_mnist",

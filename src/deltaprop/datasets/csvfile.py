@@ -46,6 +46,22 @@ def _check_header(path: Path, line: int, header: list[str], target: str) -> int:
     return header.index(target)
 
 
+def _check_widths(path, rows, width: int, reference: str):
+    """Every row has ``width`` values, as ``reference`` ("the header", "line 1") has."""
+    for line, cells in rows:
+        if len(cells) != width:
+            raise DatasetError(f"{path}, line {line}: {len(cells)} values, but {reference} has "
+                               f"{width} columns")
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
 def _bad_cell(path, line, name, cell, what="is not a number"):
     if not cell.strip():
         return DatasetError(f"{path}, line {line}, column {name!r}: empty value")
@@ -53,6 +69,8 @@ def _bad_cell(path, line, name, cell, what="is not a number"):
 
 
 def _parse_features(path, rows, header, columns, dt):
+    """The ``columns`` of ``rows`` as a ``dt`` array; ``header`` names the columns in the
+    messages (column numbers, 1-based, for a file without a header)."""
     X = np.empty((len(rows), len(columns)), dtype=np.float64)
     for i, (line, cells) in enumerate(rows):
         try:
@@ -132,11 +150,56 @@ def load_csv(path, target, *, delimiter=",", dtype="float32"):
     t = _check_header(path, header_line, header, target)
     if not rows:
         raise DatasetError(f"{path} has a header row but no data rows")
-    for line, cells in rows:
-        if len(cells) != len(header):
-            raise DatasetError(f"{path}, line {line}: {len(cells)} values, but the header has "
-                               f"{len(header)} columns")
+    _check_widths(path, rows, len(header), "the header")
     columns = [j for j in range(len(header)) if j != t]
     X = _parse_features(path, rows, header, columns, dt)
     y = _parse_target(path, rows, target, t)
     return X, y, [header[j] for j in columns]
+
+
+def load_features_csv(path, *, delimiter=",", dtype="float32"):
+    """Load a table of numeric features, without a target, from a CSV file.
+
+    What ``deltaprop predict`` and ``deltaprop explain`` read: one sample a row.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A UTF-8 text file. Its first non-blank row is a header (column names, which are not
+        used) when none of its cells is a number, and the first sample otherwise. Blank
+        lines are skipped.
+    delimiter : str
+        Field separator (``"\\t"`` for tab-separated files).
+    dtype : str or numpy dtype
+        Floating-point type of ``X``.
+
+    Returns
+    -------
+    X : numpy.ndarray
+        ``(n_rows, n_columns)`` features; the caller checks ``n_columns`` against what it
+        expects.
+
+    Raises
+    ------
+    DatasetError
+        If the file is missing, unreadable, empty or has a header but no data rows; if a row
+        has more or fewer values than the header (or than the first row, in a file without
+        a header); or if a value is empty, not a number or not finite (the message names the
+        line, the column and the value).
+    """
+    dt = float_dtype(dtype)
+    path = Path(path)
+    rows = _read_csv_rows(path, delimiter)
+    if not rows:
+        raise DatasetError(f"{path} is empty: expected rows of numbers, after an optional "
+                           f"header row")
+    first_line, first = rows[0]
+    if any(_is_number(cell) for cell in first):
+        header = list(range(1, len(first) + 1))  # no header: columns named by number
+        _check_widths(path, rows, len(header), f"line {first_line}")
+    else:
+        header, rows = [name.strip() for name in first], rows[1:]
+        if not rows:
+            raise DatasetError(f"{path} has a header row but no data rows")
+        _check_widths(path, rows, len(header), "the header")
+    return _parse_features(path, rows, header, range(len(header)), dt)
