@@ -454,11 +454,9 @@ def _read_targets(spec, n_rows):
     """Rows of target cells (strings) from a CSV file or one comma-separated row."""
     path = Path(spec)
     if path.is_file():
-        try:
-            with open(path, newline="") as f:
-                rows = [r for r in csv.reader(f) if any(c.strip() for c in r)][1:]
-        except (OSError, UnicodeDecodeError) as exc:
-            raise CLIError(f"cannot read {path}: {exc}")
+        from .datasets.csvfile import read_csv_rows
+
+        rows = [cells for _, cells in read_csv_rows(path)][1:]
         if len(rows) != n_rows:
             raise CLIError(f"{path} has {len(rows)} target rows but the input has {n_rows} rows")
         cells = rows

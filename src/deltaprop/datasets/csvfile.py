@@ -1,5 +1,5 @@
-"""CSV files: the one CSV reader of the package, for tables of numeric features with or
-without a target column."""
+"""CSV files: the one CSV reader of the package (:func:`read_csv_rows`) and the loaders of
+numeric tables with a target column (:func:`load_csv`) or without (:func:`load_features_csv`)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,30 @@ import numpy as np
 from .base import DatasetError, float_dtype, reading
 
 
-def _read_csv_rows(path: Path, delimiter: str) -> list[tuple[int, list[str]]]:
-    """The non-blank rows of a CSV file, each with its (last) physical line number."""
+def read_csv_rows(path, delimiter=",") -> list[tuple[int, list[str]]]:
+    """The non-blank rows of a CSV file, each with its (last) physical line number.
+
+    Every CSV file of the package is read here: the loaders below, and the CLI's target
+    files.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A UTF-8 text file (a leading byte order mark is skipped).
+    delimiter : str
+        Field separator.
+
+    Returns
+    -------
+    list of (int, list of str)
+        ``(line, cells)`` for each row with a non-blank cell; cells are not stripped.
+
+    Raises
+    ------
+    DatasetError
+        If the file is missing, unreadable, not UTF-8 or badly quoted (the message names
+        the line).
+    """
     rows = []
     try:
         with reading(path), open(path, newline="", encoding="utf-8-sig") as f:
@@ -142,7 +164,7 @@ def load_csv(path, target, *, delimiter=",", dtype="float32"):
     """
     dt = float_dtype(dtype)
     path = Path(path)
-    rows = _read_csv_rows(path, delimiter)
+    rows = read_csv_rows(path, delimiter)
     if not rows:
         raise DatasetError(f"{path} is empty: expected a header row with the column names")
     (header_line, header), rows = rows[0], rows[1:]
@@ -189,7 +211,7 @@ def load_features_csv(path, *, delimiter=",", dtype="float32"):
     """
     dt = float_dtype(dtype)
     path = Path(path)
-    rows = _read_csv_rows(path, delimiter)
+    rows = read_csv_rows(path, delimiter)
     if not rows:
         raise DatasetError(f"{path} is empty: expected rows of numbers, after an optional "
                            f"header row")
