@@ -190,10 +190,8 @@ def load_features_csv(path, *, delimiter=",", dtype="float32"):
         A UTF-8 text file. Its first non-blank row is a header (column names, which are not
         used) when none of its cells is a number, and the first sample otherwise. Blank
         lines are skipped.
-    delimiter : str
-        Field separator (``"\\t"`` for tab-separated files).
-    dtype : str or numpy dtype
-        Floating-point type of ``X``.
+    delimiter, dtype
+        As for :func:`load_csv`.
 
     Returns
     -------
