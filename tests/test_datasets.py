@@ -19,6 +19,7 @@ from deltaprop.datasets import (
     load_dataset,
     load_digits,
     load_fashion_mnist,
+    load_features_csv,
     load_idx_dataset,
     load_mnist,
     make_blobs,
@@ -280,6 +281,47 @@ def test_csv_unreadable(tmp_path):
     binary.write_bytes(b"a,y\n\xff\xfe,1\n")
     with pytest.raises(DatasetError, match="is not a UTF-8 text file"):
         load_csv(binary, "y")
+
+
+def test_features_csv_with_and_without_header(tmp_path):
+    expected = [[1.5, 2], [-3, 400], [0, 0]]
+    with_header = write_csv(tmp_path, "\ufeffa,b\n1.5,2\n-3, 4e2 \n\n0,0\n", name="h.csv")
+    X = load_features_csv(with_header)
+    assert X.dtype == np.float32 and X.tolist() == expected
+    without = write_csv(tmp_path, "\n1.5;2\n-3;4e2\n0;0\n", name="n.csv")
+    X = load_features_csv(without, delimiter=";", dtype="float64")
+    assert X.dtype == np.float64 and X.tolist() == expected
+
+
+FEATURE_CSV_ERRORS = {
+    "empty": ("\n \n", "is empty"),
+    "header only": ("a,b\n", "has a header row but no data rows"),
+    "ragged after header": ("a,b\n1,2\n3\n", "line 3: 1 values, but the header has 2 columns"),
+    "ragged no header": ("\n1,2\n3,4,5\n", "line 3: 3 values, but line 2 has 2 columns"),
+    "not a number": ("a,b\n1,2\n3,x4\n", "line 3, column 'b': 'x4' is not a number"),
+    "not a number, no header": ("1,2\n3,x4\n", "line 2, column 2: 'x4' is not a number"),
+    "bad first row": ("1,x\n2,3\n", "line 1, column 2: 'x' is not a number"),
+    "empty value": ("a,b\n1,\n", "line 2, column 'b': empty value"),
+    "nan": ("1,2\n3,nan\n", "line 2, column 2: 'nan' is not a finite float32 number"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FEATURE_CSV_ERRORS))
+def test_features_csv_errors(tmp_path, case):
+    text, message = FEATURE_CSV_ERRORS[case]
+    path = write_csv(tmp_path, text)
+    with pytest.raises(DatasetError, match=re.escape(message)) as info:
+        load_features_csv(path)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_features_csv_unreadable(tmp_path):
+    with pytest.raises(DatasetError, match="no such file"):
+        load_features_csv(tmp_path / "missing.csv")
+    binary = tmp_path / "binary.csv"
+    binary.write_bytes(b"1,2\n\xff\xfe,1\n")
+    with pytest.raises(DatasetError, match="is not a UTF-8 text file"):
+        load_features_csv(binary)
 
 
 # -- generated problems ---------------------------------------------------------------------

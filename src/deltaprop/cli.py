@@ -345,31 +345,9 @@ def cmd_evaluate(args):
 
 
 def _read_features(path, n_features):
-    from .datasets import DatasetError
+    from .datasets import load_features_csv
 
-    path = Path(path)
-    try:
-        with open(path, newline="") as f:
-            rows = list(csv.reader(f))
-    except OSError as exc:
-        raise CLIError(f"cannot read {path}: {exc.strerror}")
-    except UnicodeDecodeError:
-        raise CLIError(f"{path} is not a text CSV file")
-    rows = [r for r in rows if any(cell.strip() for cell in r)]
-    if len(rows) < 2:
-        raise CLIError(f"{path} needs a header row and at least one data row")
-    header, data = rows[0], rows[1:]
-    X = np.empty((len(data), len(header)))
-    for i, row in enumerate(data, start=2):
-        if len(row) != len(header):
-            raise CLIError(f"{path}, line {i}: {len(row)} values but the header has {len(header)}")
-        for j, cell in enumerate(row):
-            try:
-                X[i - 2, j] = float(cell)
-            except ValueError:
-                raise CLIError(f"{path}, line {i}, column {header[j]!r}: {cell!r} is not a number")
-    if not np.isfinite(X).all():
-        raise DatasetError(f"{path} contains NaN or inf values")
+    X = load_features_csv(path, dtype="float64")
     if X.shape[1] != n_features:
         raise CLIError(f"{path} has {X.shape[1]} feature columns, but the model expects "
                        f"{n_features}")
@@ -479,11 +457,9 @@ def _read_targets(spec, n_rows):
     """Rows of target cells (strings) from a CSV file or one comma-separated row."""
     path = Path(spec)
     if path.is_file():
-        try:
-            with open(path, newline="") as f:
-                rows = [r for r in csv.reader(f) if any(c.strip() for c in r)][1:]
-        except (OSError, UnicodeDecodeError) as exc:
-            raise CLIError(f"cannot read {path}: {exc}")
+        from .datasets.csvfile import read_csv_rows
+
+        rows = [cells for _, cells in read_csv_rows(path)][1:]
         if len(rows) != n_rows:
             raise CLIError(f"{path} has {len(rows)} target rows but the input has {n_rows} rows")
         cells = rows

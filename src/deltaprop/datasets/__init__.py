@@ -1,0 +1,59 @@
+"""Data sets: IDX files (MNIST, Fashion-MNIST), CSV files, generated 2-D problems,
+scikit-learn's small real sets, a train/test split and a feature standardizer.
+
+Only NumPy and the standard library are needed. scikit-learn is imported lazily, by the
+four loaders that wrap its bundled data sets (``pip install 'deltaprop[sklearn]'``).
+Nothing is ever unpickled.
+
+Every loader returns ``(X, y)``: ``X`` a float array (``float32`` unless ``dtype`` says
+otherwise), ``y`` ``int64`` class labels (``load_csv`` also returns the feature names;
+``load_features_csv`` returns ``X`` alone). Bad files raise :class:`DatasetError`, a
+``ValueError`` whose message names the file and, where it applies, the line, the column and
+the offending value.
+
+One concept a module: :mod:`.base` (the error, the wording of an unreadable file, the dtype
+check), :mod:`.idx` (IDX files, MNIST, Fashion-MNIST), :mod:`.csvfile` (CSV files),
+:mod:`.generated` (moons, circles, ...), :mod:`.bundled` (scikit-learn's sets), :mod:`.split`
+(train/test split), :mod:`.scaling` (:class:`Standardizer`) and :mod:`.registry` (the data
+sets by name).
+"""
+
+from .base import DatasetError
+from .bundled import load_breast_cancer, load_digits, load_iris, load_wine
+from .csvfile import load_csv, load_features_csv
+from .generated import make_blobs, make_circles, make_moons, make_spirals, make_xor
+from .idx import (
+    GZIP_MAGIC,
+    IDX_IMAGES_MAGIC,
+    IDX_LABELS_MAGIC,
+    load_fashion_mnist,
+    load_idx_dataset,
+    load_mnist,
+    read_idx,
+)
+from .registry import DATASETS, GENERATED, load_dataset
+from .scaling import Standardizer
+from .split import train_test_split
+
+__all__ = [
+    "DATASETS",
+    "DatasetError",
+    "Standardizer",
+    "load_breast_cancer",
+    "load_csv",
+    "load_dataset",
+    "load_digits",
+    "load_fashion_mnist",
+    "load_features_csv",
+    "load_idx_dataset",
+    "load_iris",
+    "load_mnist",
+    "load_wine",
+    "make_blobs",
+    "make_circles",
+    "make_moons",
+    "make_spirals",
+    "make_xor",
+    "read_idx",
+    "train_test_split",
+]
