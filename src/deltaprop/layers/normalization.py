@@ -124,25 +124,29 @@ class BatchNorm(_Normalization):
         self.training = False
 
     def _statistics(self, x, training):
-        if not training:
-            return self.running_mean, self.running_var
+        """The batch mean and variance (updating the running averages) and ``x - mean``."""
         n = len(x)
         if n < 2:
             raise ValueError("BatchNorm needs at least 2 samples per batch in training, got 1 "
                              "(batch statistics of one sample are undefined)")
         mean = x.mean(axis=0)
-        var = x.var(axis=0)
+        xc = x - mean
+        var = np.einsum("ij,ij->j", xc, xc) / n  # the biased batch variance
         m = self.momentum
         self.running_mean *= 1.0 - m
         self.running_mean += m * mean
         self.running_var *= 1.0 - m
         self.running_var += (m * n / (n - 1)) * var  # unbiased, as torch
-        return mean, var
+        return mean, var, xc
 
     def forward(self, x, training=False, keep=False):
-        mean, var = self._statistics(x, training)
+        if training:
+            mean, var, x_hat = self._statistics(x, training)
+        else:
+            mean, var = self.running_mean, self.running_var
+            x_hat = x - mean
         inv_std = 1.0 / np.sqrt(var + self.eps)
-        x_hat = (x - mean) * inv_std
+        x_hat *= inv_std
         a = self._affine(x_hat)
         self.training = training
         if keep:
@@ -152,12 +156,21 @@ class BatchNorm(_Normalization):
     def backward(self, g, need_input_grad=True):
         if self.record:
             self.grad_output = g.copy()
-        g_hat = self._parameter_gradients(g)
+        np.sum(g, axis=0, out=self.grad_beta)                                   # ∂J/∂β = Σ g
+        np.einsum("ij,ij->j", g, self.x_hat, out=self.grad_gamma)              # ∂J/∂γ = Σ g ⊙ x̂
         if not need_input_grad:
             return None
+        scale = self._gamma * self.inv_std
         if not self.training:
-            return g_hat * self.inv_std  # the running statistics are constants
-        return normalized_input_gradient(g_hat, self.x_hat, self.inv_std, axis=0)
+            return g * scale  # the running statistics are constants
+        # The module docstring's formula; over the batch Σ ĝ = γ ∂J/∂β and
+        # Σ ĝ ⊙ x̂ = γ ∂J/∂γ, so no further pass is needed for them.
+        n = len(g)
+        dx = g * n
+        dx -= self.grad_beta
+        dx -= self.x_hat * self.grad_gamma
+        dx *= scale / n
+        return dx
 
     def get_config(self):
         return {"n_features": self.n_features, "momentum": self.momentum, "eps": self.eps}
