@@ -75,13 +75,18 @@ class _Normalization(Layer):
         super().forget()
         self.mean = self.var = self.inv_std = self.x_hat = None
 
-    def _affine(self, x_hat):
+    def _output(self, x, mean, var, inv_std, x_hat, keep):
+        """``a = γ ⊙ x̂ + β``; with ``keep`` the statistics are remembered for backward."""
         a = x_hat * self._gamma
         a += self._beta
+        if keep:
+            self.x, self.mean, self.var, self.inv_std, self.x_hat, self.a = (
+                x, mean, var, inv_std, x_hat, a)
         return a
 
-    def _keep(self, x, mean, var, inv_std, x_hat, a):
-        self.x, self.mean, self.var, self.inv_std, self.x_hat, self.a = x, mean, var, inv_std, x_hat, a
+    @classmethod
+    def from_config(cls, config, dtype):
+        return cls(**config, dtype=dtype)
 
     def _parameter_gradients(self, g):
         np.sum(g, axis=0, out=self.grad_beta)                 # ∂J/∂β = Σ g
@@ -147,11 +152,8 @@ class BatchNorm(_Normalization):
             x_hat = x - mean
         inv_std = 1.0 / np.sqrt(var + self.eps)
         x_hat *= inv_std
-        a = self._affine(x_hat)
         self.training = training
-        if keep:
-            self._keep(x, mean, var, inv_std, x_hat, a)
-        return a
+        return self._output(x, mean, var, inv_std, x_hat, keep)
 
     def backward(self, g, need_input_grad=True):
         if self.record:
@@ -175,10 +177,6 @@ class BatchNorm(_Normalization):
     def get_config(self):
         return {"n_features": self.n_features, "momentum": self.momentum, "eps": self.eps}
 
-    @classmethod
-    def from_config(cls, config, dtype):
-        return cls(**config, dtype=dtype)
-
     def __repr__(self):
         return f"BatchNorm({self.n_features})"
 
@@ -201,11 +199,7 @@ class LayerNorm(_Normalization):
         mean = x.mean(axis=1, keepdims=True)
         var = x.var(axis=1, keepdims=True)
         inv_std = 1.0 / np.sqrt(var + self.eps)
-        x_hat = (x - mean) * inv_std
-        a = self._affine(x_hat)
-        if keep:
-            self._keep(x, mean, var, inv_std, x_hat, a)
-        return a
+        return self._output(x, mean, var, inv_std, (x - mean) * inv_std, keep)
 
     def backward(self, g, need_input_grad=True):
         if self.record:
@@ -217,10 +211,6 @@ class LayerNorm(_Normalization):
 
     def get_config(self):
         return {"n_features": self.n_features, "eps": self.eps}
-
-    @classmethod
-    def from_config(cls, config, dtype):
-        return cls(**config, dtype=dtype)
 
     def __repr__(self):
         return f"LayerNorm({self.n_features})"
