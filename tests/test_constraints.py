@@ -134,6 +134,10 @@ def test_descriptions_of_lists_read_as_english():
     assert describe([SequenceOf(Interval(Integral, 1, None, closed="left"))]) == \
         "a sequence whose items are each an integer >= 1"
     assert describe([Callable()]) == "a callable"
+    # the alternatives of each constraint join the others' in one enumeration
+    assert describe([Interval(Integral, None, None, closed="neither"), Boolean()]) == \
+        "an integer, True or False"
+    assert str(Boolean()) == "True or False"
 
 
 TABLE = {

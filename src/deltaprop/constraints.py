@@ -76,14 +76,19 @@ class ParameterError(ValueError, TypeError):
 
 
 class Constraint:
-    """One kind of accepted value: :meth:`is_satisfied_by` and a description (``str``)
-    that completes the sentence "<name> must be ..."."""
+    """One kind of accepted value: :meth:`is_satisfied_by`, and :meth:`alternatives`, whose
+    ``str`` completes the sentence "<name> must be ..."."""
 
     def is_satisfied_by(self, value) -> bool:
         raise NotImplementedError
 
-    def __str__(self):
+    def alternatives(self):
+        """The description as a list of alternatives (``["True", "False"]``), so that a
+        list of constraints reads as one enumeration."""
         raise NotImplementedError
+
+    def __str__(self):
+        return _join(self.alternatives())
 
     def __repr__(self):
         return f"<{type(self).__name__}: {self}>"
@@ -131,7 +136,10 @@ class Interval(Constraint):
                 return False
         return True
 
-    def __str__(self):
+    def alternatives(self):
+        return [self._text()]
+
+    def _text(self):
         what = "an integer" if self.kind is Integral else "a number"
         low_in = self.closed in ("left", "both")
         high_in = self.closed in ("right", "both")
@@ -189,8 +197,8 @@ class Options(Constraint):
                 return False
         return any(_same(value, option) for option in self.values)
 
-    def __str__(self):
-        return _join([_literal(v) for v in self.values])
+    def alternatives(self):
+        return [_literal(v) for v in self.values]
 
 
 class StrOptions(Constraint):
@@ -217,8 +225,8 @@ class StrOptions(Constraint):
             return value.lower() in {n.lower() for n in self._current()}
         return value in self._current()
 
-    def __str__(self):
-        return "one of " + ", ".join(self._current())
+    def alternatives(self):
+        return ["one of " + ", ".join(self._current())]
 
 
 class InstanceOf(Constraint):
@@ -232,8 +240,8 @@ class InstanceOf(Constraint):
     def is_satisfied_by(self, value):
         return isinstance(value, self.types)
 
-    def __str__(self):
-        return _join([f"an instance of {_type_name(t)}" for t in self.types])
+    def alternatives(self):
+        return [f"an instance of {_type_name(t)}" for t in self.types]
 
 
 def _type_name(cls):
@@ -245,8 +253,8 @@ class _NoneConstraint(Constraint):
     def is_satisfied_by(self, value):
         return value is None
 
-    def __str__(self):
-        return "None"
+    def alternatives(self):
+        return ["None"]
 
 
 class Boolean(Constraint):
@@ -255,8 +263,8 @@ class Boolean(Constraint):
     def is_satisfied_by(self, value):
         return isinstance(value, _BOOLS)
 
-    def __str__(self):
-        return "True or False"
+    def alternatives(self):
+        return ["True", "False"]
 
 
 class Callable(Constraint):
@@ -265,8 +273,8 @@ class Callable(Constraint):
     def is_satisfied_by(self, value):
         return callable(value)
 
-    def __str__(self):
-        return "a callable"
+    def alternatives(self):
+        return ["a callable"]
 
 
 class SequenceOf(Constraint):
@@ -287,8 +295,8 @@ class SequenceOf(Constraint):
             return False
         return all(any(c.is_satisfied_by(item) for c in self.items) for item in items)
 
-    def __str__(self):
-        return f"a sequence whose items are each {describe(self.items)}"
+    def alternatives(self):
+        return [f"a sequence whose items are each {describe(self.items)}"]
 
 
 def _as_constraint(c):
@@ -307,7 +315,7 @@ def _join(parts):
 
 def describe(constraints):
     """The English for a list of constraints: ``"an integer >= 1, 'auto' or None"``."""
-    return _join([str(_as_constraint(c)) for c in constraints])
+    return _join([part for c in constraints for part in _as_constraint(c).alternatives()])
 
 
 def validate_params(params, constraints, *, owner=None, hints=None):
