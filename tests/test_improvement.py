@@ -122,7 +122,8 @@ def test_each_variant_is_its_users_rule(variant):
             assert got[0] == want[0] and same(got[1], want[1]) and got[2] == want[2], (
                 f"{variant} at {i} of {seq}: ours {got} vs reference {want}")
             n_improved += got[0]
-            n_tie += before is not None and math.isfinite(before) and abs(v - before) == ours.min_delta
+            n_tie += (before is not None and math.isfinite(before)
+                      and abs(v - before) == ours.min_delta)
     assert n_improved and n_tie, "the sequences never improved or never hit a tie"
 
 
