@@ -14,9 +14,10 @@ INF, NAN = math.inf, math.nan
 
 # -- the rules as their users wrote them (the references) ---------------------------------
 
-def keras_rule(mode, delta):
-    """EarlyStopping / ModelCheckpoint: the first value improves; best follows improvements."""
-    state = {"best": None, "wait": 0}
+def keras_rule(mode, delta, best=None):
+    """EarlyStopping / ModelCheckpoint: the first value improves; best follows improvements.
+    ReduceOnPlateau (torch's threshold_mode="abs") is the same with best=±inf."""
+    state = {"best": best, "wait": 0}
 
     def update(v):
         best = state["best"]
@@ -30,18 +31,7 @@ def keras_rule(mode, delta):
 
 
 def torch_rule(mode, delta):
-    """ReduceOnPlateau (torch's threshold_mode="abs"): best starts at ±inf."""
-    state = {"best": INF if mode == "min" else -INF, "wait": 0}
-
-    def update(v):
-        best = state["best"]
-        improved = v < best - delta if mode == "min" else v > best + delta
-        if improved:
-            state["best"], state["wait"] = v, 0
-        else:
-            state["wait"] += 1
-        return improved, state["best"], state["wait"]
-    return update
+    return keras_rule(mode, delta, best=INF if mode == "min" else -INF)
 
 
 def sklearn_loss_rule(tol):
