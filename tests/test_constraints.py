@@ -50,11 +50,11 @@ def test_interval_holds_only_finite_values():
 
 @pytest.mark.parametrize("constraint, text", [
     (Interval(Integral, 1, None, closed="left"), "an integer >= 1"),
-    (Interval(Real, 0, None, closed="neither"), "a number > 0"),
-    (Interval(Real, None, 1, closed="right"), "a number <= 1"),
-    (Interval(Real, None, 1, closed="left"), "a number < 1"),
-    (Interval(Real, 0, 1, closed="left"), "a number in [0, 1)"),
-    (Interval(Real, 0, 1, closed="right"), "a number in (0, 1]"),
+    (Interval(Real, 0, None, closed="neither"), "a finite number > 0"),
+    (Interval(Real, None, 1, closed="right"), "a finite number <= 1"),
+    (Interval(Real, None, 1, closed="left"), "a finite number < 1"),
+    (Interval(Real, 0, 1, closed="left"), "a finite number in [0, 1)"),
+    (Interval(Real, 0, 1, closed="right"), "a finite number in (0, 1]"),
     (Interval(Integral, None, None, closed="neither"), "an integer"),
 ])
 def test_interval_descriptions(constraint, text):
@@ -155,9 +155,9 @@ def test_validate_params_accepts_a_valid_set_and_ignores_names_not_in_the_table(
 
 
 @pytest.mark.parametrize("name, value, message", [
-    ("lr", 0.0, "lr must be a number > 0; got 0.0"),
-    ("lr", True, "lr must be a number > 0; got True"),
-    ("lr", math.nan, "lr must be a number > 0; got nan"),
+    ("lr", 0.0, "lr must be a finite number > 0; got 0.0"),
+    ("lr", True, "lr must be a finite number > 0; got True"),
+    ("lr", math.nan, "lr must be a finite number > 0; got nan"),
     ("batch_size", 0, "batch_size must be an integer >= 1, 'auto' or None; got 0"),
     ("batch_size", "big", "batch_size must be an integer >= 1, 'auto' or None; got 'big'"),
     ("shuffle", "yes", "shuffle must be True or False; got 'yes'"),

@@ -608,13 +608,13 @@ def test_docstrings_differ_where_the_estimators_do():
 
 
 @pytest.mark.parametrize("est, params, message", [
-    (MLPClassifier, {"alpha": -1.0}, "MLPClassifier: alpha must be a number >= 0; got -1.0"),
+    (MLPClassifier, {"alpha": -1.0}, "MLPClassifier: alpha must be a finite number >= 0; got -1.0"),
     (MLPClassifier, {"max_iter": True},
      "MLPClassifier: max_iter must be an integer >= 1; got True"),
     (MLPRegressor, {"n_iter_no_change": 2.0},
      "MLPRegressor: n_iter_no_change must be an integer >= 1 or numpy.inf; got 2.0"),
     (MLPRegressor, {"validation_fraction": 0.0},
-     "MLPRegressor: validation_fraction must be a number in (0, 1); got 0.0"),
+     "MLPRegressor: validation_fraction must be a finite number in (0, 1); got 0.0"),
     (MLPRegressor, {"hidden_layer_sizes": (4, 0)},
      "MLPRegressor: hidden_layer_sizes must be an integer >= 1 or a sequence whose items "
      "are each an integer >= 1; got (4, 0)"),

@@ -140,7 +140,7 @@ class Interval(Constraint):
         return [self._text()]
 
     def _text(self):
-        what = "an integer" if self.kind is Integral else "a number"
+        what = "an integer" if self.kind is Integral else "a finite number"
         low_in = self.closed in ("left", "both")
         high_in = self.closed in ("right", "both")
         if self.low is None and self.high is None:
