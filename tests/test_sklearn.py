@@ -570,3 +570,92 @@ def test_docstring_examples_run():
         warnings.simplefilter("ignore", ConvergenceWarning)
         result = doctest.testmod(deltaprop.sklearn)
     assert result.attempted >= 6 and result.failed == 0
+
+
+# -- the parameter table and the shared docstrings ------------------------------------------
+
+
+@pytest.mark.parametrize("est", [MLPClassifier, MLPRegressor])
+def test_parameter_table_covers_every_parameter(est):
+    import inspect
+
+    params = set(inspect.signature(est.__init__).parameters) - {"self"}
+    # random_state is scikit-learn's check_random_state's to check
+    assert set(est._constraints) == params - {"random_state"}
+
+
+@pytest.mark.parametrize("est", [MLPClassifier, MLPRegressor])
+def test_rendered_docstring_lists_every_parameter_once(est):
+    import inspect
+    import re
+
+    doc = est.__doc__
+    section = doc.split("Parameters\n    ----------\n")[1].split("\n    Attributes\n")[0]
+    documented = re.findall(r"^    (\w+) : ", section, re.M)
+    params = [p for p in inspect.signature(est.__init__).parameters if p != "self"]
+    assert documented == params
+    for name, p in inspect.signature(est.__init__).parameters.items():
+        if name != "self":
+            assert f"    {name} : " in doc and f"default={p.default!r}" in doc, name
+    assert "$" not in doc and "Examples\n    --------\n" in doc
+
+
+def test_docstrings_differ_where_the_estimators_do():
+    assert "validation accuracy" in MLPClassifier.__doc__
+    assert "validation R²" in MLPRegressor.__doc__
+    assert "accuracy" not in MLPRegressor.__doc__.split("Attributes")[0]
+    assert "classes_ : " in MLPClassifier.__doc__ and "classes_ : " not in MLPRegressor.__doc__
+
+
+@pytest.mark.parametrize("est, params, message", [
+    (MLPClassifier, {"alpha": -1.0}, "MLPClassifier: alpha must be a finite number >= 0; got -1.0"),
+    (MLPClassifier, {"max_iter": True},
+     "MLPClassifier: max_iter must be an integer >= 1; got True"),
+    (MLPRegressor, {"n_iter_no_change": 2.0},
+     "MLPRegressor: n_iter_no_change must be an integer >= 1 or numpy.inf; got 2.0"),
+    (MLPRegressor, {"validation_fraction": 0.0},
+     "MLPRegressor: validation_fraction must be a finite number in (0, 1); got 0.0"),
+    (MLPRegressor, {"hidden_layer_sizes": (4, 0)},
+     "MLPRegressor: hidden_layer_sizes must be an integer >= 1 or a sequence whose items "
+     "are each an integer >= 1; got (4, 0)"),
+    (MLPClassifier, {"verbose": "loud"},
+     "MLPClassifier: verbose must be an integer, True or False; got 'loud'"),
+])
+def test_one_wording_for_every_parameter_error(rng, est, params, message):
+    X, y = rng.normal(size=(20, 3)), np.arange(20) % 2
+    with pytest.raises(ValueError) as info:
+        est(**params).fit(X, y)
+    assert str(info.value) == message
+
+
+def test_parameters_of_another_solver_are_not_checked(rng):
+    """As the docstring says: the solver's own parameters only, none with optimizer=."""
+    X, y = rng.normal(size=(20, 3)), np.arange(20) % 2
+    MLPClassifier(solver="adam", momentum=5.0, learning_rate="optimal", power_t=-1.0,
+                  max_iter=1).fit(X, y)
+    MLPClassifier(solver="sgd", beta_1=2.0, epsilon=-1.0, max_iter=1).fit(X, y)
+    MLPClassifier(optimizer="rmsprop", solver="lbfgs", momentum=5.0, beta_2=2.0,
+                  max_iter=1).fit(X, y)
+    with pytest.raises(ValueError, match="momentum"):
+        MLPClassifier(solver="sgd", momentum=5.0, max_iter=1).fit(X, y)
+    with pytest.raises(ValueError, match="beta_2"):
+        MLPClassifier(solver="adam", beta_2=2.0, max_iter=1).fit(X, y)
+
+
+def test_names_are_case_insensitive_and_numpy_scalars_are_numbers(rng):
+    X, y = rng.normal(size=(20, 3)), np.arange(20) % 2
+    clf = MLPClassifier(activation="Logistic", optimizer="RMSProp", alpha=np.float32(0.1),
+                        max_iter=np.int64(2), batch_size=np.int32(8), shuffle=np.bool_(True),
+                        dtype=np.float32).fit(X, y)
+    assert clf.net_.layers[0].activation.name == "sigmoid" and clf.n_iter_ == 2
+
+
+def test_invscaling_is_the_inverse_scaling_schedule_exactly(rng):
+    from deltaprop.schedules import InverseScaling
+
+    X, y = blobs(rng)
+    clf = MLPClassifier(hidden_layer_sizes=(6,), solver="sgd", learning_rate="invscaling",
+                        learning_rate_init=0.01, power_t=0.25, max_iter=3,
+                        random_state=0).fit(X, y)
+    lr = clf.net_.train_state_["optimizer"].lr
+    assert lr == InverseScaling(0.01, power_t=0.25)(clf.t_) == 0.01 / (clf.t_ + 1) ** 0.25

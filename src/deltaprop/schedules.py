@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 
 from ._validation import check_int, check_non_negative, check_positive
+from .improvement import Improvement
 
 __all__ = [
     "Schedule",
@@ -233,7 +234,8 @@ class ReduceOnPlateau(Schedule):
 
     ``torch``'s ``ReduceLROnPlateau`` with ``threshold_mode="abs"``. Call :meth:`update`
     once per epoch with the metric (e.g. the validation loss). A value is an improvement
-    when it beats the best so far by more than ``min_delta``
+    (:class:`deltaprop.improvement.Improvement` with ``best=±inf``) when it beats the best
+    so far by more than ``min_delta``
     (:math:`x < x_{\text{best}} - \delta` in ``"min"`` mode,
     :math:`x > x_{\text{best}} + \delta` in ``"max"`` mode; NaN never improves). After
     more than ``patience`` epochs in a row without improvement,
@@ -281,42 +283,38 @@ class ReduceOnPlateau(Schedule):
         if self.factor >= 1.0:
             raise ValueError(f"factor must be < 1, got {self.factor}")
         self.patience = check_int("patience", patience, 0)
-        self.min_delta = check_non_negative("min_delta", min_delta)
+        # torch's rule: beat the best by more than min_delta; best starts at ±inf
+        self.improvement = Improvement(mode, min_delta,
+                                       best=math.inf if mode == "min" else -math.inf)
+        self.min_delta, self.mode = self.improvement.min_delta, mode
         self.min_lr = check_non_negative("min_lr", min_lr)
-        if mode not in ("min", "max"):
-            raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
-        self.mode = mode
         self.cooldown = check_int("cooldown", cooldown, 0)
         self.current_lr = self.lr
-        self.best = math.inf if mode == "min" else -math.inf
-        self.num_bad_epochs = 0
         self.cooldown_counter = 0
+
+    @property
+    def best(self):
+        return self.improvement.best
+
+    @property
+    def num_bad_epochs(self):
+        return self.improvement.wait
 
     def _lr_at(self, epoch):
         return self.current_lr
 
-    def _improves(self, value):
-        if self.mode == "min":
-            return value < self.best - self.min_delta
-        return value > self.best + self.min_delta
-
     def update(self, value):
         """Record the metric of the epoch that just ended; return the learning rate to use."""
-        value = float(value)
-        if self._improves(value):
-            self.best = value
-            self.num_bad_epochs = 0
-        else:
-            self.num_bad_epochs += 1
+        self.improvement.update(float(value))
         if self.cooldown_counter > 0:
             self.cooldown_counter -= 1
-            self.num_bad_epochs = 0  # bad epochs during the cool-down are not counted
-        if self.num_bad_epochs > self.patience:
+            self.improvement.wait = 0  # bad epochs during the cool-down are not counted
+        if self.improvement.wait > self.patience:
             new_lr = max(self.current_lr * self.factor, self.min_lr)
             if self.current_lr - new_lr > self._EPS:
                 self.current_lr = new_lr
             self.cooldown_counter = self.cooldown
-            self.num_bad_epochs = 0
+            self.improvement.wait = 0
         return self.current_lr
 
     def _hyper(self):
@@ -334,8 +332,8 @@ class ReduceOnPlateau(Schedule):
         if missing:
             raise ValueError(f"ReduceOnPlateau state misses {sorted(missing)}")
         self.current_lr = check_non_negative("current_lr", state["current_lr"])
-        self.best = float(state["best"])
-        self.num_bad_epochs = check_int("num_bad_epochs", state["num_bad_epochs"], 0)
+        self.improvement.best = float(state["best"])
+        self.improvement.wait = check_int("num_bad_epochs", state["num_bad_epochs"], 0)
         self.cooldown_counter = check_int("cooldown_counter", state["cooldown_counter"], 0)
 
 

@@ -24,8 +24,11 @@ does not import it.
 from __future__ import annotations
 
 import copy
-import numbers
+import inspect
+import textwrap
 import warnings
+from numbers import Integral, Real
+from string import Template
 
 import numpy as np
 
@@ -44,10 +47,13 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
         'install it with: pip install "deltaprop[sklearn]"'
     ) from exc
 
-from ._validation import check_bool, check_int, check_sample_weight
+from ._validation import check_sample_weight
 from .activations import ACTIVATIONS
+from .constraints import Boolean, Interval, Options, SequenceOf, StrOptions, validate_params
+from .improvement import Improvement
 from .network import MLP
 from .optimizers import OPTIMIZERS, SGD, Adam, Optimizer, get_optimizer
+from .schedules import InverseScaling
 from .training import Callback
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
@@ -58,6 +64,10 @@ _ACTIVATION_ALIASES = {"logistic": "sigmoid"}
 _SKLEARN_OUT_NAMES = {"sigmoid": "logistic", "softmax": "softmax", "identity": "identity"}
 _SOLVERS = ("adam", "sgd")
 _LEARNING_RATES = ("constant", "invscaling", "adaptive")
+#: The parameters that only one solver reads: they are checked only when that solver is
+#: used. With ``optimizer=`` given, neither these nor ``solver`` are read or checked.
+_SOLVER_PARAMETERS = {"sgd": ("learning_rate", "power_t", "momentum", "nesterovs_momentum"),
+                      "adam": ("beta_1", "beta_2", "epsilon")}
 #: The regressor's ``loss``: scikit-learn's name keeps scikit-learn's meaning (half the
 #: squared error), so ``"squared_error"`` is deltaprop's ``"half_squared_error"``.
 _REGRESSION_LOSSES = {"squared_error": "half_squared_error",
@@ -66,41 +76,196 @@ _CLASSIFICATION_LOSSES = ("log_loss", "cross_entropy")
 _SEED_MAX = np.iinfo(np.int32).max
 
 
-# -- parameter checks ------------------------------------------------------------------------
+# -- what the parameters accept -----------------------------------------------------------------
 
 
-def _check_number(name, value, low=None, high=None, low_open=False, high_open=False):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
-    if low is not None and (value < low or (low_open and value == low)):
-        raise ValueError(f"{name} must be {'>' if low_open else '>='} {low}, got {value!r}")
-    if high is not None and (value > high or (high_open and value == high)):
-        raise ValueError(f"{name} must be {'<' if high_open else '<='} {high}, got {value!r}")
-    return float(value)
+def _hidden_activation_names():
+    """scikit-learn's names and every elementwise activation of deltaprop's registry."""
+    return sorted({*_ACTIVATION_ALIASES,
+                   *(name for name, cls in ACTIVATIONS.items() if cls.elementwise)})
 
 
-def _hidden_activation(name):
-    """deltaprop's name for a hidden activation given by scikit-learn's or deltaprop's name."""
-    valid = sorted({"logistic", *(k for k, cls in ACTIVATIONS.items() if cls.elementwise)})
-    if isinstance(name, str):
-        key = _ACTIVATION_ALIASES.get(name.lower(), name.lower())
-        if key in ACTIVATIONS and ACTIVATIONS[key].elementwise:
-            return key
-    raise ValueError(f"activation={name!r} is not a hidden-layer activation; valid names "
-                     f"are: {', '.join(valid)}")
+def _dtype_name(value):
+    """The name of a NumPy type or dtype (``np.float32`` -> ``"float32"``); other values as
+    they are."""
+    if isinstance(value, np.dtype):
+        return value.name
+    if isinstance(value, type) and issubclass(value, np.generic):
+        return value.__name__
+    return value
 
 
-def _hidden_sizes(value):
-    sizes = [value] if isinstance(value, numbers.Integral) else value
-    try:
-        sizes = list(sizes)
-    except TypeError:
-        raise ValueError(f"hidden_layer_sizes must be an int or a sequence of ints, "
-                         f"got {value!r}") from None
-    for n in sizes:
-        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
-            raise ValueError(f"hidden_layer_sizes must hold positive integers, got {value!r}")
-    return [int(n) for n in sizes]
+_POSITIVE_INT = Interval(Integral, 1, None, closed="left")
+_NON_NEGATIVE = Interval(Real, 0, None, closed="left")
+_POSITIVE = Interval(Real, 0, None, closed="neither")
+
+#: What each parameter accepts (deltaprop.constraints); each estimator adds its ``loss``.
+#: ``random_state`` is scikit-learn's ``check_random_state``'s to check.
+_CONSTRAINTS = {
+    "hidden_layer_sizes": [_POSITIVE_INT, SequenceOf(_POSITIVE_INT)],
+    "activation": [StrOptions(_hidden_activation_names, ignore_case=True)],
+    "solver": [StrOptions(_SOLVERS)],
+    "alpha": [_NON_NEGATIVE],
+    "batch_size": [_POSITIVE_INT, Options(["auto"]), None],
+    "learning_rate": [StrOptions(_LEARNING_RATES)],
+    "learning_rate_init": [_POSITIVE],
+    "power_t": [_NON_NEGATIVE],
+    "max_iter": [_POSITIVE_INT],
+    "shuffle": [Boolean()],
+    "tol": [_NON_NEGATIVE],
+    "verbose": [Interval(Integral, None, None, closed="neither"), Boolean()],
+    "warm_start": [Boolean()],
+    "momentum": [Interval(Real, 0, 1, closed="both")],
+    "nesterovs_momentum": [Boolean()],
+    "early_stopping": [Boolean()],
+    "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+    "beta_1": [Interval(Real, 0, 1, closed="left")],
+    "beta_2": [Interval(Real, 0, 1, closed="left")],
+    "epsilon": [_POSITIVE],
+    "n_iter_no_change": [_POSITIVE_INT, Options([np.inf])],
+    "optimizer": [None, Optimizer, StrOptions(lambda: sorted(OPTIMIZERS), ignore_case=True)],
+    "dtype": [Options(["float32", "float64"], key=_dtype_name)],
+}
+_HINTS = {"solver": "deltaprop trains by mini-batch gradient descent: 'adam' and 'sgd', or "
+                    "any deltaprop optimizer given as optimizer=; L-BFGS is not available"}
+
+
+# -- the docstrings: each shared parameter and attribute described once -------------------------
+
+#: name -> (type, description) of the parameters both estimators share; the default is read
+#: from the signature. ``$score``, ``$no_hidden`` and ``$stratified`` are filled per estimator.
+_PARAMETER_DOCS = {
+    "hidden_layer_sizes": ("int or sequence of int",
+                           "Units of each hidden layer; ``()`` gives $no_hidden."),
+    "activation": ("str",
+                   'Hidden-layer activation: scikit-learn\'s ``"identity"``, ``"logistic"``, '
+                   '``"tanh"``, ``"relu"``, or any elementwise activation of deltaprop '
+                   '(``"sigmoid"``, ``"leaky_relu"``, ``"elu"``, ``"softplus"``, ``"silu"``, '
+                   '``"gelu"``, ``"gelu_tanh"``), in any case.'),
+    "solver": ('{"adam", "sgd"}',
+               '``"adam"`` is :class:`deltaprop.optimizers.Adam` with ``learning_rate_init``, '
+               '``beta_1``, ``beta_2``, ``epsilon``; ``"sgd"`` is '
+               ':class:`deltaprop.optimizers.SGD` with ``learning_rate_init``, ``momentum`` '
+               'and ``nesterovs_momentum``. ``"lbfgs"`` is not available. Ignored when '
+               '``optimizer`` is given.'),
+    "alpha": ("float",
+              r":math:`\alpha \ge 0` in the objective above. It is not divided by the batch "
+              "size (scikit-learn's ``alpha`` is): scikit-learn's ``alpha=a`` with batches of "
+              "``B`` samples corresponds to ``alpha=a / B`` here."),
+    "batch_size": ('int, "auto" or None',
+                   'Samples per gradient step: ``"auto"`` is ``min(200, n_samples)``, '
+                   '``None`` the full batch (gradient descent); larger values are clipped to '
+                   '``n_samples``.'),
+    "learning_rate": ('{"constant", "invscaling", "adaptive"}',
+                      'scikit-learn\'s learning-rate rule for ``solver="sgd"`` (ignored '
+                      'otherwise): ``"invscaling"`` uses ``learning_rate_init / (t_ + 1) ** '
+                      'power_t`` after each epoch (:class:`deltaprop.schedules.InverseScaling` '
+                      'at ``t_``), ``"adaptive"`` divides the rate by 5 whenever the stopping '
+                      'rule would stop, until it is below 1e-6.'),
+    "learning_rate_init": ("float",
+                           "Learning rate of the ``solver`` (or of a named ``optimizer``), "
+                           "> 0."),
+    "power_t": ("float", 'Exponent of ``learning_rate="invscaling"``, >= 0.'),
+    "max_iter": ("int",
+                 "Largest number of epochs (passes over the training data) of one ``fit``."),
+    "shuffle": ("bool", "Visit the samples in a new random order each epoch."),
+    "random_state": ("int, RandomState instance or None",
+                     "Seeds the initial weights, the validation split and the order of the "
+                     "samples."),
+    "tol": ("float",
+            "An epoch improves when its training loss is at most the best loss so far minus "
+            "``tol`` (or, with ``early_stopping``, its validation $score is at least the best "
+            "so far plus ``tol``)."),
+    "verbose": ("bool or int", "Print one line per epoch."),
+    "warm_start": ("bool",
+                   "``fit`` continues from the fitted network (with a new optimizer) instead "
+                   "of starting anew; ``loss_curve_`` and the stopping counters carry on."),
+    "momentum": ("float", 'Momentum of ``solver="sgd"``, in ``[0, 1]``.'),
+    "nesterovs_momentum": ("bool",
+                           'Nesterov momentum for ``solver="sgd"`` (when ``momentum > 0``).'),
+    "early_stopping": ("bool",
+                       "Hold out ``validation_fraction`` of the training data$stratified, stop "
+                       "when the validation $score has not improved by ``tol`` for more than "
+                       "``n_iter_no_change`` epochs, and keep the weights of the best epoch."),
+    "validation_fraction": ("float",
+                            "Fraction of the data held out with ``early_stopping``, in "
+                            "``(0, 1)``."),
+    "beta_1": ("float", "Decay rate of Adam's first-moment estimate, in ``[0, 1)``."),
+    "beta_2": ("float", "Decay rate of Adam's second-moment estimate, in ``[0, 1)``."),
+    "epsilon": ("float",
+                r"Adam's :math:`\epsilon > 0`, added to the bias-corrected :math:`\sqrt{v}`."),
+    "n_iter_no_change": ("int or numpy.inf",
+                         "Largest number of epochs in a row that may miss the ``tol`` "
+                         "improvement."),
+    "optimizer": ("str, deltaprop.optimizers.Optimizer or None",
+                  'Overrides ``solver``. A name (``"sgd"``, ``"momentum"``, ``"nesterov"``, '
+                  '``"adagrad"``, ``"rmsprop"``, ``"adam"``, ``"adamw"``, in any case) gives '
+                  'that optimizer with ``lr=learning_rate_init`` and its own defaults '
+                  'otherwise; an instance (``RMSProp(alpha=0.9)``, ``SGD(clip_norm=1.0)``, '
+                  '...) is copied for each ``fit``. ``solver``, ``learning_rate``, '
+                  '``power_t``, ``momentum``, ``nesterovs_momentum``, ``beta_1``, ``beta_2`` '
+                  'and ``epsilon`` are then ignored.'),
+    "dtype": ('{"float64", "float32"}',
+              "Floating-point type of the network and of the data it is given."),
+}
+
+#: name -> (type, description) of the fitted attributes both estimators share.
+_ATTRIBUTE_DOCS = {
+    "net_": ("deltaprop.MLP", "The trained network."),
+    "coefs_": ("list of ndarray",
+               "Weight matrices ``W`` of shape ``(n_in, n_out)``, the arrays of ``net_``."),
+    "intercepts_": ("list of ndarray",
+                    "Bias vectors of shape ``(n_out,)``, the arrays of ``net_``."),
+    "loss_": ("float", "The objective ``J`` of the last epoch."),
+    "loss_curve_": ("list of float",
+                    "``J`` of each epoch (the mean over the epoch's mini-batches, weighted by "
+                    "their sizes), across ``warm_start`` and ``partial_fit`` calls."),
+    "best_loss_": ("float or None",
+                   "Smallest training loss so far (None with ``early_stopping``)."),
+    "validation_scores_": ("list of float or None",
+                           "Validation $score of each epoch with ``early_stopping``, else "
+                           "None."),
+    "best_validation_score_": ("float or None",
+                               "Best validation $score with ``early_stopping``, else None."),
+    "n_iter_": ("int", "Epochs run by the last ``fit`` (1 for ``partial_fit``)."),
+    "t_": ("int", "Training samples seen by the optimizer, over all calls."),
+    "n_features_in_": ("int", "Number of features seen during ``fit``."),
+    "feature_names_in_": ("ndarray of shape (n_features_in_,)",
+                          "Names of the features, when ``X`` had string column names."),
+    "n_layers_": ("int", "Number of layers, input and output included."),
+    "n_outputs_": ("int", "Number of output units."),
+}
+
+
+def _section(title, entries, words, signature=None):
+    """A numpydoc section, indented for a class docstring; ``signature`` adds the defaults."""
+    lines = [title, "-" * len(title)]
+    for name, (kind, text) in entries.items():
+        if signature is not None:
+            kind = f"{kind}, default={signature[name].default!r}"
+        lines.append(f"{name} : {kind}")
+        lines += textwrap.wrap(Template(text).substitute(words), width=84,
+                               initial_indent="    ", subsequent_indent="    ",
+                               break_on_hyphens=False)
+    return "\n    ".join(lines)
+
+
+def _documented(*, parameters, attributes, **words):
+    """Class decorator: fill ``$parameters`` and ``$attributes`` in the class docstring with
+    the shared descriptions and the class's own (``parameters`` and ``attributes``, which also
+    set the attributes' order), the parameters in the order and with the defaults of
+    ``__init__``; ``$word`` fields of the descriptions are filled from ``words``."""
+
+    def decorate(cls):
+        signature = inspect.signature(cls.__init__).parameters
+        docs = {**_PARAMETER_DOCS, **parameters}
+        params = {name: docs[name] for name in signature if name != "self"}
+        cls.__doc__ = Template(cls.__doc__).substitute(
+            parameters=_section("Parameters", params, words, signature),
+            attributes=_section("Attributes", attributes, words))
+        return cls
+
+    return decorate
 
 
 # -- the stopping rule ------------------------------------------------------------------------
@@ -109,10 +274,11 @@ def _hidden_sizes(value):
 class _StoppingRule(Callback):
     """scikit-learn's stopping rule, as a deltaprop callback.
 
-    After each epoch it appends the epoch's objective to ``loss_curve_`` and counts the
-    epochs without improvement: without validation data an epoch improves when its loss
-    is below ``best_loss_ - tol``; with validation data (``early_stopping=True``) when
-    the validation score is at least ``best_validation_score_ + tol``. Training stops
+    After each epoch it appends the epoch's objective to ``loss_curve_`` and asks
+    :class:`deltaprop.improvement.Improvement` whether the epoch improved, by scikit-learn's
+    rule: without validation data when its loss is at most ``best_loss_ - tol``; with
+    validation data (``early_stopping=True``) when the validation score is at least
+    ``best_validation_score_ + tol`` (``best_*`` being the best value seen). Training stops
     when more than ``n_iter_no_change`` epochs in a row did not improve. With validation
     data the weights of the best-scoring epoch are restored at the end.
 
@@ -120,54 +286,58 @@ class _StoppingRule(Callback):
     ``partial_fit`` calls, as in scikit-learn.
 
     It also applies scikit-learn's ``learning_rate`` rule of ``solver="sgd"``:
-    ``"invscaling"`` sets the rate to ``learning_rate_init / (t_ + 1) ** power_t`` after each
-    epoch (``t_`` counts the samples seen), and ``"adaptive"`` divides it by 5 instead of
-    stopping, until it falls below 1e-6.
+    ``"invscaling"`` sets the rate to :class:`deltaprop.schedules.InverseScaling`'s at
+    ``t_`` after each epoch (scikit-learn counts its steps in samples seen), and
+    ``"adaptive"`` divides it by 5 instead of stopping, until it falls below 1e-6.
     """
 
     def __init__(self, estimator, n_train, validation=None, learning_rate="constant"):
         self.est, self.n_train, self.validation = estimator, n_train, validation
-        self.learning_rate = learning_rate
+        self.adaptive = learning_rate == "adaptive"
+        self.schedule = (InverseScaling(estimator.learning_rate_init, estimator.power_t)
+                         if learning_rate == "invscaling" else None)
+        if validation is None:
+            self.improvement = Improvement("min", estimator.tol, inclusive=True,
+                                           best_of="all", best=estimator.best_loss_)
+        else:
+            self.improvement = Improvement("max", estimator.tol, inclusive=True,
+                                           best_of="all", best=estimator.best_validation_score_)
+        self.improvement.wait = estimator._no_improvement_count
 
     def on_epoch_end(self, epoch, logs=None):
-        est = self.est
+        est, rule = self.est, self.improvement
         loss = float(logs["loss"])
         est.loss_curve_.append(loss)
         est.t_ += self.n_train
-        if self.validation is not None:
+        if self.validation is None:
+            rule.update(loss)
+            est.best_loss_ = rule.best
+        else:
             score = est._validation_score(*self.validation)
             est.validation_scores_.append(score)
             if est.verbose:
                 print(f"Validation score: {score:f}", flush=True)
-            if score >= est.best_validation_score_ + est.tol:  # NaN: no improvement
-                est._no_improvement_count = 0
-            else:
-                est._no_improvement_count += 1
-            if score > est.best_validation_score_:
+            rule.update(score)  # NaN: no improvement
+            if rule.new_best:
                 est.best_validation_score_ = float(score)
                 est._best_weights = self.trainer.snapshot_weights()
-        else:
-            if loss > est.best_loss_ - est.tol:
-                est._no_improvement_count += 1
-            else:
-                est._no_improvement_count = 0
-            est.best_loss_ = min(est.best_loss_, loss)
         optimizer = self.trainer.net.train_state_["optimizer"]
-        if self.learning_rate == "invscaling":
-            optimizer.lr = float(est.learning_rate_init) / (est.t_ + 1) ** float(est.power_t)
-        if est._no_improvement_count > est.n_iter_no_change:
-            if self.learning_rate == "adaptive" and optimizer.lr > 1e-6:
+        if self.schedule is not None:
+            optimizer.lr = self.schedule(est.t_)
+        if rule.wait > est.n_iter_no_change:
+            if self.adaptive and optimizer.lr > 1e-6:
                 optimizer.lr /= 5.0
-                est._no_improvement_count = 0
+                rule.wait = 0
                 if est.verbose:
                     print(f"Setting learning rate to {optimizer.lr:f}", flush=True)
-                return
-            self.trainer.stop_training = True
-            self.trainer.history.stopped_early = True
-            if est.verbose:
-                what = "Validation score" if self.validation is not None else "Training loss"
-                print(f"{what} did not improve more than tol={est.tol:f} for "
-                      f"{est.n_iter_no_change} consecutive epochs. Stopping.", flush=True)
+            else:
+                self.trainer.stop_training = True
+                self.trainer.history.stopped_early = True
+                if est.verbose:
+                    what = "Validation score" if self.validation is not None else "Training loss"
+                    print(f"{what} did not improve more than tol={est.tol:f} for "
+                          f"{est.n_iter_no_change} consecutive epochs. Stopping.", flush=True)
+        est._no_improvement_count = rule.wait
 
     def on_train_end(self, logs=None):
         if self.validation is not None and self.est._best_weights is not None:
@@ -179,6 +349,8 @@ class _StoppingRule(Callback):
 
 class _BaseMLP(BaseEstimator):
     """Fitting, warm starts, partial_fit and the fitted attributes shared by both estimators."""
+
+    _constraints = _CONSTRAINTS
 
     def __init__(self, *, hidden_layer_sizes, activation, solver, alpha, batch_size,
                  learning_rate, learning_rate_init, power_t, max_iter, shuffle, random_state,
@@ -251,66 +423,32 @@ class _BaseMLP(BaseEstimator):
 
     # -- parameters -----------------------------------------------------------------------
     def _settings(self):
-        """The validated hyper-parameters, as a dict; raises ValueError naming a bad one."""
-        s = {
-            "hidden": _hidden_sizes(self.hidden_layer_sizes),
-            "activation": _hidden_activation(self.activation),
-            "alpha": _check_number("alpha", self.alpha, low=0.0),
-            "max_iter": check_int("max_iter", self.max_iter),
-            "shuffle": check_bool("shuffle", self.shuffle),
-            "tol": _check_number("tol", self.tol, low=0.0),
-            "warm_start": check_bool("warm_start", self.warm_start),
-            "early_stopping": check_bool("early_stopping", self.early_stopping),
-            "validation_fraction": _check_number("validation_fraction",
-                                                 self.validation_fraction, 0.0, 1.0,
-                                                 low_open=True, high_open=True),
-            "loss": self._check_loss(),
+        """The validated hyper-parameters, as a dict; raises ValueError naming a bad one.
+
+        Each parameter is checked against the table ``_constraints``, except those that
+        the solver (or ``optimizer=``) does not read (``_SOLVER_PARAMETERS``).
+        """
+        unread = {name for solver, names in _SOLVER_PARAMETERS.items()
+                  if self.optimizer is not None or solver != self.solver for name in names}
+        if self.optimizer is not None:
+            unread.add("solver")
+        validate_params({k: v for k, v in self.get_params(deep=False).items()
+                         if k not in unread}, self._constraints,
+                        owner=type(self).__name__, hints=_HINTS)
+        sizes, activation = self.hidden_layer_sizes, self.activation.lower()
+        return {
+            "hidden": [int(n) for n in ([sizes] if isinstance(sizes, Integral) else sizes)],
+            "activation": _ACTIVATION_ALIASES.get(activation, activation),
+            "alpha": float(self.alpha),
+            "max_iter": int(self.max_iter),
+            "shuffle": bool(self.shuffle),
+            "warm_start": bool(self.warm_start),
+            "early_stopping": bool(self.early_stopping),
+            "validation_fraction": float(self.validation_fraction),
+            "loss": self._loss(),
+            "dtype": np.dtype(self.dtype),
+            "learning_rate": "constant" if "learning_rate" in unread else self.learning_rate,
         }
-        if not (self.n_iter_no_change == np.inf
-                or (isinstance(self.n_iter_no_change, numbers.Integral)
-                    and not isinstance(self.n_iter_no_change, bool)
-                    and self.n_iter_no_change >= 1)):
-            raise ValueError(f"n_iter_no_change must be an integer >= 1 or numpy.inf, "
-                             f"got {self.n_iter_no_change!r}")
-        if not (self.batch_size is None or (isinstance(self.batch_size, str)
-                                             and self.batch_size == "auto")):
-            if (isinstance(self.batch_size, bool)
-                    or not isinstance(self.batch_size, numbers.Integral)
-                    or self.batch_size < 1):
-                raise ValueError(f"batch_size must be a positive integer, 'auto' or None, "
-                                 f"got {self.batch_size!r}")
-        if self.dtype not in ("float32", "float64", np.float32, np.float64):
-            raise ValueError(f"dtype must be 'float32' or 'float64', got {self.dtype!r}")
-        s["dtype"] = np.dtype(self.dtype)
-        if isinstance(self.verbose, bool) or not isinstance(self.verbose, numbers.Integral):
-            check_bool("verbose", self.verbose)
-        _check_number("learning_rate_init", self.learning_rate_init, low=0.0, low_open=True)
-        if not (self.optimizer is None or isinstance(self.optimizer, Optimizer)
-                or (isinstance(self.optimizer, str) and self.optimizer.lower() in OPTIMIZERS)):
-            raise ValueError(f"optimizer must be None, a deltaprop.optimizers.Optimizer "
-                             f"instance or one of the names {', '.join(sorted(OPTIMIZERS))}; "
-                             f"got {self.optimizer!r}")
-        s["learning_rate"] = "constant"
-        if self.optimizer is None:
-            if self.solver not in _SOLVERS:
-                hint = (" (deltaprop trains by mini-batch gradient descent only; L-BFGS is "
-                        "not available)" if self.solver == "lbfgs" else "")
-                raise ValueError(f"solver={self.solver!r} is not supported{hint}; valid "
-                                 f"solvers are 'adam' and 'sgd', or pass a deltaprop "
-                                 f"optimizer instance as optimizer=")
-            if self.solver == "sgd":
-                _check_number("momentum", self.momentum, 0.0, 1.0)
-                check_bool("nesterovs_momentum", self.nesterovs_momentum)
-                if self.learning_rate not in _LEARNING_RATES:
-                    raise ValueError(f"learning_rate={self.learning_rate!r} is not valid; "
-                                     f"valid values are: {', '.join(_LEARNING_RATES)}")
-                _check_number("power_t", self.power_t, low=0.0)
-                s["learning_rate"] = self.learning_rate
-            else:
-                _check_number("beta_1", self.beta_1, 0.0, 1.0, high_open=True)
-                _check_number("beta_2", self.beta_2, 0.0, 1.0, high_open=True)
-                _check_number("epsilon", self.epsilon, low=0.0, low_open=True)
-        return s
 
     def _make_optimizer(self):
         """A new optimizer: a copy of ``optimizer``, one named by ``optimizer`` (with
@@ -466,6 +604,24 @@ class _BaseMLP(BaseEstimator):
 # -- the classifier ---------------------------------------------------------------------------
 
 
+@_documented(
+    parameters={
+        "loss": ('{"log_loss", "cross_entropy"}',
+                 '``"log_loss"`` chooses the output as scikit-learn does (one sigmoid unit with '
+                 'binary cross-entropy for two classes, softmax with cross-entropy for more, '
+                 'one sigmoid unit per label for multilabel targets); ``"cross_entropy"`` '
+                 'always uses a softmax layer with one unit per class (not for multilabel '
+                 'targets).'),
+    },
+    attributes={
+        "classes_": ("ndarray of shape (n_classes,)",
+                     "The class labels (for multilabel targets ``0 .. n_labels - 1``); "
+                     "``net_.classes_`` is this array too."),
+        **_ATTRIBUTE_DOCS,
+        "out_activation_": ("str", '``"logistic"`` or ``"softmax"`` (scikit-learn\'s names).'),
+    },
+    score="accuracy", stratified=" (stratified)",
+    no_hidden="a network without hidden layer (logistic or softmax regression)")
 class MLPClassifier(ClassifierMixin, _BaseMLP):
     r"""Multi-layer perceptron classifier trained by deltaprop's backpropagation.
 
@@ -483,119 +639,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     with :math:`\ell = -\sum_j t_j \log y_j` (softmax) or
     :math:`\ell = -\sum_j [t_j \log y_j + (1 - t_j)\log(1 - y_j)]` (sigmoid units).
 
-    Parameters
-    ----------
-    hidden_layer_sizes : int or sequence of int, default=(100,)
-        Units of each hidden layer; ``()`` gives a network without hidden layer (logistic
-        or softmax regression).
-    activation : str, default="relu"
-        Hidden-layer activation: scikit-learn's ``"identity"``, ``"logistic"``, ``"tanh"``,
-        ``"relu"``, or any elementwise activation of deltaprop (``"sigmoid"``,
-        ``"leaky_relu"``, ``"elu"``, ``"softplus"``, ``"silu"``, ``"gelu"``,
-        ``"gelu_tanh"``).
-    solver : {"adam", "sgd"}, default="adam"
-        ``"adam"`` is :class:`deltaprop.optimizers.Adam` with ``learning_rate_init``,
-        ``beta_1``, ``beta_2``, ``epsilon``; ``"sgd"`` is
-        :class:`deltaprop.optimizers.SGD` with ``learning_rate_init``, ``momentum`` and
-        ``nesterovs_momentum``. ``"lbfgs"`` is not available. Ignored when ``optimizer``
-        is given.
-    alpha : float, default=0.0001
-        :math:`\alpha \ge 0` in the objective above. It is not divided by the batch size
-        (scikit-learn's ``alpha`` is): scikit-learn's ``alpha=a`` with batches of ``B``
-        samples corresponds to ``alpha=a / B`` here.
-    batch_size : int, "auto" or None, default="auto"
-        Samples per gradient step: ``"auto"`` is ``min(200, n_samples)``, ``None`` the
-        full batch (gradient descent); larger values are clipped to ``n_samples``.
-    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
-        scikit-learn's learning-rate rule for ``solver="sgd"`` (ignored otherwise):
-        ``"invscaling"`` uses ``learning_rate_init / (t_ + 1) ** power_t`` after each epoch,
-        ``"adaptive"`` divides the rate by 5 whenever the stopping rule would stop, until
-        it is below 1e-6.
-    learning_rate_init : float, default=0.001
-        Learning rate of the ``solver`` (or of a named ``optimizer``).
-    power_t : float, default=0.5
-        Exponent of ``learning_rate="invscaling"``.
-    max_iter : int, default=200
-        Largest number of epochs (passes over the training data) of one ``fit``.
-    shuffle : bool, default=True
-        Visit the samples in a new random order each epoch.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the initial weights, the validation split and the order of the samples.
-    tol : float, default=1e-4
-        An epoch improves when its training loss is below the best loss so far minus
-        ``tol`` (or, with ``early_stopping``, its validation accuracy is at least the best
-        so far plus ``tol``).
-    verbose : bool or int, default=False
-        Print one line per epoch.
-    warm_start : bool, default=False
-        ``fit`` continues from the fitted network (with a new optimizer) instead of
-        starting anew; ``loss_curve_`` and the stopping counters carry on.
-    momentum : float, default=0.9
-        Momentum of ``solver="sgd"``, in ``[0, 1]``.
-    nesterovs_momentum : bool, default=True
-        Nesterov momentum for ``solver="sgd"`` (when ``momentum > 0``).
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the training data (stratified), stop when the
-        validation accuracy has not improved by ``tol`` for more than ``n_iter_no_change``
-        epochs, and keep the weights of the best epoch.
-    validation_fraction : float, default=0.1
-        Fraction of the data held out with ``early_stopping``, in ``(0, 1)``.
-    beta_1, beta_2 : float, default=0.9, 0.999
-        Decay rates of Adam's moment estimates, in ``[0, 1)``.
-    epsilon : float, default=1e-8
-        Adam's :math:`\epsilon`, added to the bias-corrected :math:`\sqrt{v}`.
-    n_iter_no_change : int or numpy.inf, default=10
-        Largest number of epochs in a row that may miss the ``tol`` improvement.
-    loss : {"log_loss", "cross_entropy"}, default="log_loss"
-        ``"log_loss"`` chooses the output as scikit-learn does (one sigmoid unit with binary
-        cross-entropy for two classes, softmax with cross-entropy for more, one sigmoid
-        unit per label for multilabel targets); ``"cross_entropy"`` always uses a softmax
-        layer with one unit per class (not for multilabel targets).
-    optimizer : str, deltaprop.optimizers.Optimizer or None, default=None
-        Overrides ``solver``. A name (``"sgd"``, ``"momentum"``, ``"nesterov"``,
-        ``"adagrad"``, ``"rmsprop"``, ``"adam"``, ``"adamw"``) gives that optimizer with
-        ``lr=learning_rate_init`` and its own defaults otherwise; an instance
-        (``RMSProp(alpha=0.9)``, ``SGD(clip_norm=1.0)``, ...) is copied for each ``fit``.
-        ``solver``, ``learning_rate``, ``momentum``, ``nesterovs_momentum``, ``beta_1``,
-        ``beta_2`` and ``epsilon`` are then ignored.
-    dtype : {"float64", "float32"}, default="float64"
-        Floating-point type of the network and of the data it is given.
+    $parameters
 
-    Attributes
-    ----------
-    classes_ : ndarray of shape (n_classes,)
-        The class labels (for multilabel targets ``0 .. n_labels - 1``).
-    net_ : deltaprop.MLP
-        The trained network; ``net_.classes_`` is ``classes_``.
-    coefs_ : list of ndarray
-        Weight matrices ``W`` of shape ``(n_in, n_out)``, the arrays of ``net_``.
-    intercepts_ : list of ndarray
-        Bias vectors of shape ``(n_out,)``, the arrays of ``net_``.
-    loss_ : float
-        The objective ``J`` of the last epoch.
-    loss_curve_ : list of float
-        ``J`` of each epoch (the mean over the epoch's mini-batches, weighted by their
-        sizes), across ``warm_start`` and ``partial_fit`` calls.
-    best_loss_ : float or None
-        Smallest training loss so far (None with ``early_stopping``).
-    validation_scores_ : list of float or None
-        Validation accuracy of each epoch with ``early_stopping``, else None.
-    best_validation_score_ : float or None
-        Best validation accuracy with ``early_stopping``, else None.
-    n_iter_ : int
-        Epochs run by the last ``fit`` (1 for ``partial_fit``).
-    t_ : int
-        Training samples seen by the optimizer, over all calls.
-    n_features_in_ : int
-        Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of the features, when ``X`` had string column names.
-    n_layers_ : int
-        Number of layers, input and output included.
-    n_outputs_ : int
-        Number of output units.
-    out_activation_ : str
-        ``"logistic"`` or ``"softmax"`` (scikit-learn's names).
+    $attributes
 
     See Also
     --------
@@ -622,6 +668,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     >>> bool(clf.score(X, y) > 0.9)
     True
     """
+
+    _constraints = {**_CONSTRAINTS, "loss": [StrOptions(_CLASSIFICATION_LOSSES)]}
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
                  alpha=0.0001, batch_size="auto", learning_rate="constant",
@@ -738,10 +786,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     def _is_classifier(self):
         return True
 
-    def _check_loss(self):
-        if not isinstance(self.loss, str) or self.loss not in _CLASSIFICATION_LOSSES:
-            raise ValueError(f"loss={self.loss!r} is not a classification loss; valid "
-                             f"losses are: {', '.join(_CLASSIFICATION_LOSSES)}")
+    def _loss(self):
         return self.loss
 
     def _head(self, loss):
@@ -836,6 +881,21 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 # -- the regressor ----------------------------------------------------------------------------
 
 
+@_documented(
+    parameters={
+        "loss": ('{"squared_error", "half_squared_error", "mse"}',
+                 r"The per-sample loss :math:`\ell`. "
+                 r'``"squared_error"`` keeps '
+                 r"scikit-learn's meaning, half the squared error "
+                 r":math:`\tfrac12\lVert y - t\rVert^2` summed over the outputs, and is "
+                 r"deltaprop's "
+                 r'``"half_squared_error"``; ``"mse"`` is '
+                 r"deltaprop's :math:`\tfrac{1}{n_K}\lVert y - t\rVert^2` (mean over the "
+                 r"``n_K`` outputs). scikit-learn's "
+                 r'``"poisson"`` is not available.'),
+    },
+    attributes={**_ATTRIBUTE_DOCS, "out_activation_": ("str", '``"identity"``.')},
+    score="R²", stratified="", no_hidden="a linear model")
 class MLPRegressor(RegressorMixin, _BaseMLP):
     r"""Multi-layer perceptron regressor trained by deltaprop's backpropagation.
 
@@ -854,117 +914,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     outputs (scikit-learn issue 8349). ``loss_curve_`` records this ``J``, so that it is
     the function whose gradient the optimizer follows.
 
-    Parameters
-    ----------
-    hidden_layer_sizes : int or sequence of int, default=(100,)
-        Units of each hidden layer; ``()`` gives a linear model.
-    activation : str, default="relu"
-        Hidden-layer activation: scikit-learn's ``"identity"``, ``"logistic"``, ``"tanh"``,
-        ``"relu"``, or any elementwise activation of deltaprop (``"sigmoid"``,
-        ``"leaky_relu"``, ``"elu"``, ``"softplus"``, ``"silu"``, ``"gelu"``,
-        ``"gelu_tanh"``).
-    solver : {"adam", "sgd"}, default="adam"
-        ``"adam"`` is :class:`deltaprop.optimizers.Adam` with ``learning_rate_init``,
-        ``beta_1``, ``beta_2``, ``epsilon``; ``"sgd"`` is
-        :class:`deltaprop.optimizers.SGD` with ``learning_rate_init``, ``momentum`` and
-        ``nesterovs_momentum``. ``"lbfgs"`` is not available. Ignored when ``optimizer``
-        is given.
-    alpha : float, default=0.0001
-        :math:`\alpha \ge 0` in the objective above. It is not divided by the batch size
-        (scikit-learn's ``alpha`` is): scikit-learn's ``alpha=a`` with batches of ``B``
-        samples corresponds to ``alpha=a / B`` here.
-    batch_size : int, "auto" or None, default="auto"
-        Samples per gradient step: ``"auto"`` is ``min(200, n_samples)``, ``None`` the
-        full batch (gradient descent); larger values are clipped to ``n_samples``.
-    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
-        scikit-learn's learning-rate rule for ``solver="sgd"`` (ignored otherwise):
-        ``"invscaling"`` uses ``learning_rate_init / (t_ + 1) ** power_t`` after each epoch,
-        ``"adaptive"`` divides the rate by 5 whenever the stopping rule would stop, until
-        it is below 1e-6.
-    learning_rate_init : float, default=0.001
-        Learning rate of the ``solver`` (or of a named ``optimizer``).
-    power_t : float, default=0.5
-        Exponent of ``learning_rate="invscaling"``.
-    max_iter : int, default=200
-        Largest number of epochs (passes over the training data) of one ``fit``.
-    shuffle : bool, default=True
-        Visit the samples in a new random order each epoch.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the initial weights, the validation split and the order of the samples.
-    tol : float, default=1e-4
-        An epoch improves when its training loss is below the best loss so far minus
-        ``tol`` (or, with ``early_stopping``, its validation R² is at least the best so
-        far plus ``tol``).
-    verbose : bool or int, default=False
-        Print one line per epoch.
-    warm_start : bool, default=False
-        ``fit`` continues from the fitted network (with a new optimizer) instead of
-        starting anew; ``loss_curve_`` and the stopping counters carry on.
-    momentum : float, default=0.9
-        Momentum of ``solver="sgd"``, in ``[0, 1]``.
-    nesterovs_momentum : bool, default=True
-        Nesterov momentum for ``solver="sgd"`` (when ``momentum > 0``).
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the training data, stop when the validation
-        R² has not improved by ``tol`` for more than ``n_iter_no_change`` epochs, and keep
-        the weights of the best epoch.
-    validation_fraction : float, default=0.1
-        Fraction of the data held out with ``early_stopping``, in ``(0, 1)``.
-    beta_1, beta_2 : float, default=0.9, 0.999
-        Decay rates of Adam's moment estimates, in ``[0, 1)``.
-    epsilon : float, default=1e-8
-        Adam's :math:`\epsilon`, added to the bias-corrected :math:`\sqrt{v}`.
-    n_iter_no_change : int or numpy.inf, default=10
-        Largest number of epochs in a row that may miss the ``tol`` improvement.
-    loss : {"squared_error", "half_squared_error", "mse"}, default="squared_error"
-        The per-sample loss :math:`\ell`. ``"squared_error"`` keeps scikit-learn's meaning,
-        half the squared error :math:`\tfrac12\lVert y - t\rVert^2` summed over the
-        outputs, and is deltaprop's ``"half_squared_error"``; ``"mse"`` is deltaprop's
-        :math:`\tfrac{1}{n_K}\lVert y - t\rVert^2` (mean over the ``n_K`` outputs).
-        scikit-learn's ``"poisson"`` is not available.
-    optimizer : str, deltaprop.optimizers.Optimizer or None, default=None
-        Overrides ``solver``. A name (``"sgd"``, ``"momentum"``, ``"nesterov"``,
-        ``"adagrad"``, ``"rmsprop"``, ``"adam"``, ``"adamw"``) gives that optimizer with
-        ``lr=learning_rate_init`` and its own defaults otherwise; an instance
-        (``RMSProp(alpha=0.9)``, ``SGD(clip_norm=1.0)``, ...) is copied for each ``fit``.
-        ``solver``, ``learning_rate``, ``momentum``, ``nesterovs_momentum``, ``beta_1``,
-        ``beta_2`` and ``epsilon`` are then ignored.
-    dtype : {"float64", "float32"}, default="float64"
-        Floating-point type of the network and of the data it is given.
+    $parameters
 
-    Attributes
-    ----------
-    net_ : deltaprop.MLP
-        The trained network.
-    coefs_ : list of ndarray
-        Weight matrices ``W`` of shape ``(n_in, n_out)``, the arrays of ``net_``.
-    intercepts_ : list of ndarray
-        Bias vectors of shape ``(n_out,)``, the arrays of ``net_``.
-    loss_ : float
-        The objective ``J`` of the last epoch.
-    loss_curve_ : list of float
-        ``J`` of each epoch (the mean over the epoch's mini-batches, weighted by their
-        sizes), across ``warm_start`` and ``partial_fit`` calls.
-    best_loss_ : float or None
-        Smallest training loss so far (None with ``early_stopping``).
-    validation_scores_ : list of float or None
-        Validation R² of each epoch with ``early_stopping``, else None.
-    best_validation_score_ : float or None
-        Best validation R² with ``early_stopping``, else None.
-    n_iter_ : int
-        Epochs run by the last ``fit`` (1 for ``partial_fit``).
-    t_ : int
-        Training samples seen by the optimizer, over all calls.
-    n_features_in_ : int
-        Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of the features, when ``X`` had string column names.
-    n_layers_ : int
-        Number of layers, input and output included.
-    n_outputs_ : int
-        Number of outputs.
-    out_activation_ : str
-        ``"identity"``.
+    $attributes
 
     See Also
     --------
@@ -991,6 +943,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     >>> bool(reg.score(X, y) > 0.9)
     True
     """
+
+    _constraints = {**_CONSTRAINTS, "loss": [StrOptions(_REGRESSION_LOSSES)]}
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
                  alpha=0.0001, batch_size="auto", learning_rate="constant",
@@ -1067,10 +1021,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return self.net_.predict(X)
 
     # -- internals ---------------------------------------------------------------------------
-    def _check_loss(self):
-        if not isinstance(self.loss, str) or self.loss not in _REGRESSION_LOSSES:
-            raise ValueError(f"loss={self.loss!r} is not a regression loss of this estimator; "
-                             f"valid losses are: {', '.join(_REGRESSION_LOSSES)}")
+    def _loss(self):
         return _REGRESSION_LOSSES[self.loss]
 
     def _head(self, loss):

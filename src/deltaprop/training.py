@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._validation import check_int, check_sample_weight, check_X
+from .improvement import Improvement, mode_for
 from .optimizers import get_optimizer
 from .schedules import get_schedule
 from .tasks import RunningMetric
@@ -112,48 +113,47 @@ class LambdaCallback(Callback):
                 setattr(self, name, fn)
 
 
-def _improved(mode, value, best, min_delta):
-    if best is None:
-        return True
-    return value < best - min_delta if mode == "min" else value > best + min_delta
-
-
-def _mode_for(monitor):
-    return "max" if monitor.endswith(("accuracy", "r2")) else "min"
-
-
 class EarlyStopping(Callback):
-    """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs.
+    """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience``
+    epochs (:class:`deltaprop.improvement.Improvement`, Keras' rule).
 
-    With ``restore_best`` the network ends with the weights of its best epoch.
+    With ``restore_best`` the network ends with the weights of its best epoch. ``mode``
+    ``"auto"`` maximises accuracies and R², and minimises anything else.
     """
 
     def __init__(self, monitor="val_loss", patience=5, min_delta=0.0, restore_best=True,
                  mode="auto"):
         self.monitor, self.patience, self.min_delta = monitor, int(patience), float(min_delta)
         self.restore_best = restore_best
-        self.mode = _mode_for(monitor) if mode == "auto" else mode
-        self.best = self.best_epoch = self.best_weights = None
-        self.wait = 0
+        self.mode = mode_for(monitor) if mode == "auto" else mode
+        self.improvement = Improvement(self.mode, self.min_delta)
+        self.best_epoch = self.best_weights = None
+
+    @property
+    def best(self):
+        """The best value of ``monitor`` so far (None before the first epoch)."""
+        return self.improvement.best
+
+    @property
+    def wait(self):
+        """Epochs in a row without improvement."""
+        return self.improvement.wait
 
     def on_train_begin(self, logs=None):
-        self.best = self.best_epoch = self.best_weights = None
-        self.wait = 0
+        self.improvement = Improvement(self.mode, self.min_delta)
+        self.best_epoch = self.best_weights = None
 
     def on_epoch_end(self, epoch, logs=None):
         if self.monitor not in logs:
             raise ValueError(f"EarlyStopping monitors {self.monitor!r}, which is not among "
                              f"the logged values {sorted(logs)}")
-        value = logs[self.monitor]
-        if _improved(self.mode, value, self.best, self.min_delta):
-            self.best, self.best_epoch, self.wait = value, epoch, 0
+        if self.improvement.update(logs[self.monitor]):
+            self.best_epoch = epoch
             if self.restore_best:
                 self.best_weights = self.trainer.snapshot_weights()
-        else:
-            self.wait += 1
-            if self.wait >= self.patience:
-                self.trainer.stop_training = True
-                self.trainer.history.stopped_early = True
+        elif self.improvement.wait >= self.patience:
+            self.trainer.stop_training = True
+            self.trainer.history.stopped_early = True
 
     def on_train_end(self, logs=None):
         if self.restore_best and self.best_weights is not None:
@@ -162,21 +162,26 @@ class EarlyStopping(Callback):
 
 class ModelCheckpoint(Callback):
     """Save the model file (with the optimizer state) after each epoch, or only when
-    ``monitor`` improves (``save_best_only``). ``path`` may contain ``{epoch}``."""
+    ``monitor`` improves (``save_best_only``, by the rule of :class:`EarlyStopping` with
+    ``min_delta=0``). ``path`` may contain ``{epoch}``."""
 
     def __init__(self, path, monitor="val_loss", save_best_only=False, include_optimizer=True,
                  mode="auto"):
         self.path, self.monitor = str(path), monitor
         self.save_best_only, self.include_optimizer = save_best_only, include_optimizer
-        self.mode = _mode_for(monitor) if mode == "auto" else mode
-        self.best = None
+        self.mode = mode_for(monitor) if mode == "auto" else mode
+        self.improvement = Improvement(self.mode)
+
+    @property
+    def best(self):
+        """The best value of ``monitor`` saved so far (None before the first save)."""
+        return self.improvement.best
 
     def on_epoch_end(self, epoch, logs=None):
         if self.save_best_only:
             value = logs.get(self.monitor)
-            if value is None or not _improved(self.mode, value, self.best, 0.0):
+            if value is None or not self.improvement.update(value):
                 return
-            self.best = value
         self.trainer.net.save(self.path.format(epoch=epoch + 1),
                               include_optimizer=self.include_optimizer)
 
