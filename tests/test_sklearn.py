@@ -659,3 +659,28 @@ def test_invscaling_is_the_inverse_scaling_schedule_exactly(rng):
                         random_state=0).fit(X, y)
     lr = clf.net_.train_state_["optimizer"].lr
     assert lr == InverseScaling(0.01, power_t=0.25)(clf.t_) == 0.01 / (clf.t_ + 1) ** 0.25
+
+
+@pytest.mark.parametrize("norm", [None, "batch", "layer"])
+def test_dropout_and_norm_in_the_estimators(norm):
+    X, y = load_iris(return_X_y=True)
+    X = (X - X.mean(0)) / X.std(0)
+    clf = MLPClassifier((16, 16), dropout=0.1, norm=norm, max_iter=150, random_state=0,
+                        batch_size=30).fit(X, y)
+    kinds = [layer.kind for layer in clf.net_.layers]
+    assert kinds.count("dropout") == 2 and kinds.count({"batch": "batch_norm",
+                                                        "layer": "layer_norm"}.get(norm)) == (2 if norm else 0)
+    assert clf.score(X, y) > 0.9
+    assert [W.shape for W in clf.coefs_] == [(4, 16), (16, 16), (16, 3)]
+    np.testing.assert_array_equal(clf.predict_proba(X), clf.predict_proba(X))  # eval mode
+    reg = MLPRegressor((8,), norm=norm, max_iter=100, batch_size=16, learning_rate_init=0.01,
+                       random_state=0).fit(X[:, :3], X[:, 3])
+    assert reg.score(X[:, :3], X[:, 3]) > 0.5
+    with pytest.raises(ValueError, match="dropout must be a finite number in \\[0, 1\\); got 1.0"):
+        MLPClassifier(dropout=1.0).fit(X, y)
+    with pytest.raises(ValueError, match="norm must be"):
+        MLPClassifier(norm="group").fit(X, y)
+    again = MLPClassifier((16, 16), dropout=0.1, norm=norm, warm_start=True, max_iter=5,
+                          random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="dropout, norm"):
+        again.set_params(dropout=0.3).fit(X, y)

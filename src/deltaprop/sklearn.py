@@ -51,7 +51,9 @@ from ._validation import check_sample_weight
 from .activations import ACTIVATIONS
 from .constraints import Boolean, Interval, Options, SequenceOf, StrOptions, validate_params
 from .improvement import Improvement
+from .layers import Dense
 from .network import MLP
+from .tasks import default_head
 from .optimizers import OPTIMIZERS, SGD, Adam, Optimizer, get_optimizer
 from .schedules import InverseScaling
 from .training import Callback
@@ -125,6 +127,8 @@ _CONSTRAINTS = {
     "n_iter_no_change": [_POSITIVE_INT, Options([np.inf])],
     "optimizer": [None, Optimizer, StrOptions(lambda: sorted(OPTIMIZERS), ignore_case=True)],
     "dtype": [Options(["float32", "float64"], key=_dtype_name)],
+    "dropout": [Interval(Real, 0, 1, closed="left")],
+    "norm": [None, StrOptions(("batch", "layer"))],
 }
 _HINTS = {"solver": "deltaprop trains by mini-batch gradient descent: 'adam' and 'sgd', or "
                     "any deltaprop optimizer given as optimizer=; L-BFGS is not available"}
@@ -207,6 +211,13 @@ _PARAMETER_DOCS = {
                   'and ``epsilon`` are then ignored.'),
     "dtype": ('{"float64", "float32"}',
               "Floating-point type of the network and of the data it is given."),
+    "dropout": ("float",
+                "Probability of (inverted) dropout after every hidden layer in training "
+                "(0: none); see :class:`deltaprop.layers.Dropout`. Not in scikit-learn."),
+    "norm": ('{None, "batch", "layer"}',
+             "Batch or layer normalisation after every hidden layer's activation; see "
+             ":class:`deltaprop.layers.BatchNorm` and :class:`deltaprop.layers.LayerNorm`. "
+             "Not in scikit-learn."),
 }
 
 #: name -> (type, description) of the fitted attributes both estimators share.
@@ -356,7 +367,7 @@ class _BaseMLP(BaseEstimator):
                  learning_rate, learning_rate_init, power_t, max_iter, shuffle, random_state,
                  tol, verbose, warm_start,
                  momentum, nesterovs_momentum, early_stopping, validation_fraction, beta_1,
-                 beta_2, epsilon, n_iter_no_change, loss, optimizer, dtype):
+                 beta_2, epsilon, n_iter_no_change, loss, optimizer, dtype, dropout, norm):
         # The defaults are those of the subclasses' signatures (scikit-learn reads those).
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -383,6 +394,8 @@ class _BaseMLP(BaseEstimator):
         self.loss = loss
         self.optimizer = optimizer
         self.dtype = dtype
+        self.dropout = dropout
+        self.norm = norm
 
     # -- fitted attributes that are views of the network ----------------------------------
     @property
@@ -392,11 +405,11 @@ class _BaseMLP(BaseEstimator):
         The arrays are the network's own (no copies): writing into them changes the model.
         Assigning a list copies each matrix into the corresponding layer.
         """
-        return [layer.W for layer in self._net().layers]
+        return [layer.W for layer in self._dense_layers()]
 
     @coefs_.setter
     def coefs_(self, value):
-        layers = self._net().layers
+        layers = self._dense_layers()
         if len(value) != len(layers):
             raise ValueError(f"coefs_ needs {len(layers)} arrays, got {len(value)}")
         for layer, W in zip(layers, value):
@@ -405,15 +418,19 @@ class _BaseMLP(BaseEstimator):
     @property
     def intercepts_(self):
         """list of ndarray: the bias vectors ``b`` (n_out,) of ``net_``'s layers (no copies)."""
-        return [layer.b for layer in self._net().layers]
+        return [layer.b for layer in self._dense_layers()]
 
     @intercepts_.setter
     def intercepts_(self, value):
-        layers = self._net().layers
+        layers = self._dense_layers()
         if len(value) != len(layers):
             raise ValueError(f"intercepts_ needs {len(layers)} arrays, got {len(value)}")
         for layer, b in zip(layers, value):
             layer.b = b
+
+    def _dense_layers(self):
+        """The network's Dense layers (scikit-learn's ``coefs_`` know no other kind)."""
+        return [layer for layer in self._net().layers if isinstance(layer, Dense)]
 
     def _net(self):
         net = self.__dict__.get("net_")
@@ -447,6 +464,8 @@ class _BaseMLP(BaseEstimator):
             "validation_fraction": float(self.validation_fraction),
             "loss": self._loss(),
             "dtype": np.dtype(self.dtype),
+            "dropout": float(self.dropout),
+            "norm": self.norm,
             "learning_rate": "constant" if "learning_rate" in unread else self.learning_rate,
         }
 
@@ -545,7 +564,8 @@ class _BaseMLP(BaseEstimator):
         out, loss, n_outputs = head
         sizes = [n_features, *s["hidden"], n_outputs]
         self.net_ = MLP(sizes, activation=s["activation"], output=out, loss=loss,
-                        l2=s["alpha"], dtype=s["dtype"], seed=int(rng.randint(_SEED_MAX)))
+                        l2=s["alpha"], dtype=s["dtype"], seed=int(rng.randint(_SEED_MAX)),
+                        dropout=s["dropout"], norm=s["norm"])
         self.n_outputs_ = n_outputs
         self.n_layers_ = len(sizes)
         self.out_activation_ = _SKLEARN_OUT_NAMES[out]
@@ -564,15 +584,17 @@ class _BaseMLP(BaseEstimator):
         net = self.net_
         out, loss, n_outputs = head
         sizes = [n_features, *s["hidden"], n_outputs]
-        now = (sizes, s["activation"] if s["hidden"] else None, out, loss, s["dtype"])
+        now = (sizes, s["activation"] if s["hidden"] else None, out, loss, s["dtype"],
+               s["dropout"] if s["hidden"] else 0.0, s["norm"] if s["hidden"] else None)
         hidden = net.layers[0].activation.name if len(net.layers) > 1 else None
         before = (net.layer_sizes, hidden, net.output_activation.name,
-                  net.loss_function.name, net.dtype)
+                  net.loss_function.name, net.dtype, net.dropout if len(net.layers) > 1 else 0.0,
+                  net.norm if len(net.layers) > 1 else None)
         if now != before:
             what = "warm_start=True" if s["warm_start"] else "partial_fit"
             raise ValueError(
                 f"{what} continues the fitted network, but the parameters now ask for "
-                f"another one (layer sizes, hidden activation, output, loss, dtype: "
+                f"another one (layer sizes, hidden activation, output, loss, dtype, dropout, norm: "
                 f"{now} instead of {before}); fit with warm_start=False to start anew")
 
     def _before_training(self):
@@ -582,7 +604,7 @@ class _BaseMLP(BaseEstimator):
         # The layers remember their last batch for inspection; after fit that would keep
         # the caller's training data alive (and in pickles). Forget it.
         for layer in self.net_.layers:
-            layer.x = layer.z = layer.a = layer.delta = None
+            layer.forget()
 
     def _is_classifier(self):
         return False
@@ -677,7 +699,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                  shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False,
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
-                 n_iter_no_change=10, loss="log_loss", optimizer=None, dtype="float64"):
+                 n_iter_no_change=10, loss="log_loss", optimizer=None, dtype="float64",
+                 dropout=0.0, norm=None):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
             alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
@@ -687,7 +710,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
             validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
             epsilon=epsilon, n_iter_no_change=n_iter_no_change, loss=loss,
-            optimizer=optimizer, dtype=dtype)
+            optimizer=optimizer, dtype=dtype, dropout=dropout, norm=norm)
 
     def fit(self, X, y, sample_weight=None):
         """Train the network on ``(X, y)``.
@@ -795,10 +818,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             if loss == "cross_entropy":
                 raise ValueError("loss='cross_entropy' needs one label per sample; use "
                                  "loss='log_loss' for multilabel targets")
-            return "sigmoid", "binary_cross_entropy", n_classes
-        if n_classes == 2 and loss == "log_loss":
-            return "sigmoid", "binary_cross_entropy", 1
-        return "softmax", "cross_entropy", n_classes
+            return default_head("multilabel", n_classes)
+        # scikit-learn's head: one logistic unit for two classes, softmax for more
+        return default_head("classification", n_classes,
+                            output="sigmoid" if n_classes == 2 and loss == "log_loss" else None)
 
     def _decode(self, proba):
         if self._multilabel:
@@ -953,7 +976,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
                  n_iter_no_change=10, loss="squared_error", optimizer=None,
-                 dtype="float64"):
+                 dtype="float64", dropout=0.0, norm=None):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
             alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
@@ -963,7 +986,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
             validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
             epsilon=epsilon, n_iter_no_change=n_iter_no_change, loss=loss,
-            optimizer=optimizer, dtype=dtype)
+            optimizer=optimizer, dtype=dtype, dropout=dropout, norm=norm)
 
     def fit(self, X, y, sample_weight=None):
         """Train the network on ``(X, y)``.
@@ -1025,7 +1048,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return _REGRESSION_LOSSES[self.loss]
 
     def _head(self, loss):
-        return "identity", loss, self._n_targets
+        return default_head("regression", self._n_targets, loss=loss)
 
     def _encode_targets(self, y, *, first, incremental, classes, dtype):
         if y.ndim == 2 and y.shape[1] == 1:
