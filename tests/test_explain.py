@@ -440,3 +440,20 @@ def test_cli_explain_errors_are_one_line(tmp_path):
         assert proc.returncode == 2, proc.stderr
         lines = proc.stderr.strip().splitlines()
         assert len(lines) == 1 and match in lines[0] and "Traceback" not in proc.stderr
+
+
+# -- the package: deltaprop.explain is the module, and callable as the function -----------------
+
+def test_explain_is_the_module_and_callable():
+    import importlib
+
+    import deltaprop.explain as ex
+    from deltaprop.explain import example as example_again
+    from deltaprop.explain import explain as explain_again
+
+    assert ex is importlib.import_module("deltaprop.explain") and ex is dp.explain
+    assert ex.example is example_again is example and explain_again is explain
+    net, X, T = ex.example("seed000")
+    trace = dp.explain(net, X, T, notation="nielsen")
+    assert isinstance(trace, ex.Trace) and trace.J == 1.125 and trace.notation == "nielsen"
+    assert ex.explain(net, X, T).J == trace.J
