@@ -56,7 +56,13 @@ class Dense:
         From the last training forward/backward: the input ``h^(k-1)``, the
         pre-activation ``alpha^(k)``, the activation ``h^(k)``, and the error vector
         ``delta = dJ/dz`` (one row per sample).
+    record : bool
+        When True, ``backward`` also keeps ``grad_output`` (``dJ/da`` as received, None
+        when it received the delta) and ``fprime`` (``f'(z)``, None for softmax).
     """
+
+    record = False  # class defaults: layers pickled before the hook have them too
+    grad_output = fprime = None
 
     def __init__(self, n_in, n_out, activation="identity", dtype="float32", rng=None):
         self.activation: Activation = get_activation(activation)
@@ -148,6 +154,10 @@ class Dense:
         vector ``dJ/dz`` when ``is_delta`` (the fused output layer). Returns ``dJ/dx``,
         the ``g`` of the layer below, or None when ``need_input_grad`` is False.
         """
+        if self.record:  # for explain: dJ/da before ② overwrites it, and f'(z)
+            self.grad_output = None if is_delta else g.copy()
+            self.fprime = (self.activation.derivative(self.z, self.a)
+                           if self.activation.elementwise else None)
         delta = g if is_delta else self.activation.backward(self.z, self.a, g, out=g)  # ② g ⊙ f'(α)
         np.sum(delta, axis=0, out=self.grad_b)                # ③ ∇b J = g
         np.matmul(self.x.T, delta, out=self.grad_W)           # ④ ∇W J = h gᵀ (as W: n_in × n_out)
