@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["Sym", "Mat", "Eq", "Para", "Heading", "Table", "S", "sup", "sub", "transpose",
-           "paren", "EQ", "PLUS", "MINUS", "ODOT", "TIMES", "ARROW", "CIRCLED"]
+           "paren", "apply", "ONE", "EQ", "PLUS", "MINUS", "ODOT", "TIMES", "ARROW", "CIRCLED"]
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,10 @@ class Sym:
     def __add__(self, other):
         other = other if isinstance(other, Sym) else Sym(other, other)
         return Sym(self.text + other.text, self.latex + other.latex)
+
+    def __iter__(self):
+        """``text, latex = sym``: the pair that the activations' and losses' formulas take."""
+        return iter((self.text, self.latex))
 
 
 @dataclass
@@ -100,6 +104,12 @@ def paren(sym):
     return Sym("(" + sym.text + ")", "\\left(" + sym.latex + "\\right)")
 
 
+def apply(f, x):
+    """``f(x)``: the function symbol ``f`` applied to the symbol ``x``."""
+    return f + paren(x)
+
+
+ONE = S("1")
 EQ, PLUS, MINUS, ODOT, TIMES, ARROW = (S(" = ", "="), S(" + ", "+"), S(" − ", "-"),
                                        S(" ⊙ ", "\\odot"), S(" ", "\\,"),
                                        S(" ← ", "\\leftarrow"))

@@ -22,8 +22,8 @@ class Example:
 
 
 def _net(sizes, activations, loss, weights, biases, reduction="mean"):
-    """A float64 network whose layer ``k`` has the given weights, written as in seeds 000
-    and 003: one row per unit (``n_out x n_in``), i.e. deltaprop's ``W.T``."""
+    """A float64 network whose layer ``k`` has the given weights, written as Goodfellow et al.
+    and Nielsen do: one row per unit (``n_out x n_in``), i.e. deltaprop's ``W.T``."""
     from ..network import Dense, Sequential
 
     layers = []
@@ -36,7 +36,8 @@ def _net(sizes, activations, loss, weights, biases, reduction="mean"):
 
 
 def _seed000():
-    # Seed 000's 2-2-1 network, f1 = ReLU, f2 = identity, L = ½(t − y)²: nine derivatives.
+    # Goodfellow et al.'s steps on a 2-2-1 network, f1 = ReLU, f2 = identity,
+    # L = ½(t − y)²: nine derivatives.
     # The first hidden unit is inactive (α₁ = −0.5) to show step(α) = 0.
     net = _net([2, 2, 1], ["relu", "identity"], "half_squared_error",
                weights=[[[1.0, -1.0], [0.5, 1.0]], [[2.0, 1.0]]],
@@ -76,7 +77,7 @@ def _softmax():
 
 
 def _minibatch():
-    # Seed 001's mini-batch objective L_B = (1/|B|) Σ ℓ with the MSE loss, |B| = 3.
+    # Rousseau's mini-batch objective L_B = (1/|B|) Σ ℓ with the MSE loss, |B| = 3.
     net = _net([2, 2, 1], ["tanh", "identity"], "mse",
                weights=[[[0.5, -0.5], [1.0, 0.5]], [[1.0, -1.0]]],
                biases=[[0.0, 0.5], [0.25]])
@@ -84,16 +85,16 @@ def _minibatch():
 
 
 EXAMPLES = {e.name: e for e in (
-    Example("seed000", "seed 000: the 2-2-1 ReLU network and its 9 derivatives", "goodfellow",
-            _seed000),
-    Example("seed003", "seed 003: a 2-3-2 sigmoid network with the quadratic cost (BP1-BP4)",
+    Example("seed000", "Goodfellow et al.'s steps 1-5: a 2-2-1 ReLU network and its 9 "
+                       "derivatives", "goodfellow", _seed000),
+    Example("seed003", "Nielsen's four equations (BP1-BP4): a 2-3-2 sigmoid network, quadratic cost",
             "nielsen", _seed003),
-    Example("seed004", "seed 004: a 4-layer sigmoid network, total squared error over 2 pairs "
-                       "(S = -2Ae, S^ = A^WS)", "hagan", _seed004),
+    Example("seed004", "Hagan et al.'s sensitivities (S = -2Ae, S^ = A^WS): a 4-layer sigmoid "
+                       "network, total squared error over 2 pairs", "hagan", _seed004),
     Example("softmax", "softmax + cross-entropy: why sigma' disappears from the output error",
             "rousseau", _softmax),
-    Example("minibatch", "seed 001: a mini-batch of 3 samples, per-sample and averaged "
-                         "gradients (MSE)", "rousseau", _minibatch),
+    Example("minibatch", "Rousseau's mini-batch objective: 3 samples, per-sample and "
+                         "averaged gradients (MSE)", "rousseau", _minibatch),
 )}
 
 

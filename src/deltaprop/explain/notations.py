@@ -14,57 +14,11 @@ import copy
 
 import numpy as np
 
-from .document import (ARROW, CIRCLED, EQ, MINUS, ODOT, PLUS, TIMES, Eq, Heading, Mat, Para,
-                       S, Sym, Table, paren, sub, sup, transpose)
+from .document import (ARROW, CIRCLED, EQ, MINUS, ODOT, ONE, PLUS, TIMES, Eq, Heading, Mat,
+                       Para, S, Sym, Table, apply, paren, sub, sup, transpose)
 
 __all__ = ["Notation", "Goodfellow", "Nielsen", "Hagan", "Rousseau", "NOTATIONS",
            "get_notation", "build_document"]
-
-
-# Per-sample loss and its gradient with respect to the output, as templates in the
-# output symbol {y} and the target symbol {t}: (text, latex) pairs.
-_LOSS_FORMULAS = {
-    "half_squared_error": (("½‖{t} − {y}‖²", r"\tfrac12\lVert {t} - {y}\rVert^2"),
-                           ("{y} − {t}", r"{y} - {t}")),
-    "squared_error": (("‖{t} − {y}‖²", r"\lVert {t} - {y}\rVert^2"),
-                      ("−2({t} − {y})", r"-2\left({t} - {y}\right)")),
-    "mse": (("(1/n)‖{y} − {t}‖²", r"\tfrac{{1}}{{n}}\lVert {y} - {t}\rVert^2"),
-            ("(2/n)({y} − {t})", r"\tfrac{{2}}{{n}}\left({y} - {t}\right)")),
-    "cross_entropy": (("−Σⱼ {t}ⱼ log {y}ⱼ", r"-\sum_j {t}_j \log {y}_j"),
-                      ("−{t} ⊘ {y}", r"-{t} \oslash {y}")),
-    "binary_cross_entropy": (
-        ("−Σⱼ [{t}ⱼ log {y}ⱼ + (1 − {t}ⱼ) log(1 − {y}ⱼ)]",
-         r"-\sum_j \left[{t}_j \log {y}_j + (1 - {t}_j)\log(1 - {y}_j)\right]"),
-        ("({y} − {t}) ⊘ ({y} ⊙ (1 − {y}))",
-         r"\left({y} - {t}\right) \oslash \left({y} \odot (1 - {y})\right)")),
-}
-
-# f'(s) in terms of the pre-activation s and the activation a = f(s).
-_DERIVATIVES = {
-    "identity": ("1", "1"),
-    "relu": ("step({s})", r"\operatorname{{step}}\left({s}\right)"),
-    "sigmoid": ("{a} ⊙ (1 − {a})", r"{a} \odot \left(1 - {a}\right)"),
-    "tanh": ("(1 − {a} ⊙ {a})", r"\left(1 - {a} \odot {a}\right)"),
-    "leaky_relu": ("(1 if {s} > 0 else 0.01)",
-                   r"\left([{s} > 0] + 0.01\,[{s} \le 0]\right)"),
-    "softplus": ("σ({s})", r"\sigma\left({s}\right)"),
-}
-
-
-def _fill(template_pair, **syms):
-    """Fill a (text, latex) template with symbols."""
-    text, latex = template_pair
-    return Sym(text.format(**{k: v.text for k, v in syms.items()}),
-               latex.format(**{k: v.latex for k, v in syms.items()}))
-
-
-_ACTIVATION_LATEX = {"identity": r"\operatorname{id}", "relu": r"\operatorname{ReLU}",
-                     "sigmoid": r"\sigma", "tanh": r"\tanh", "softmax": r"\operatorname{softmax}"}
-
-
-def _act_name(name):
-    return Sym(name if name != "sigmoid" else "σ",
-               _ACTIVATION_LATEX.get(name, r"\operatorname{" + name.replace("_", r"\_") + "}"))
 
 
 class Notation:
@@ -94,7 +48,7 @@ class Notation:
     J = S("J")             # batch objective
 
     def d(self, wrt, of=None):
-        """The derivative of the loss (per sample) with respect to ``wrt``."""
+        """The derivative of ``of`` (default: the loss of one sample) with respect to ``wrt``."""
         of = of or self.loss
         return Sym(f"∂{of.text}/∂{wrt.text}",
                    r"\frac{\partial " + of.latex + r"}{\partial " + wrt.latex + "}")
@@ -102,6 +56,10 @@ class Notation:
     def fprime(self, k):
         f = self.f(k)
         return Sym(f.text + "'", f.latex + "'")
+
+    def fprime_of(self, k):
+        """``f'(s)``: the derivative of layer ``k``'s activation at its pre-activation."""
+        return apply(self.fprime(k), self.pre(k))
 
     # -- shared pieces ---------------------------------------------------------------------
     def Wmat(self, W):
@@ -116,19 +74,17 @@ class Notation:
         """Prose stating the matrix convention."""
         raise NotImplementedError
 
-    def loss_gradient_formula(self, loss_name):
-        pair = _LOSS_FORMULAS.get(loss_name)
-        return None if pair is None else _fill(pair[1], y=self.y, t=self.t)
+    # The formulas are the loss's and the activation's own, written in these symbols.
+    def loss_formula(self, loss):
+        return Sym(*loss.formula(self.y, self.t))
 
-    def loss_formula(self, loss_name):
-        pair = _LOSS_FORMULAS.get(loss_name)
-        return None if pair is None else _fill(pair[0], y=self.y, t=self.t)
+    def loss_gradient_formula(self, loss):
+        return Sym(*loss.gradient_formula(self.y, self.t))
 
-    def derivative_formula(self, k, activation):
-        pair = _DERIVATIVES.get(activation)
-        if pair is None:
-            return None
-        return _fill(pair, s=self.pre(k), a=self.act(k))
+    def derivative_formula(self, k, activation, a=None):
+        """``f'`` of layer ``k`` in terms of its pre-activation and of ``a`` (default: its
+        activation symbol)."""
+        return Sym(*activation.derivative_formula(self.pre(k), a or self.act(k)))
 
     # -- backward steps (override) ---------------------------------------------------------
     def output_steps(self, c, K):
@@ -145,59 +101,49 @@ class Notation:
 
     # -- helpers for the steps -------------------------------------------------------------
     def _local_product(self, c, k, lhs, g_sym, label=None):
-        """``lhs = g ⊙ f'(s) = [g] ⊙ [f'] = [δ]`` (or the softmax Jacobian product)."""
+        """Step ②: ``lhs = g ⊙ f'(s) = [g] ⊙ [f'] = [δ]``, or for an activation that is
+        not elementwise (softmax) the product of its matrix with ``g``."""
         layer = c.layer(k)
-        if layer.fprime is None:  # softmax: Jacobian-vector product
-            a = self.act(k)
-            jac = Sym(f"(diag({a.text}) − {a.text} {a.text}ᵀ)",
-                      r"\left(\operatorname{diag}(" + a.latex + ") - " + a.latex + " {"
-                      + a.latex + r"}^{\top}\right)")
-            J = np.diag(c.a(k)) - np.outer(c.a(k), c.a(k))
-            return [Eq([lhs, EQ, jac, TIMES, g_sym, EQ, Mat(J), TIMES, Mat(c.g(k)), EQ,
-                        Mat(c.err(k))], label)]
-        fp_sym = Sym(self.fprime(k).text + f"({self.pre(k).text})",
-                     self.fprime(k).latex + r"\left(" + self.pre(k).latex + r"\right)")
-        parts = [lhs, EQ, g_sym, ODOT, fp_sym]
-        formula = self.derivative_formula(k, layer.activation)
-        if formula is not None:
-            parts += [EQ, g_sym, ODOT, formula]
-        if layer.activation == "identity":
+        formula = self.derivative_formula(k, layer.activation_function)
+        if layer.fprime is None:
+            return [Eq([lhs, EQ, formula, TIMES, g_sym, EQ, Mat(c.jacobian(k)), TIMES,
+                        Mat(c.g(k)), EQ, Mat(c.err(k))], label)]
+        parts = [lhs, EQ, g_sym, ODOT, self.fprime_of(k), EQ, g_sym, ODOT, formula]
+        if formula == ONE:  # g ⊙ 1 = g
             return [Eq(parts + [EQ, g_sym, EQ, Mat(c.err(k))], label)]
         return [Eq(parts + [EQ, Mat(c.g(k)), ODOT, Mat(c.fp(k)), EQ, Mat(c.err(k))], label)]
 
     def _fused_steps(self, c, K, lhs, label=None):
-        """Fused output: ``δ = y − t``, and beside it the unfused chain-rule product."""
+        """Fused output: the loss's fused delta (``y − t``), and beside it the unfused
+        chain rule with the same numbers."""
         y, t = self.y, self.t
-        items = [Eq([lhs, EQ, y, MINUS, t, EQ, Mat(c.y()), MINUS, Mat(c.t()), EQ,
-                     Mat(c.err(K))], label)]
+        loss, act = c.trace.loss_function, c.layer(K).activation_function
+        fused = Sym(*loss.fused_delta_formula(y, t))
+        items = [Eq([lhs, EQ, fused, EQ, Mat(c.err(K))], label)]
         dy = self.d(y)
-        g_formula = self.loss_gradient_formula(c.trace.loss)
-        softmax = c.layer(K).activation == "softmax"
-        z = self.pre(K)
-        jac_sym = (_fill(("(diag({y}) − {y} {y}ᵀ)",
-                          r"\left(\operatorname{{diag}}({y}) - {y}\,{{{y}}}^{{\top}}\right)"), y=y)
-                   if softmax else
-                   _fill(("σ'({z}) = {y} ⊙ (1 − {y})", r"\sigma'({z}) = {y} \odot (1 - {y})"),
-                         y=y, z=z))
+        local = self.derivative_formula(K, act, a=y)
+        fp = apply(Sym(*act.symbol()) + "'", self.pre(K))
         items.append(Para([
             "The loss and the output activation are fused: the engine computes ", lhs,
-            " directly as ", y, MINUS, t, ". The chain rule gives the same vector: ",
-            dy, " = ", g_formula, ", times the Jacobian of the output activation, ",
-            jac_sym, ": the ", _fill(("1/{y}", "1/{y}"), y=y),
-            " of the loss cancels the derivative of the activation, so no ",
-            S("f'", "f'"), " factor is left (this is why σ' disappears from the output "
-            "error vector)."]))
+            " directly as ", fused, ". The chain rule gives the same vector: ",
+            dy, " = ", self.loss_gradient_formula(loss),
+            ", times the derivative of the output activation, ",
+            local if c.layer(K).fprime is None else fp + " = " + local, ", and the two cancel."]))
+        items.append(Para(["No ", S("f'", "f'"), " factor is left: this is why σ' disappears "
+                           "from the output error vector."]))
+        # The unfused product, computed here for display only: the engine takes the fused
+        # path and never forms dℓ/dy (c.g) for this pair.
         g = c.g(K)
-        if softmax:
-            jac = np.diag(c.y()) - np.outer(c.y(), c.y())
-            prod = jac @ g
-            items.append(Eq([S("unfused: ", r"\text{unfused: }") + jac_sym, TIMES, dy, EQ,
-                             Mat(jac), TIMES, Mat(g), EQ, Mat(prod)]))
+        unfused = S("unfused: ", r"\text{unfused: }")
+        if c.layer(K).fprime is None:
+            M = c.jacobian(K)
+            prod = M @ g
+            items.append(Eq([unfused + local, TIMES, dy, EQ, Mat(M), TIMES, Mat(g), EQ,
+                             Mat(prod)]))
         else:
-            sp = c.y() * (1.0 - c.y())
-            prod = sp * g
-            items.append(Eq([_fill(("unfused: σ'({z}) ⊙ ", r"\text{{unfused: }} \sigma'({z}) \odot "),
-                                   z=z) + dy, EQ, Mat(sp), ODOT, Mat(g), EQ, Mat(prod)]))
+            prod = c.fp(K) * g
+            items.append(Eq([unfused + fp + ODOT + dy, EQ, Mat(c.fp(K)), ODOT, Mat(g), EQ,
+                             Mat(prod)]))
         diff = float(np.max(np.abs(prod - c.err(K)))) if np.all(np.isfinite(prod)) else float("inf")
         items.append(Para(["Fused and unfused agree to ", S(f"{diff:.1e}"),
                            " (rounding); the fused form never divides by a probability "
@@ -206,11 +152,11 @@ class Notation:
 
 
 class Goodfellow(Notation):
-    """Seed 000: ``α⁽ᵏ⁾ = b⁽ᵏ⁾ + W⁽ᵏ⁾ h⁽ᵏ⁻¹⁾``, ``h⁽ᵏ⁾ = f(α⁽ᵏ⁾)``, backward steps ① to ⑤."""
+    """Goodfellow et al.: ``α⁽ᵏ⁾ = b⁽ᵏ⁾ + W⁽ᵏ⁾ h⁽ᵏ⁻¹⁾``, ``h⁽ᵏ⁾ = f(α⁽ᵏ⁾)``, backward steps ① to ⑤."""
 
     key = "goodfellow"
-    title = "Goodfellow et al. (seed 000)"
-    source = "seed 000: Goodfellow, Bengio & Courville, Deep Learning, ch. 6.5 (algorithm 6.4)"
+    title = "Goodfellow et al. (Deep Learning)"
+    source = "Goodfellow, Bengio & Courville, Deep Learning, ch. 6.5 (algorithm 6.4)"
     transposed = True
 
     def _kk(self, base, latex, k):
@@ -227,11 +173,12 @@ class Goodfellow(Notation):
     def fprime(self, k):
         return Sym("f" + sup(f"({k})") + "'", f"f^{{({k})\\prime}}")
 
-    def grad(self, wrt):
-        return Sym(f"∇_{wrt.text} {self.J.text}", r"\nabla_{" + wrt.latex + "} " + self.J.latex)
-
     def d(self, wrt, of=None):
-        return self.grad(wrt)
+        """``∇_wrt of``; ``of`` defaults to J (the loss of one sample in its own steps)."""
+        of = of or self.J
+        return Sym(f"∇_{wrt.text} {of.text}", r"\nabla_{" + wrt.latex + "} " + of.latex)
+
+    grad = d
 
     def forward_rhs(self, k):
         return [self.b(k), PLUS, self.W(k), TIMES, self.inp(k)], ["b", "+", "W", "x"]
@@ -249,11 +196,8 @@ class Goodfellow(Notation):
             lhs = g + ARROW + self.grad(self.pre(K))
             items = [Para(["Steps ① and ② at once (fused loss and output activation):"])]
             return items + self._fused_steps(c, K, lhs, Sym("①②", r"\textcircled{\scriptsize 1}\textcircled{\scriptsize 2}"))
-        parts = [g, ARROW, self.grad(y)]
-        formula = self.loss_gradient_formula(c.trace.loss)
-        if formula is not None:
-            parts += [EQ, formula]
-        step1 = Eq(parts + [EQ, Mat(c.g(K))], CIRCLED[1])
+        step1 = Eq([g, ARROW, self.grad(y), EQ, self.loss_gradient_formula(c.trace.loss_function),
+                    EQ, Mat(c.g(K))], CIRCLED[1])
         return [step1] + self.hidden_error_steps(c, K)
 
     def hidden_error_steps(self, c, k):
@@ -275,15 +219,15 @@ class Goodfellow(Notation):
 
 
 class Nielsen(Notation):
-    """Seed 003: ``zˡ = wˡ aˡ⁻¹ + bˡ``, ``aˡ = σ(zˡ)``, the four equations BP1–BP4.
+    """Nielsen: ``zˡ = wˡ aˡ⁻¹ + bˡ``, ``aˡ = σ(zˡ)``, the four equations BP1–BP4.
 
     Layers are numbered as in Nielsen's book: the input is layer 1 (``a¹ = x``), so
     deltaprop's layer ``k`` is ``l = k + 1``.
     """
 
     key = "nielsen"
-    title = "Nielsen (seed 003)"
-    source = ("seed 003: the four fundamental equations of backpropagation "
+    title = "Nielsen (Neural Networks and Deep Learning)"
+    source = ("the four fundamental equations of backpropagation "
               "(Nielsen, Neural Networks and Deep Learning, ch. 2)")
     transposed = True
     y = S("aᴸ", "a^L")
@@ -314,17 +258,12 @@ class Nielsen(Notation):
 
     def output_steps(self, c, K):
         L = self.err(K)
-        items = []
         if c.trace.fused:
             return self._fused_steps(c, K, L, S("(BP1)"))
-        formula = self.loss_gradient_formula(c.trace.loss)
         gradC = Sym("∇ₐC", r"\nabla_a C")
-        parts = [gradC]
-        if formula is not None:
-            parts += [EQ, formula]
-        items.append(Eq(parts + [EQ, Mat(c.g(K))]))
-        items += self._local_product(c, K, L, gradC, S("(BP1)"))
-        return items
+        items = [Eq([gradC, EQ, self.loss_gradient_formula(c.trace.loss_function), EQ,
+                     Mat(c.g(K))])]
+        return items + self._local_product(c, K, L, gradC, S("(BP1)"))
 
     def hidden_error_steps(self, c, k):
         up = self.W(k + 1)
@@ -343,11 +282,11 @@ class Nielsen(Notation):
 
 
 class Hagan(Notation):
-    """Seed 004: ``n = Wᵀ â + b``, ``a = σ(n)``, ``S = ∂F/∂n``, ``S = −2 A e``, ``Ŝ = Â W S``."""
+    """Hagan et al.: ``n = Wᵀ â + b``, ``a = σ(n)``, ``S = ∂F/∂n``, ``S = −2 A e``, ``Ŝ = Â W S``."""
 
     key = "hagan"
-    title = "Hagan et al. (seed 004)"
-    source = "seed 004: S-vectors (sensitivities), after Hagan et al., Neural Network Design, ch. 11"
+    title = "Hagan et al. (Neural Network Design)"
+    source = "S-vectors (sensitivities), after Hagan et al., Neural Network Design, ch. 11"
     transposed = False
     loss = Sym("ℱ", r"\mathcal{F}")
     J = Sym("Σ", r"\Sigma")
@@ -385,19 +324,19 @@ class Hagan(Notation):
         SK = self.err(K)
         if c.trace.fused:
             return self._fused_steps(c, K, SK)
-        layer = c.layer(K)
-        if c.trace.loss == "squared_error" and layer.fprime is not None:
-            e = Sym("e", "e")
-            items = [Eq([e, EQ, self.t, MINUS, self.y, EQ, Mat(c.t()), MINUS, Mat(c.y()), EQ,
-                         Mat(c.t() - c.y())]), self._A_eq(c, K)]
-            items.append(Eq([SK, EQ, S("−2 ", "-2\\,") + self.A(K) + S(" e", "\\, e"), EQ,
-                             S("−2 ", "-2"), Mat(np.diag(c.fp(K))), TIMES, Mat(c.t() - c.y()),
-                             EQ, Mat(c.err(K))]))
-            return items
+        layer, loss = c.layer(K), c.trace.loss_function
+        e = Sym("e", "e")
+        residual = loss.residual_gradient_formula(e)  # e.g. −2e for the squared error
+        if residual is not None and layer.fprime is not None:
+            # S = A ∂ℱ/∂a = −2 A e: the residual e = t − y is formed here for display
+            Ae = Sym(*loss.residual_gradient_formula(self.A(K) + S(" e", "\\, e")))
+            return [Eq([e, EQ, self.t, MINUS, self.y, EQ, Mat(c.t()), MINUS, Mat(c.y()), EQ,
+                        Mat(c.t() - c.y())]),
+                    self._A_eq(c, K),
+                    Eq([SK, EQ, Ae, EQ, self.A(K) + S(" ", "\\,") + paren(Sym(*residual)), EQ,
+                        Mat(np.diag(c.fp(K))), TIMES, Mat(c.g(K)), EQ, Mat(c.err(K))])]
         dF = self.d(self.y)
-        formula = self.loss_gradient_formula(c.trace.loss)
-        parts = [dF] + ([EQ, formula] if formula is not None else [])
-        items = [Eq(parts + [EQ, Mat(c.g(K))])]
+        items = [Eq([dF, EQ, self.loss_gradient_formula(loss), EQ, Mat(c.g(K))])]
         if layer.fprime is None:
             return items + self._local_product(c, K, SK, dF)
         items.append(self._A_eq(c, K))
@@ -421,11 +360,11 @@ class Hagan(Notation):
 
 
 class Rousseau(Notation):
-    """Seed 001: ``x⁽ᵏ⁾ = σ(W⁽ᵏ⁾ᵀ x⁽ᵏ⁻¹⁾ + b⁽ᵏ⁾)``, ``z⁽ᵏ⁾`` the pre-activation, equations (2)–(4)."""
+    """Rousseau: ``x⁽ᵏ⁾ = σ(W⁽ᵏ⁾ᵀ x⁽ᵏ⁻¹⁾ + b⁽ᵏ⁾)``, ``z⁽ᵏ⁾`` the pre-activation, equations (2)–(4)."""
 
     key = "rousseau"
-    title = "Rousseau (seed 001)"
-    source = "seed 001: S. Rousseau, AOS 2 Deep learning, lecture 01 (backpropagation, eqs. 2-4)"
+    title = "Rousseau (lecture notes)"
+    source = "S. Rousseau, AOS 2 Deep learning, lecture 01 (backpropagation, eqs. 2-4)"
     transposed = False
     y = Sym("ŷ", r"\hat{y}")
     t = S("y")
@@ -457,9 +396,8 @@ class Rousseau(Notation):
         if c.trace.fused:
             return self._fused_steps(c, K, self.err(K))
         dx = self.d(self.act(K))
-        formula = self.loss_gradient_formula(c.trace.loss)
-        parts = [dx] + ([EQ, formula] if formula is not None else [])
-        return [Eq(parts + [EQ, Mat(c.g(K))])] + self.hidden_error_steps(c, K)
+        return ([Eq([dx, EQ, self.loss_gradient_formula(c.trace.loss_function), EQ,
+                     Mat(c.g(K))])] + self.hidden_error_steps(c, K))
 
     def hidden_error_steps(self, c, k):
         return self._local_product(c, k, self.err(k), self.d(self.act(k)))
@@ -512,11 +450,22 @@ class _Sample:
         return self.layer(k).W
 
     def gW(self, k):
-        """Per-sample ∂ℓ/∂W in deltaprop's layout: the engine's when it is the same thing."""
+        """Per-sample ∂ℓ/∂W in deltaprop's layout: the engine's when it is the same thing;
+        otherwise formed here for display (the engine only keeps the batch's sum)."""
         layer, tr = self.layer(k), self.trace
         if tr.n_samples == 1 and tr.share[0] == 1.0 and not tr.l2:
             return layer.grad_W
         return np.outer(layer.x[self.n], layer.error[self.n])
+
+    def jacobian(self, k):
+        """The matrix ``M`` of step ② (``δ = M g``) for an activation that is not
+        elementwise (softmax), for display: the engine only forms its products with g. Its
+        column ``i`` is the activation's own ``backward`` applied to the unit vector ``eᵢ``."""
+        layer = self.layer(k)
+        n = layer.n_out
+        z = np.repeat(layer.z[self.n][None, :], n, axis=0)
+        a = np.repeat(layer.a[self.n][None, :], n, axis=0)
+        return layer.activation_function.backward(z, a, np.eye(n, dtype=z.dtype)).T
 
 
 def build_document(trace, nota, sample=None, max_samples=3):
@@ -537,8 +486,9 @@ def build_document(trace, nota, sample=None, max_samples=3):
                  + ("s" if N != 1 else "") + f"; dtype {trace.dtype}."]),
            Para(["Source: " + nota.source + "."]),
            Para(nota.convention()),
-           Para(["All numbers are deltaprop's own (the layers' x, z, a, delta, grad_W, grad_b "
-                 "after net.gradients), shown to "
+           Para(["All numbers are deltaprop's own (what the layers hold after net.gradients: "
+                 "x, z, a, f'(z), the gradient each layer received, delta, grad_W, grad_b), "
+                 "per sample where the batch sums them, shown to "
                  f"{trace.precision} significant digits."])]
     # Shapes
     rows = []
@@ -556,7 +506,7 @@ def build_document(trace, nota, sample=None, max_samples=3):
         k = layer.index
         doc.append(Eq([nota.W(k), EQ, Mat(nota.Wmat(layer.W))]))
         doc.append(Eq([nota.b(k), EQ, Mat(layer.b)]))
-    loss_formula = nota.loss_formula(trace.loss)
+    loss_formula = nota.loss_formula(trace.loss_function)
     batch_nota = nota
     if N > 1 or trace.l2 or trace.share[0] != 1.0:
         # the steps of one sample differentiate its own loss, not the batch's objective J
@@ -579,22 +529,23 @@ def build_document(trace, nota, sample=None, max_samples=3):
                 if tok in ("W", "WT"):
                     numbers.append(TIMES)
             doc.append(Eq([nota.pre(k), EQ] + sym_rhs + [EQ] + numbers + [EQ, Mat(c.z(k))]))
-            f_of = Sym(f"{nota.f(k).text}({nota.pre(k).text})",
-                       nota.f(k).latex + r"\left(" + nota.pre(k).latex + r"\right)")
-            doc.append(Eq([nota.act(k), EQ, f_of, EQ,
-                           Sym(f"{layer.activation}({nota.pre(k).text})",
-                               _act_name(layer.activation).latex + r"\left(" + nota.pre(k).latex + r"\right)"),
-                           EQ, Mat(c.a(k))]))
+            f_of = apply(nota.f(k), nota.pre(k))
+            named = apply(Sym(*layer.activation_function.symbol()), nota.pre(k))
+            doc.append(Eq([nota.act(k), EQ, f_of] + ([EQ, named] if named != f_of else [])
+                          + [EQ, Mat(c.a(k))]))
         doc.append(Eq([nota.y, EQ, nota.act(K), EQ, Mat(c.y())]))
         doc.append(Eq([nota.t, EQ, Mat(c.t())]))
         ell = Sym(f"{nota.loss.text}({nota.t.text}, {nota.y.text})",
                   nota.loss.latex + "(" + nota.t.latex + ", " + nota.y.latex + ")")
-        parts = [ell]
-        if loss_formula is not None:
-            parts += [EQ, loss_formula]
-        doc.append(Eq(parts + [EQ, Mat(trace.losses[n])]))
+        doc.append(Eq([ell, EQ, loss_formula, EQ, Mat(trace.losses[n])]))
         if N == 1 and trace.share[0] == 1.0 and not trace.l2:
             doc.append(Eq([nota.J, EQ, ell, EQ, Mat(trace.J)]))
+        if trace.share[n] == 0:
+            doc.append(Para(["This sample has weight 0: its rows of the engine's error "
+                             "vectors are 0 and it adds nothing to J or to the gradients, so "
+                             "it has no backward step here (explain it without "
+                             "sample_weight to see one)."]))
+            continue
         # Backward
         doc.append(Heading("Backward step", 2 if N == 1 else 3))
         for k in range(K, 0, -1):
@@ -647,14 +598,7 @@ def _batch_section(trace, nota):
         k = layer.index
         for name, sym, value in (("W", nota.W(k), nota.Wmat(layer.grad_W)),
                                  ("b", nota.b(k), layer.grad_b)):
-            lhs = (nota.grad(sym) if isinstance(nota, Goodfellow) else
-                   Sym(f"∂{nota.J.text}/∂{sym.text}",
-                       r"\frac{\partial " + nota.J.latex + r"}{\partial " + sym.latex + "}"))
-            per = (Sym(f"∇_{sym.text} {ell_n.text}", r"\nabla_{" + sym.latex + "} " + ell_n.latex)
-                   if isinstance(nota, Goodfellow) else
-                   Sym(f"∂{ell_n.text}/∂{sym.text}",
-                       r"\frac{\partial " + ell_n.latex + r"}{\partial " + sym.latex + "}"))
-            parts = [lhs, EQ, factor + per]
+            parts = [nota.d(sym, nota.J), EQ, factor + nota.d(sym, ell_n)]
             if l2 and name == "W":
                 parts += [PLUS, Sym("λ " + sym.text, r"\lambda " + sym.latex)]
             doc.append(Eq(parts + [EQ, Mat(value)]))

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..activations import Activation
 from .notations import build_document, get_notation
 from .renderers import LatexRenderer, MarkdownRenderer, TextRenderer
 
-__all__ = ["LayerTrace", "Trace", "explain"]
+__all__ = ["LayerTrace", "Trace", "explain", "per_sample"]
 
 
 @dataclass
@@ -23,7 +24,8 @@ class LayerTrace:
     r"""One layer's numbers after a forward and a backward sweep (rows are samples).
 
     The arrays named as in :class:`deltaprop.network.Dense` are copies of the engine's
-    own; the three "presentation" arrays are derived from them for display.
+    own (``fprime`` included, kept by the layer's record hook); ``error`` and ``g`` are
+    the engine's rows taken per sample, for display.
 
     Attributes
     ----------
@@ -31,6 +33,8 @@ class LayerTrace:
         ``k``, counting the Dense layers from 1.
     activation : str
         Name of ``f``.
+    activation_function : Activation
+        ``f`` itself: its formulas are written by it.
     W, b : ndarray
         The parameters in deltaprop's layout: ``W`` is ``(n_in, n_out)``.
     x, z, a : ndarray
@@ -44,14 +48,17 @@ class LayerTrace:
     error : ndarray
         Presentation: the per-sample error vectors
         :math:`\delta_n = \partial \ell_n / \partial z_n`, i.e. ``delta`` divided by each
-        sample's share of ``J`` (``1/N`` for the mean, ``w_n/Σw`` with weights).
+        sample's share of ``J`` (``1/N`` for the mean, ``w_n/Σw`` with weights); NaN
+        for a sample of weight 0, which the sweep multiplies by 0.
     fprime : ndarray or None
-        Presentation: ``f'(z)`` from the activation's own ``derivative`` (None for
+        ``layer.fprime``: ``f'(z)`` as the engine's backward step evaluated it (None for
         softmax, whose Jacobian is not diagonal).
     g : ndarray
-        Presentation: per-sample :math:`\partial\ell_n/\partial a` before step ②; for
-        the output layer the loss's ``gradient``, for a hidden layer
-        ``error_above @ W_above.T`` (step ⑤ of the layer above).
+        Presentation: per-sample :math:`\partial\ell_n/\partial a` before step ②. For a
+        hidden layer the engine's ``layer.grad_output`` (step ⑤ of the layer above) taken
+        per sample like ``error``; for the output layer the loss's ``gradient``, which the
+        engine folds into the output delta without keeping it (and never forms for a
+        fused pair).
     """
 
     index: int
@@ -67,6 +74,7 @@ class LayerTrace:
     error: np.ndarray
     fprime: np.ndarray | None
     g: np.ndarray
+    activation_function: Activation
 
     @property
     def n_in(self):
@@ -96,17 +104,22 @@ class Trace:
     share : ndarray
         Each sample's weight in ``J``: ``1/N`` (mean), 1 (sum), ``w_n/Σw`` or ``w_n``.
     loss, reduction, l2, fused, dtype
-        The network's settings; ``fused`` is True when the loss and the output
-        activation are fused (softmax + cross-entropy, sigmoid + binary cross-entropy).
+        The network's settings (``loss`` by name); ``fused`` is True when the loss and
+        the output activation are fused (softmax + cross-entropy, sigmoid + binary
+        cross-entropy).
+    loss_function : Loss
+        The loss itself: its formulas are written by it.
     notation : str
         The default notation of the renderers.
     precision : int
         Significant digits of the rendered numbers.
     """
 
-    def __init__(self, *, layers, X, T, J, losses, share, loss, reduction, l2, fused,
-                 dtype, sample_weight, notation, precision):
+    def __init__(self, *, layers, X, T, J, losses, share, loss_function, reduction, l2,
+                 fused, dtype, sample_weight, notation, precision):
         self.layers = layers
+        self.loss_function = loss_function
+        loss = loss_function.name
         self.X, self.T = X, T
         self.J = J
         self.losses = losses
@@ -252,9 +265,10 @@ class Trace:
 def explain(net, X, T, notation="goodfellow", sample_weight=None, precision=6):
     """Trace one forward and one backward sweep of ``net`` on ``(X, T)``.
 
-    Calls ``net.gradients(X, T)`` and copies what every layer then holds (``x``, ``z``,
-    ``a``, ``delta``, ``grad_W``, ``grad_b``): the trace's numbers are the engine's.
-    The weights are not changed.
+    Runs ``gradients(X, T)`` on a copy of ``net`` whose layers record what their backward
+    step sees (``Dense.record``), and copies what every layer then holds (``x``, ``z``,
+    ``a``, ``f'(z)``, the gradient it received, ``delta``, ``grad_W``, ``grad_b``): the
+    trace's numbers are the engine's. ``net`` itself is not changed.
 
     Parameters
     ----------
@@ -283,58 +297,54 @@ def explain(net, X, T, notation="goodfellow", sample_weight=None, precision=6):
     """
     get_notation(notation)  # fail early on a bad name
     X = np.asarray(X)
-    if X.ndim == 1:
+    if X.ndim == 1:  # one sample: T is its target row, or its class label
         X = X[None, :]
         T = np.asarray(T)
-        T = T[None] if T.ndim >= 1 and net.loss_function.name != "cross_entropy" else T
-        if np.ndim(T) == 0:
-            T = np.reshape(T, (1,))
+        label = T.ndim == 0 or (T.size == 1 and net.n_outputs > 1)
+        T = T.reshape(1) if label else T.reshape(1, -1)
     Xv, Tv = net.check_inputs(X, T)
-    J, _ = net.gradients(Xv, Tv, sample_weight=sample_weight)
+    # One sweep of the engine, on a copy whose layers record what backward sees.
+    probe = net.copy()
+    for layer in probe.layers:
+        layer.record = True
+    J = probe.gradients(Xv, Tv, sample_weight=sample_weight)[0]
     N = len(Xv)
     if sample_weight is None:
         share = np.full(N, 1.0 / N if net.reduction == "mean" else 1.0)
         w = None
     else:
         w = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
-        share = w / w.sum() if net.reduction == "mean" else w.copy()
-    out = net.layers[-1]
-    loss_fn, act = net.loss_function, out.activation
-    fused = loss_fn.fuses_with(act)
-    losses = net.loss_function.per_sample(out.z, out.a, Tv, act).astype(np.float64)
+        total = w.sum()
+        share = (w / total if total > 0 else np.zeros(N)) if net.reduction == "mean" else w.copy()
+    out = probe.layers[-1]
+    loss_fn, act = probe.loss_function, out.activation
+    # Per-sample losses, for display: the engine sums them into J without keeping them.
+    losses = loss_fn.per_sample(out.z, out.a, Tv, act).astype(np.float64)
 
     layers = []
-    for k, layer in enumerate(net.layers, start=1):
-        fprime = None if not layer.activation.elementwise else np.array(
-            layer.activation.derivative(layer.z, layer.a))
+    for k, layer in enumerate(probe.layers, start=1):
+        if layer.grad_output is not None:
+            g = per_sample(layer.grad_output, share)
+        else:  # the output layer: dℓ/dy for display (the engine does not keep it)
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                g = np.asarray(loss_fn.gradient(layer.a, Tv), dtype=layer.a.dtype)
         layers.append(LayerTrace(
-            index=k, activation=layer.activation.name,
+            index=k, activation=layer.activation.name, activation_function=layer.activation,
             W=layer.W.copy(), b=layer.b.copy(),
             x=np.array(layer.x), z=np.array(layer.z), a=np.array(layer.a),
             delta=np.array(layer.delta), grad_W=layer.grad_W.copy(),
-            grad_b=layer.grad_b.copy(),
-            error=None, fprime=fprime, g=None))
-    # Presentation: per-sample error vectors δ_n = delta_n / share_n. A sample with zero
-    # weight contributes nothing to `delta`; its own δ comes from a one-sample sweep.
-    zero = np.flatnonzero(share == 0)
-    for layer in layers:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            layer.error = layer.delta / share[:, None].astype(layer.delta.dtype)
-        if N == 1 and share[0] == 1.0:
-            layer.error = layer.delta.copy()
-    if len(zero):
-        twin = net.copy()
-        for n in zero:
-            twin.gradients(Xv[n:n + 1], Tv[n:n + 1])
-            for layer, tl in zip(layers, twin.layers):
-                scale = 1.0  # one sample: mean and sum agree
-                layer.error[n] = tl.delta[0] * scale
-    # Presentation: g = dℓ/da before step ② (step ① at the output, step ⑤ above).
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        layers[-1].g = np.asarray(loss_fn.gradient(out.a, Tv), dtype=out.a.dtype)
-    for lower, upper in zip(layers[-2::-1], layers[::-1]):
-        lower.g = upper.error @ upper.W.T
+            grad_b=layer.grad_b.copy(), error=per_sample(layer.delta, share),
+            fprime=None if layer.fprime is None else np.array(layer.fprime), g=g))
     return Trace(layers=layers, X=np.array(Xv), T=np.array(Tv), J=float(J), losses=losses,
-                 share=share, loss=loss_fn.name, reduction=net.reduction, l2=net.l2,
-                 fused=fused, dtype=str(net.dtype), sample_weight=w, notation=notation,
-                 precision=precision)
+                 share=share, loss_function=loss_fn, reduction=net.reduction, l2=net.l2,
+                 fused=loss_fn.fuses_with(act), dtype=str(net.dtype), sample_weight=w,
+                 notation=notation, precision=precision)
+
+
+def per_sample(rows, share):
+    """The engine's rows of ``∂J/∂·`` as per-sample ``∂ℓₙ/∂·``: each row divided by its
+    sample's share of J; NaN for a sample of weight 0 (its rows are 0)."""
+    out = np.full(rows.shape, np.nan, dtype=rows.dtype)
+    scale = share[:, None].astype(rows.dtype)
+    np.divide(rows, scale, out=out, where=scale != 0)
+    return out
