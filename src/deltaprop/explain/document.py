@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["Sym", "Mat", "Eq", "Para", "Heading", "Table", "S", "sup", "sub", "transpose",
-           "paren", "apply", "ONE", "EQ", "PLUS", "MINUS", "ODOT", "TIMES", "ARROW", "CIRCLED"]
+           "paren", "enclosed", "apply", "ONE", "EQ", "PLUS", "MINUS", "ODOT", "TIMES", "ARROW", "CIRCLED"]
 
 
 @dataclass(frozen=True)
@@ -104,9 +104,20 @@ def paren(sym):
     return Sym("(" + sym.text + ")", "\\left(" + sym.latex + "\\right)")
 
 
+def enclosed(sym):
+    """Whether ``sym`` is one bracketed group, ``(…)``, in both of its forms."""
+    depth = 0
+    for i, ch in enumerate(sym.text):
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if depth == 0 and i < len(sym.text) - 1:
+            return False
+    return (sym.text.startswith("(") and depth == 0 and sym.latex.startswith(r"\left(")
+            and sym.latex.endswith(r"\right)"))
+
+
 def apply(f, x):
-    """``f(x)``: the function symbol ``f`` applied to the symbol ``x``."""
-    return f + paren(x)
+    """``f(x)``: the function symbol ``f`` applied to the symbol ``x`` (bracketed once)."""
+    return f + (x if enclosed(x) else paren(x))
 
 
 ONE = S("1")

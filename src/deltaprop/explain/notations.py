@@ -315,10 +315,10 @@ class Hagan(Notation):
                 " is the sensitivity vector; σ stands for the layer's activation function."]
 
     def _A_eq(self, c, k):
-        fp = c.fp(k)
-        return Eq([self.A(k), EQ, Sym(f"diag(σ'({self.pre(k).text}))",
-                                      r"\operatorname{diag}\left(\sigma'(" + self.pre(k).latex + r")\right)"),
-                   EQ, Mat(np.diag(fp))])
+        diag = S("diag", r"\operatorname{diag}")
+        formula = self.derivative_formula(k, c.layer(k).activation_function)
+        return Eq([self.A(k), EQ, apply(diag, self.fprime_of(k)), EQ, apply(diag, formula), EQ,
+                   Mat(np.diag(c.fp(k)))])
 
     def output_steps(self, c, K):
         SK = self.err(K)
