@@ -21,6 +21,11 @@ __all__ = ["Notation", "Goodfellow", "Nielsen", "Hagan", "Rousseau", "NOTATIONS"
            "get_notation", "build_document"]
 
 
+def _kk(base, latex, k):
+    """``base⁽ᵏ⁾``: layer ``k`` as a bracketed superscript (Goodfellow et al., Rousseau)."""
+    return Sym(base + sup(f"({k})"), f"{latex}^{{({k})}}")
+
+
 class Notation:
     """The symbols and the step-by-step equations of one lecture note.
 
@@ -159,16 +164,13 @@ class Goodfellow(Notation):
     source = "Goodfellow, Bengio & Courville, Deep Learning, ch. 6.5 (algorithm 6.4)"
     transposed = True
 
-    def _kk(self, base, latex, k):
-        return Sym(base + sup(f"({k})"), f"{latex}^{{({k})}}")
-
-    def inp(self, k): return self._kk("h", "h", k - 1)
-    def pre(self, k): return self._kk("α", r"\alpha", k)
-    def act(self, k): return self._kk("h", "h", k)
-    def W(self, k): return self._kk("W", "W", k)
-    def b(self, k): return self._kk("b", "b", k)
+    def inp(self, k): return _kk("h", "h", k - 1)
+    def pre(self, k): return _kk("α", r"\alpha", k)
+    def act(self, k): return _kk("h", "h", k)
+    def W(self, k): return _kk("W", "W", k)
+    def b(self, k): return _kk("b", "b", k)
     def err(self, k): return S("g")
-    def f(self, k): return self._kk("f", "f", k)
+    def f(self, k): return _kk("f", "f", k)
 
     def fprime(self, k):
         return Sym("f" + sup(f"({k})") + "'", f"f^{{({k})\\prime}}")
@@ -371,14 +373,11 @@ class Rousseau(Notation):
     loss = Sym("ℓ", r"\ell")
     J = Sym("ℒ_B", r"\mathcal{L}_{\mathcal{B}}")
 
-    def _kk(self, base, latex, k):
-        return Sym(base + sup(f"({k})"), f"{latex}^{{({k})}}")
-
-    def inp(self, k): return self._kk("x", "x", k - 1)
-    def pre(self, k): return self._kk("z", "z", k)
-    def act(self, k): return self._kk("x", "x", k)
-    def W(self, k): return self._kk("W", "W", k)
-    def b(self, k): return self._kk("b", "b", k)
+    def inp(self, k): return _kk("x", "x", k - 1)
+    def pre(self, k): return _kk("z", "z", k)
+    def act(self, k): return _kk("x", "x", k)
+    def W(self, k): return _kk("W", "W", k)
+    def b(self, k): return _kk("b", "b", k)
     def err(self, k): return self.d(self.pre(k))
     def f(self, k): return S("σ", r"\sigma")
 

@@ -16,7 +16,7 @@ from ..activations import Activation
 from .notations import build_document, get_notation
 from .renderers import LatexRenderer, MarkdownRenderer, TextRenderer
 
-__all__ = ["LayerTrace", "Trace", "explain", "per_sample"]
+__all__ = ["LayerTrace", "Trace", "explain"]
 
 
 @dataclass
@@ -324,7 +324,7 @@ def explain(net, X, T, notation="goodfellow", sample_weight=None, precision=6):
     layers = []
     for k, layer in enumerate(probe.layers, start=1):
         if layer.grad_output is not None:
-            g = per_sample(layer.grad_output, share)
+            g = _per_sample(layer.grad_output, share)
         else:  # the output layer: dℓ/dy for display (the engine does not keep it)
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 g = np.asarray(loss_fn.gradient(layer.a, Tv), dtype=layer.a.dtype)
@@ -333,7 +333,7 @@ def explain(net, X, T, notation="goodfellow", sample_weight=None, precision=6):
             W=layer.W.copy(), b=layer.b.copy(),
             x=np.array(layer.x), z=np.array(layer.z), a=np.array(layer.a),
             delta=np.array(layer.delta), grad_W=layer.grad_W.copy(),
-            grad_b=layer.grad_b.copy(), error=per_sample(layer.delta, share),
+            grad_b=layer.grad_b.copy(), error=_per_sample(layer.delta, share),
             fprime=None if layer.fprime is None else np.array(layer.fprime), g=g))
     return Trace(layers=layers, X=np.array(Xv), T=np.array(Tv), J=float(J), losses=losses,
                  share=share, loss_function=loss_fn, reduction=net.reduction, l2=net.l2,
@@ -341,7 +341,7 @@ def explain(net, X, T, notation="goodfellow", sample_weight=None, precision=6):
                  notation=notation, precision=precision)
 
 
-def per_sample(rows, share):
+def _per_sample(rows, share):
     """The engine's rows of ``∂J/∂·`` as per-sample ``∂ℓₙ/∂·``: each row divided by its
     sample's share of J; NaN for a sample of weight 0 (its rows are 0)."""
     out = np.full(rows.shape, np.nan, dtype=rows.dtype)
