@@ -113,3 +113,35 @@ def test_cli_train_diagnostics(tmp_path):
     assert (tmp_path / "run" / "diagnostics.png").stat().st_size > 10_000
     data = json.loads((tmp_path / "run" / "diagnostics.json").read_text())
     assert data["epoch"] == [1, 2] and len(data["grad_norm"][0]) == 3
+
+
+class HardTanh(dp.Activation):
+    """clip(z, -1, 1): f' = 0 where |z| >= 1 (inactive), never merely small (no saturation)."""
+
+    name = "hard_tanh_test"
+
+    def forward(self, z, out=None):
+        return np.clip(z, -1.0, 1.0, out=out)
+
+    def derivative(self, z, a):
+        return (np.abs(z) < 1).astype(z.dtype)
+
+    def inactive(self, z, a):
+        return np.abs(z) >= 1
+
+
+def test_the_activation_decides_what_dead_and_saturated_mean():
+    # unit 0: z = 3 for every input (dead); unit 1: z in (-1, 1) (alive); unit 2:
+    # z = 2 x1 - 1.5, inactive on two of the four probe samples but not all (alive)
+    layers = [dp.Dense(2, 3, HardTanh(), dtype="float64", rng=0),
+              dp.Dense(3, 1, "leaky_relu", dtype="float64", rng=1)]
+    net = dp.Sequential(layers, loss="mse")
+    net.layers[0].W = np.array([[0.0, 0.3, 2.0], [0.0, 0.2, 0.0]])
+    net.layers[0].b = [3.0, 0.0, -1.5]
+    diag = Diagnostics(X, Y)
+    net.fit(X, Y, optimizer=dp.optimizers.SGD(lr=1e-12), epochs=1, callbacks=[diag], verbose=0)
+    z = X @ net.layers[0].W + net.layers[0].b
+    assert diag.history["dead"][0][0] == pytest.approx(np.mean(np.all(np.abs(z) >= 1, axis=0)))
+    assert diag.history["dead"][0][0] == pytest.approx(1 / 3)
+    # no saturation notion for the hard tanh; leaky ReLU is never inactive: NaN
+    assert np.isnan(diag.history["saturated"][0][0]) and np.isnan(diag.history["dead"][0][1])

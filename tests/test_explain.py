@@ -440,3 +440,281 @@ def test_cli_explain_errors_are_one_line(tmp_path):
         assert proc.returncode == 2, proc.stderr
         lines = proc.stderr.strip().splitlines()
         assert len(lines) == 1 and match in lines[0] and "Traceback" not in proc.stderr
+
+
+# -- the package: deltaprop.explain is the module, and callable as the function -----------------
+
+def test_explain_is_the_module_and_callable():
+    import importlib
+
+    import deltaprop.explain as ex
+    from deltaprop.explain import example as example_again
+    from deltaprop.explain import explain as explain_again
+
+    assert ex is importlib.import_module("deltaprop.explain") and ex is dp.explain
+    assert ex.example is example_again is example and explain_again is explain
+    net, X, T = ex.example("seed000")
+    trace = dp.explain(net, X, T, notation="nielsen")
+    assert isinstance(trace, ex.Trace) and trace.J == 1.125 and trace.notation == "nielsen"
+    assert ex.explain(net, X, T).J == trace.J
+
+
+# -- each activation and loss writes its own formulas --------------------------------------------
+
+from deltaprop.activations import ACTIVATIONS, Activation  # noqa: E402
+from deltaprop.activations import register as register_activation  # noqa: E402
+from deltaprop.losses import LOSSES, Loss  # noqa: E402
+from deltaprop.losses import register as register_loss  # noqa: E402
+
+
+def _python(formula):
+    """A formula's plain text as a Python expression (⊙ → *, ‖v‖² → sum(v**2), ...)."""
+    e = formula.replace("⊙", "*").replace("⊘", "/").replace("−", "-").replace("ⱼ", "")
+    e = e.replace("√(2/π) ", "sqrt(2/pi)*").replace("½ ", "0.5*").replace("½", "0.5*")
+    e = re.sub(r"‖([^‖]+)‖²", r"sum((\1)**2)", e)
+    e = e.replace("³", "**3").replace("²", "**2").replace("dim y", "len(y)")
+    e = e.replace("[", "(").replace("]", ")").replace("σ(", "sig(").replace("Φ(", "Phi(")
+    e = e.replace("φ(", "phi(")
+    e = re.sub(r"Σ (.*)$", r"sum(\1)", e)
+    e = re.sub(r"log (\w)", r"log(\1)", e)
+    e = re.sub(r"(\w|\)) log", r"\1*log", e)
+    e = re.sub(r"(\d) ([sa(]|e\b)", r"\1*\2", e)
+    e = re.sub(r"(\d)\(", r"\1*(", e)
+    e = re.sub(r"\)(?=[a-z(])", ")*", e)
+    return e
+
+
+def _evaluate(formula, **values):
+    import math
+
+    names = dict(sig=sigmoid, tanh=np.tanh, sqrt=np.sqrt, pi=math.pi, log=np.log, sum=np.sum,
+                 len=len, step=lambda s: float(s > 0),
+                 Phi=lambda s: 0.5 * (1 + math.erf(s / math.sqrt(2))),
+                 phi=lambda s: math.exp(-s * s / 2) / math.sqrt(2 * math.pi))
+    return eval(_python(formula), names, values)
+
+
+EXTRA_MACROS = {"Phi", "varphi", "sqrt", "pi"}  # the GELU formulas
+
+
+def _check_latex_with(monkeypatch, src):
+    monkeypatch.setattr(sys.modules[__name__], "KNOWN_MACROS", KNOWN_MACROS | EXTRA_MACROS)
+    check_latex(src)
+    assert not re.search(r"\^\{[^{}]*\}\^|_\{[^{}]*\}_", src), "double super/subscript"
+
+
+VARIANTS = [dp.get_activation(name) for name in sorted(ACTIVATIONS)] + [
+    ACTIVATIONS["leaky_relu"](slope=0.2), ACTIVATIONS["elu"](alpha=0.5)]
+
+
+@pytest.mark.parametrize("act", [a for a in VARIANTS if a.elementwise], ids=repr)
+def test_every_derivative_formula_is_the_derivative(act, monkeypatch):
+    """Each activation's written f'(s), evaluated, equals its own derivative."""
+    text, _ = act.derivative_formula(("s", "s"), ("a", "a"))
+    for s in (-2.3, -0.7, 0.4, 1.9):
+        a = float(act(np.array([s]))[0])
+        want = float(act.derivative(np.array([s]), np.array([a]))[0])
+        got = _evaluate(text, s=s, a=a)
+        assert got == pytest.approx(want, rel=1e-12, abs=1e-15), (text, _python(text), s)
+    _, latex = act.derivative_formula(("α⁽¹⁾", r"\alpha^{(1)}"), ("h⁽¹⁾", "h^{(1)}"))
+    _check_latex_with(monkeypatch, "$" + latex + "$")
+
+
+def test_softmax_writes_its_jacobian():
+    act = dp.get_activation("softmax")
+    text, _ = act.derivative_formula(("s", "s"), ("a", "a"))
+    assert text == "(diag(a) − a aᵀ)"
+    trace = explain(dp.MLP([2, 3], output="softmax", loss="mse", dtype="float64", seed=0),
+                    [[0.3, -1.2]], [[0.0, 1.0, 0.0]], notation="hagan")
+    a = trace.y[0]
+    text = trace.to_text(max_rows=3, max_cols=3)
+    assert "(diag(a₁) − a₁ a₁ᵀ)" in text
+    for v in (np.diag(a) - np.outer(a, a)).ravel():  # the matrix shown in step ②
+        assert f"{v:.6g}" in text, v
+
+
+LOSS_TARGETS = {"cross_entropy": np.array([0.2, 0.5, 0.3]),
+                "binary_cross_entropy": np.array([1.0, 0.0, 0.4])}
+
+
+@pytest.mark.parametrize("name", sorted(LOSSES))
+def test_every_loss_formula_is_the_loss(name):
+    """Each loss's written ℓ(y, t), ∂ℓ/∂y, fused delta and residual form, evaluated,
+    equal its own value and gradient."""
+    loss = dp.get_loss(name)
+    y = np.array([0.3, 0.6, 0.1])
+    t = LOSS_TARGETS.get(name, np.array([0.5, -0.2, 1.5]))
+    value, grad = loss.value(y[None], t[None])[0], loss.gradient(y[None], t[None])[0]
+    f_text, f_latex = loss.formula(("y", "y"), ("t", "t"))
+    g_text, g_latex = loss.gradient_formula(("y", "y"), ("t", "t"))
+    assert _evaluate(f_text, y=y, t=t) == pytest.approx(value, rel=1e-13), _python(f_text)
+    np.testing.assert_allclose(_evaluate(g_text, y=y, t=t), grad, rtol=1e-13, err_msg=g_text)
+    fused = loss.fused_delta_formula(("y", "y"), ("t", "t"))[0]
+    np.testing.assert_array_equal(_evaluate(fused, y=y, t=t), loss.fused_delta(y, t))
+    residual = loss.residual_gradient_formula(("e", "e"))
+    if residual is not None:
+        np.testing.assert_allclose(_evaluate(residual[0], e=t - y), grad, rtol=1e-13)
+    for latex in (f_latex, g_latex):
+        check_latex("$" + latex + "$")
+
+
+@pytest.mark.parametrize("act", VARIANTS, ids=repr)
+def test_every_activation_is_explained_in_every_notation(act, monkeypatch):
+    rng = np.random.default_rng(3)
+    hidden = act if act.elementwise else "tanh"
+    layers = [dp.Dense(2, 3, hidden, dtype="float64", rng=rng),
+              dp.Dense(3, 2, act, dtype="float64", rng=rng)]
+    net = dp.Sequential(layers, loss="mse")
+    X, T = rng.normal(size=(2, 2)), rng.normal(size=(2, 2))
+    trace = explain(net, X, T)
+    J, grads = net.gradients(X, T)
+    assert trace.J == J and all(np.array_equal(lt.grad_W, gW) for lt, (gW, _) in zip(trace.layers, grads))
+    name_text, _ = act.symbol()
+    for notation in NOTATION_NAMES:
+        text = trace.to_text(notation=notation)
+        assert name_text + "(" in text
+        if act.elementwise:
+            f_text = act.derivative_formula(NOTATIONS[notation].pre(2), NOTATIONS[notation].act(2))[0]
+            assert f_text in text, (notation, f_text)
+        _check_latex_with(monkeypatch, trace.to_latex(notation=notation))
+        assert trace.to_markdown(notation=notation).count("$$") % 2 == 0
+        json.loads(trace.to_json(notation=notation))
+
+
+def test_leaky_relu_and_elu_are_explained_with_their_own_parameters():
+    for act, word, default in ((ACTIVATIONS["leaky_relu"](slope=0.2), "else 0.2)", "else 0.01)"),
+                               (ACTIVATIONS["elu"](alpha=0.5), "+ 0.5)", "+ 1)")):
+        net = dp.Sequential([dp.Dense(2, 2, act, dtype="float64", rng=0),
+                             dp.Dense(2, 1, dtype="float64", rng=1)], loss="mse")
+        trace = explain(net, [[1.0, -2.0]], [[0.5]])
+        text = trace.to_text()
+        assert word in text and default not in text, text
+        np.testing.assert_array_equal(trace.layers[0].fprime,
+                                      act.derivative(trace.layers[0].z, trace.layers[0].a))
+
+
+# -- a user's own activation and loss, defined here only ---------------------------------------
+
+class Cubic(Activation):
+    """f(z) = z³/3 + z, f'(z) = z² + 1."""
+
+    name = "cubic"
+
+    def forward(self, z, out=None):
+        value = z * z * z / 3.0 + z
+        if out is None:
+            return value
+        out[...] = value
+        return out
+
+    def derivative(self, z, a):
+        return z * z + 1.0
+
+
+class Quartic(Loss):
+    """ℓ = Σⱼ (yⱼ − tⱼ)⁴ / 4, ∂ℓ/∂y = (y − t)³."""
+
+    name = "quartic"
+
+    def value(self, y, t):
+        return np.sum((y - t) ** 4, axis=1) / 4.0
+
+    def gradient(self, y, t):
+        return (y - t) ** 3
+
+
+@pytest.fixture
+def user_functions():
+    register_activation(Cubic)
+    register_loss(Quartic)
+    yield
+    del ACTIVATIONS["cubic"], LOSSES["quartic"]
+
+
+@pytest.mark.parametrize("N", [1, 3])
+def test_a_new_activation_and_loss_are_explained_without_a_table(user_functions, monkeypatch, N):
+    rng = np.random.default_rng(7)
+    net = dp.MLP([3, 4, 2], activation="cubic", output="cubic", loss="quartic", dtype="float64",
+                 seed=2)
+    X, T = 0.5 * rng.normal(size=(N, 3)), rng.normal(size=(N, 2))
+    trace = explain(net, X, T)
+    J, grads = net.gradients(X, T)
+    assert trace.J == J
+    for layer, (gW, gb) in zip(trace.layers, grads):
+        assert np.array_equal(layer.grad_W, gW) and np.array_equal(layer.grad_b, gb)
+        np.testing.assert_array_equal(layer.fprime, layer.z ** 2 + 1.0)   # the user's f'
+    out = trace.layers[-1]
+    np.testing.assert_allclose(out.g, (out.a - trace.T) ** 3, rtol=1e-15)  # the user's ∂ℓ/∂y
+    np.testing.assert_allclose(out.error, out.g * out.fprime, rtol=1e-13)
+    hidden = trace.layers[0]
+    np.testing.assert_allclose(hidden.g, out.error @ out.W.T, rtol=1e-13)
+    for notation in NOTATION_NAMES:
+        text = trace.to_text(notation=notation)
+        assert "cubic(" in text and "cubic'(" in text and "quartic(" in text, notation
+        for gb in grads[-1][1] if N == 1 else ():
+            assert f"{gb:.6g}" in text
+        data = json.loads(trace.to_json(notation=notation))
+        for entry, (gW, gb) in zip(data["layers"], grads):
+            assert np.array_equal(np.array(entry["grad_W"]), gW)
+        tex = trace.to_latex(notation=notation)
+        assert r"\operatorname{cubic}" in tex and r"\operatorname{quartic}" in tex
+        _check_latex_with(monkeypatch, tex)
+    assert "∇_y quartic(y, t)" in trace.to_text(notation="goodfellow")
+
+
+# -- the record hook: the trace's numbers are what the layers saw -----------------------------------
+
+def test_dense_records_what_backward_receives():
+    rng = np.random.default_rng(0)
+    layer = dp.Dense(3, 2, "tanh", dtype="float64", rng=rng)
+    assert layer.record is False and layer.grad_output is None and layer.fprime is None
+    x, g = rng.normal(size=(4, 3)), rng.normal(size=(4, 2))
+    layer.forward(x, keep=True)
+    layer.backward(g.copy())
+    assert layer.grad_output is None and layer.fprime is None   # nothing kept by default
+    layer.record = True
+    layer.forward(x, keep=True)
+    received = g.copy()
+    layer.backward(received)
+    np.testing.assert_array_equal(layer.grad_output, g)          # before step ② overwrote it
+    np.testing.assert_array_equal(layer.fprime, 1.0 - np.tanh(x @ layer.W + layer.b) ** 2)
+    np.testing.assert_array_equal(layer.delta, g * layer.fprime)
+    layer.backward(g.copy(), is_delta=True)
+    assert layer.grad_output is None
+    out = dp.Dense(3, 2, "softmax", dtype="float64", rng=rng)
+    out.record = True
+    out.forward(x, keep=True)
+    out.backward(g.copy())
+    assert out.fprime is None and out.grad_output is not None
+
+
+def test_explain_leaves_the_network_unrecorded():
+    net, X, T = example("seed003")
+    explain(net, X, T)
+    assert all(layer.record is False and layer.grad_output is None for layer in net.layers)
+
+
+def test_zero_weight_samples_have_no_backward_step():
+    net, X, T = example("minibatch")
+    w = np.array([1.0, 0.0, 2.0])
+    trace = explain(net, X, T, sample_weight=w)
+    J, grads = net.gradients(X, T, sample_weight=w)
+    assert trace.J == J
+    for layer, (gW, gb) in zip(trace.layers, grads):
+        assert np.array_equal(layer.grad_W, gW) and np.array_equal(layer.grad_b, gb)
+        assert np.all(np.isnan(layer.error[1])) and np.all(np.isfinite(layer.error[[0, 2]]))
+    single = explain(net, X[2:], T[2:])
+    np.testing.assert_allclose(trace.layers[0].error[2], single.layers[0].error[0], rtol=1e-14)
+    text = trace.to_text()
+    assert "This sample has weight 0" in text and text.count("Backward step") == 2
+    assert "ℒ_B = Σₙ wₙ ℓₙ / Σₙ wₙ" in text or "Σₙ wₙ" in text
+
+
+def test_one_sample_as_a_vector():
+    net = dp.MLP([2, 3, 3], activation="tanh", output="softmax", loss="cross_entropy",
+                 dtype="float64", seed=0)
+    x = np.array([0.5, -1.0])
+    J = net.gradients(x[None], [2])[0]
+    assert explain(net, x, 2).J == explain(net, x, [2]).J == explain(net, x, [0, 0, 1]).J == J
+    reg = dp.MLP([2, 2], loss="mse", dtype="float64", seed=0)
+    assert explain(reg, x, [0.5, 1.0]).J == reg.gradients(x[None], [[0.5, 1.0]])[0]

@@ -8,7 +8,7 @@ from . import activations, datasets, layers, losses, optimizers, schedules, task
 from .activations import ACTIVATIONS, Activation, get_activation
 from .diagnostics import Diagnostics
 from .exercises import check_backward
-from .explain import explain
+from . import explain
 from .gradcheck import GradcheckReport, gradcheck
 from .io import ModelFileError, load, save
 from .losses import LOSSES, Loss, get_loss

@@ -9,6 +9,11 @@ Jacobian-vector product for softmax.
 Every method works in the dtype of its input (float32 stays float32) and accepts
 ``out=`` so that the layers can reuse their buffers.  New activations are one class
 with ``@register``; :func:`get_activation` finds them by name.
+
+Each activation also writes its own formulas, for :mod:`deltaprop.explain`:
+:meth:`Activation.symbol` (its name) and :meth:`Activation.derivative_formula`
+(``f'`` in the symbols of a notation), each a ``(text, latex)`` pair. The base class
+gives a generic form, so a new activation is explained without further work.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import math
 import numpy as np
 
 __all__ = ["Activation", "ACTIVATIONS", "get_activation", "activation_from_config", "register",
-           "erf"]
+           "erf", "operator_name"]
 
 ACTIVATIONS: dict[str, type[Activation]] = {}
 
@@ -100,6 +105,12 @@ def erf(x, out=None):
         return r
     out[...] = r
     return out
+
+
+def operator_name(name):
+    r"""``(text, latex)`` of a function written by its name: ``("gelu_tanh",
+    r"\operatorname{gelu\_tanh}")``."""
+    return name, r"\operatorname{" + name.replace("_", r"\_") + "}"
 
 
 def _into(out, value):
@@ -187,12 +198,42 @@ class Activation:
         derivative never vanishes."""
         return None
 
+    # -- how explain writes it: (text, latex) pairs --------------------------------------
+    # ``s`` and ``a`` are the (text, latex) symbols of the pre-activation and of the
+    # activation in a lecture's notation (α and h, z and a, n and a, ...). Products of
+    # vectors are elementwise (⊙); a formula is a factor, bracketed where it needs it.
+    def symbol(self):
+        r"""The function's name as ``(text, latex)``, e.g. ``("σ", r"\sigma")``; by
+        default its registry name."""
+        return operator_name(self.name)
+
+    def derivative_formula(self, s, a):
+        r"""``f'(s)`` as ``(text, latex)`` in terms of ``s`` and ``a = f(s)``.
+
+        For an activation that is not elementwise, the matrix that step ② multiplies
+        the gradient by (the transposed Jacobian :math:`(\partial a/\partial s)^\top`).
+        By default the function's symbol, primed, applied to ``s``; or that transposed
+        Jacobian.
+        """
+        (st, sl), (at, al) = s, a
+        if not self.elementwise:
+            return (f"(∂{at}/∂{st})ᵀ",
+                    r"\left(\frac{\partial " + al + r"}{\partial " + sl + r"}\right)^{\top}")
+        ft, fl = self.symbol()
+        return f"{ft}'({st})", fl + r"'\left(" + sl + r"\right)"
+
 
 @register
 class Identity(Activation):
     r"""``f(z) = z``, ``f'(z) = 1`` (seed 000's linear output)."""
 
     name = "identity"
+
+    def symbol(self):
+        return "id", r"\operatorname{id}"
+
+    def derivative_formula(self, s, a):
+        return "1", "1"
 
     def forward(self, z, out=None):
         if out is None or out is z:
@@ -233,6 +274,13 @@ class Sigmoid(Activation):
     def saturated(self, z, a):
         return (a < 0.01) | (a > 0.99)  # sigma' < 0.0099, 4 % of its maximum 1/4
 
+    def symbol(self):
+        return "σ", r"\sigma"
+
+    def derivative_formula(self, s, a):
+        (at, al) = a
+        return f"{at} ⊙ (1 − {at})", al + r" \odot \left(1 - " + al + r"\right)"
+
 
 @register
 class Tanh(Activation):
@@ -248,6 +296,13 @@ class Tanh(Activation):
 
     def saturated(self, z, a):
         return np.abs(a) > 0.98  # tanh' < 0.0396, 4 % of its maximum 1
+
+    def symbol(self):
+        return "tanh", r"\tanh"
+
+    def derivative_formula(self, s, a):
+        (at, al) = a
+        return f"(1 − {at} ⊙ {at})", r"\left(1 - " + al + r" \odot " + al + r"\right)"
 
 
 @register
@@ -277,6 +332,14 @@ class ReLU(Activation):
     def inactive(self, z, a):
         return z <= 0
 
+    def symbol(self):
+        return "ReLU", r"\operatorname{ReLU}"
+
+    def derivative_formula(self, s, a):
+        (st, sl) = s
+        # step(s) = 1 where s > 0, 0 elsewhere (0 at s = 0, as in the derivative above)
+        return f"step({st})", r"\operatorname{step}\left(" + sl + r"\right)"
+
 
 @register
 class LeakyReLU(Activation):
@@ -294,6 +357,14 @@ class LeakyReLU(Activation):
 
     def derivative(self, z, a):
         return np.where(z > 0, 1.0, self.slope).astype(z.dtype)
+
+    def symbol(self):
+        return "LeakyReLU", r"\operatorname{LeakyReLU}"
+
+    def derivative_formula(self, s, a):
+        (st, sl), c = s, f"{self.slope:g}"
+        return (f"(1 if {st} > 0 else {c})",
+                r"\left([" + sl + r" > 0] + " + c + r"\,[" + sl + r" \le 0]\right)")
 
 
 @register
@@ -313,6 +384,14 @@ class ELU(Activation):
     def derivative(self, z, a):
         return np.where(z > 0, 1.0, a + self.alpha).astype(z.dtype)
 
+    def symbol(self):
+        return "ELU", r"\operatorname{ELU}"
+
+    def derivative_formula(self, s, a):
+        (st, sl), (at, al), c = s, a, f"{self.alpha:g}"
+        return (f"(1 if {st} > 0 else {at} + {c})",
+                r"\left([" + sl + r" > 0] + (" + al + " + " + c + r")\,[" + sl + r" \le 0]\right)")
+
 
 @register
 class Softplus(Activation):
@@ -325,6 +404,10 @@ class Softplus(Activation):
 
     def derivative(self, z, a):
         return Sigmoid().forward(z)
+
+    def derivative_formula(self, s, a):
+        (st, sl) = s
+        return f"σ({st})", r"\sigma\left(" + sl + r"\right)"
 
 
 @register
@@ -340,6 +423,15 @@ class SiLU(Activation):
     def derivative(self, z, a):
         s = Sigmoid().forward(z)
         return s * (1.0 + z * (1.0 - s))
+
+    def symbol(self):
+        return "SiLU", r"\operatorname{SiLU}"
+
+    def derivative_formula(self, s, a):
+        (st, sl) = s
+        sig = r"\sigma\left(" + sl + r"\right)"
+        return (f"σ({st}) ⊙ (1 + {st} ⊙ (1 − σ({st})))",
+                sig + r" \odot \left(1 + " + sl + r" \odot \left(1 - " + sig + r"\right)\right)")
 
 
 @register
@@ -366,6 +458,15 @@ class GELU(Activation):
     def derivative(self, z, a):
         return self._cdf(z) + z * (_INV_SQRT_2PI * np.exp(-0.5 * z * z))
 
+    def symbol(self):
+        return "GELU", r"\operatorname{GELU}"
+
+    def derivative_formula(self, s, a):
+        (st, sl) = s  # Φ and φ: the standard normal distribution function and density
+        return (f"(Φ({st}) + {st} ⊙ φ({st}))",
+                r"\left(\Phi\left(" + sl + r"\right) + " + sl + r" \odot \varphi\left("
+                + sl + r"\right)\right)")
+
 
 @register
 class GELUTanh(Activation):
@@ -387,6 +488,19 @@ class GELUTanh(Activation):
         t = np.tanh(_SQRT_2_OVER_PI * (z + 0.044715 * z * z * z))
         du = _SQRT_2_OVER_PI * (1.0 + 3 * 0.044715 * z * z)
         return 0.5 * (1.0 + t) + 0.5 * z * (1.0 - t * t) * du
+
+    def symbol(self):
+        return "GELUₜₐₙₕ", r"\operatorname{GELU}_{\tanh}"
+
+    def derivative_formula(self, s, a):
+        (st, sl) = s
+        u = f"√(2/π) ({st} + 0.044715 {st}³)"
+        ul = r"\sqrt{2/\pi}\left(" + sl + r" + 0.044715\,{" + sl + r"}^{3}\right)"
+        t, tl = f"tanh({u})", r"\tanh\left(" + ul + r"\right)"
+        return (f"(½ (1 + {t}) + ½ {st} ⊙ (1 − {t}²) ⊙ √(2/π) (1 + 0.134145 {st}²))",
+                r"\left(\tfrac12\left(1 + " + tl + r"\right) + \tfrac12\, " + sl
+                + r" \odot \left(1 - {" + tl + r"}^{2}\right) \odot \sqrt{2/\pi}\left(1 + 0.134145\,{"
+                + sl + r"}^{2}\right)\right)")
 
 
 @register
@@ -412,6 +526,11 @@ class Softmax(Activation):
 
     def derivative(self, z, a):
         raise TypeError("softmax has no elementwise derivative; use backward (a Jacobian-vector product)")
+
+    def derivative_formula(self, s, a):
+        (at, al) = a  # the Jacobian diag(a) − a aᵀ, symmetric: it is its own transpose
+        return (f"(diag({at}) − {at} {at}ᵀ)",
+                r"\left(\operatorname{diag}(" + al + ") - " + al + r"\,{" + al + r"}^{\top}\right)")
 
     def backward(self, z, a, g, out=None):
         s = np.einsum("ij,ij->i", g, a)[:, None]

@@ -469,9 +469,7 @@ def _read_targets(spec, n_rows):
 
 
 def cmd_explain(args):
-    import importlib
-
-    ex = importlib.import_module("deltaprop.explain")  # the package attribute is the function
+    from . import explain as ex
 
     if args.list_examples:
         width = max(len(n) for n in ex.EXAMPLES)

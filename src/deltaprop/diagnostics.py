@@ -9,7 +9,7 @@ quantities (``z``, ``a``, ``delta``, ``grad_W``). What it records, for each Dens
 ``delta_norm``
     :math:`\sqrt{\tfrac1N\sum_n \lVert\delta_n\rVert^2}`: the root mean square over the
     probe samples of the norm of the per-sample error vector
-    :math:`\delta_n = \partial\ell_n/\partial z_n` (seed 003's :math:`\delta^l`, seed 004's
+    :math:`\delta_n = \partial\ell_n/\partial z_n` (Nielsen's :math:`\delta^l`, Hagan et al.'s
     :math:`S`). With ``reduction="mean"`` the engine's ``layer.delta`` rows carry a
     ``1/N``; it is taken out so the number does not depend on the probe size.
 ``grad_norm``
@@ -20,14 +20,17 @@ quantities (``z``, ``a``, ``delta``, ``grad_W``). What it records, for each Dens
     how much the epoch's optimizer steps changed the weights, relative to their size
     (weights copied at the start of each epoch).
 ``dead``
-    For ReLU layers: the share of units whose pre-activation is :math:`z \le 0` for every
-    probe sample, so that :math:`f'(z) = 0` and no gradient passes (seed 001's "dead ReLU:
-    never activated across the whole training set"). NaN for other activations.
+    The share of units that are inactive for every probe sample: :math:`f'(z) = 0`, so no
+    gradient passes (Rousseau's "dead ReLU: never activated across the whole training
+    set"). The activation decides what inactive means
+    (:meth:`~deltaprop.activations.Activation.inactive`): for ReLU :math:`z \le 0`. NaN
+    for activations whose derivative never vanishes.
 ``saturated``
-    For sigmoid and tanh layers: the share of (sample, unit) entries in the flat parts of
-    the curve, where the derivative has fallen below 4 % of its maximum (sigmoid
-    :math:`a < 0.01` or :math:`a > 0.99`; tanh :math:`|a| > 0.98`), seed 001's "killing
-    gradients" and seed 002's "vanishing gradients". NaN for other activations.
+    The share of (sample, unit) entries in the flat parts of the curve, where the
+    derivative has fallen below 4 % of its maximum (Rousseau's "killing gradients",
+    Sayrol's "vanishing gradients"). The activation decides
+    (:meth:`~deltaprop.activations.Activation.saturated`): sigmoid :math:`a < 0.01` or
+    :math:`a > 0.99`; tanh :math:`|a| > 0.98`. NaN for activations without flat parts.
 
 Without a probe batch (``Diagnostics()``) the numbers come from the last training batch of
 each epoch as the layers hold them after its backward sweep; ``update_ratio`` is the same.
@@ -49,12 +52,9 @@ QUANTITIES = {
     "delta_norm": "RMS ‖δ‖ per sample (error vector ∂ℓ/∂z)",
     "grad_norm": "‖∂J/∂W‖ (Frobenius)",
     "update_ratio": "‖ΔW‖ / ‖W‖ over the epoch",
-    "dead": "dead ReLU units (share)",
-    "saturated": "saturated sigmoid/tanh entries (share)",
+    "dead": "dead units, f' = 0 on every sample (share)",
+    "saturated": "saturated entries, f' < 4 % of its maximum (share)",
 }
-
-_SATURATION = {"sigmoid": lambda a: (a < 0.01) | (a > 0.99),
-               "tanh": lambda a: np.abs(a) > 0.98}
 
 
 def layer_statistics(layer, share):
@@ -71,11 +71,12 @@ def layer_statistics(layer, share):
         "dead": float("nan"),
         "saturated": float("nan"),
     }
-    name = layer.activation.name
-    if name == "relu":
-        stats["dead"] = float(np.mean(np.all(layer.z <= 0, axis=0)))
-    if name in _SATURATION:
-        stats["saturated"] = float(np.mean(_SATURATION[name](layer.a)))
+    inactive = layer.activation.inactive(layer.z, layer.a)
+    if inactive is not None:  # dead: inactive for every probe sample
+        stats["dead"] = float(np.mean(np.all(inactive, axis=0)))
+    saturated = layer.activation.saturated(layer.z, layer.a)
+    if saturated is not None:
+        stats["saturated"] = float(np.mean(saturated))
     return stats
 
 
@@ -214,9 +215,8 @@ def plot_diagnostics(diag, path, title=None):
         if name in ("dead", "saturated"):
             ax.set_ylim(-0.03, 1.03)
             if not drawn:
-                ax.text(0.5, 0.5, "no " + ("ReLU" if name == "dead" else "sigmoid/tanh")
-                        + " layer", ha="center", va="center", transform=ax.transAxes,
-                        color="0.5")
+                ax.text(0.5, 0.5, "no layer whose activation can be " + name, ha="center",
+                        va="center", transform=ax.transAxes, color="0.5")
         elif drawn and np.nanmin(values) > 0:
             ax.set_yscale("log")
     handles, labels = axes[0].get_legend_handles_labels()
@@ -241,7 +241,7 @@ def plot_layer_profile(runs, path, epoch=0, title=None):
         dead = np.array(diag.history["dead"][epoch], dtype=float)
         sat = np.array(diag.history["saturated"][epoch], dtype=float)
         if not np.all(np.isnan(dead)):
-            axes[1].plot(k, dead, "s-", label=f"{label}: dead ReLU units")
+            axes[1].plot(k, dead, "s-", label=f"{label}: dead units")
         if not np.all(np.isnan(sat)):
             axes[1].plot(k, sat, "^-", label=f"{label}: saturated entries")
     e = runs[next(iter(runs))].history["epoch"][epoch]

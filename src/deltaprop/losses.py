@@ -12,13 +12,19 @@ Two pairs have a fused path, used on purpose because the maths cancels:
 
 The fused value is computed from the pre-activation ``z`` (log-sum-exp, softplus) so
 that saturated outputs give finite losses and gradients: no ``log 0``, no inf, no nan.
+
+Each loss also writes its own formulas for :mod:`deltaprop.explain`, as ``(text, latex)``
+pairs in the output and target symbols of a notation: :meth:`Loss.formula`,
+:meth:`Loss.gradient_formula`, :meth:`Loss.fused_delta_formula` and
+:meth:`Loss.residual_gradient_formula`. The base class gives a generic form, so a new
+loss is explained without further work.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .activations import Activation, Sigmoid, Softmax
+from .activations import Activation, Sigmoid, Softmax, operator_name
 
 __all__ = ["Loss", "LOSSES", "get_loss"]
 
@@ -134,6 +140,36 @@ class Loss:
     def __repr__(self):
         return f"{type(self).__name__}()"
 
+    # -- how explain writes it: (text, latex) pairs --------------------------------------
+    # ``y`` and ``t`` are the (text, latex) symbols of the output and of the target in a
+    # lecture's notation (y and t, aᴸ and y, ŷ and y, ...); vector operations are
+    # elementwise (⊙, ⊘).
+    def symbol(self):
+        """The loss's name as ``(text, latex)``; by default its registry name."""
+        return operator_name(self.name)
+
+    def formula(self, y, t):
+        """The per-sample loss ``ℓ(y, t)``; by default the loss's symbol applied to them."""
+        (yt, yl), (tt, tl), (nt, nl) = y, t, self.symbol()
+        return f"{nt}({yt}, {tt})", nl + r"\left(" + yl + ", " + tl + r"\right)"
+
+    def gradient_formula(self, y, t):
+        """``∂ℓ/∂y`` (step ①); by default the gradient of the symbol applied to them."""
+        (yt, yl), (tt, tl), (nt, nl) = y, t, self.symbol()
+        return (f"∇_{yt} {nt}({yt}, {tt})",
+                r"\nabla_{" + yl + "} " + nl + r"\left(" + yl + ", " + tl + r"\right)")
+
+    def fused_delta_formula(self, y, t):
+        """``∂ℓ/∂z`` of the fused pair (see :meth:`fused_delta`): ``y − t``."""
+        (yt, yl), (tt, tl) = y, t
+        return f"{yt} − {tt}", yl + " - " + tl
+
+    def residual_gradient_formula(self, e):
+        """``∂ℓ/∂y`` as a constant times the residual ``e = t − y`` (Hagan et al.'s
+        ``−2e``), or None when the gradient is not of that form. A linear map applied to
+        ``e`` commutes with the constant, so ``e`` may be a product such as ``A e``."""
+        return None
+
 
 @register
 class HalfSquaredError(Loss):
@@ -147,6 +183,18 @@ class HalfSquaredError(Loss):
 
     def gradient(self, y, t):
         return y - t
+
+    def formula(self, y, t):
+        (yt, yl), (tt, tl) = y, t
+        return f"½‖{tt} − {yt}‖²", r"\tfrac12\lVert " + tl + " - " + yl + r"\rVert^2"
+
+    def gradient_formula(self, y, t):
+        (yt, yl), (tt, tl) = y, t
+        return f"{yt} − {tt}", yl + " - " + tl
+
+    def residual_gradient_formula(self, e):
+        (et, el) = e
+        return f"−{et}", "-" + el
 
 
 @register
@@ -162,6 +210,18 @@ class SquaredError(Loss):
     def gradient(self, y, t):
         return 2.0 * (y - t)
 
+    def formula(self, y, t):
+        (yt, yl), (tt, tl) = y, t
+        return f"‖{tt} − {yt}‖²", r"\lVert " + tl + " - " + yl + r"\rVert^2"
+
+    def gradient_formula(self, y, t):
+        (yt, yl), (tt, tl) = y, t
+        return f"−2({tt} − {yt})", r"-2\left(" + tl + " - " + yl + r"\right)"
+
+    def residual_gradient_formula(self, e):
+        (et, el) = e
+        return f"−2 {et}", r"-2\," + el
+
 
 @register
 class MSE(Loss):
@@ -175,6 +235,17 @@ class MSE(Loss):
 
     def gradient(self, y, t):
         return (2.0 / y.shape[1]) * (y - t)
+
+    # dim y: the number of outputs (Rousseau's n_K)
+    def formula(self, y, t):
+        (yt, yl), (tt, tl) = y, t
+        return (f"(1/dim {yt})‖{yt} − {tt}‖²",
+                r"\tfrac{1}{\operatorname{dim} " + yl + r"}\lVert " + yl + " - " + tl + r"\rVert^2")
+
+    def gradient_formula(self, y, t):
+        (yt, yl), (tt, tl) = y, t
+        return (f"(2/dim {yt})({yt} − {tt})",
+                r"\tfrac{2}{\operatorname{dim} " + yl + r"}\left(" + yl + " - " + tl + r"\right)")
 
 
 def _check_unit_interval(t, name):
@@ -210,6 +281,14 @@ class CrossEntropy(Loss):
     def gradient(self, y, t):
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(t > 0, -t / y, 0.0).astype(y.dtype, copy=False)
+
+    def formula(self, y, t):
+        (yt, yl), (tt, tl) = y, t
+        return f"−Σⱼ {tt}ⱼ log {yt}ⱼ", r"-\sum_j {" + tl + r"}_j \log {" + yl + "}_j"
+
+    def gradient_formula(self, y, t):
+        (yt, yl), (tt, tl) = y, t
+        return f"−{tt} ⊘ {yt}", "-" + tl + r" \oslash " + yl
 
     def fused_value(self, z, t):
         # -sum_j t_j log softmax(z)_j = sum_j t_j (logsumexp(z) - z_j)
@@ -279,6 +358,18 @@ class BinaryCrossEntropy(Loss):
     def gradient(self, y, t):
         with np.errstate(divide="ignore", invalid="ignore"):
             return (y - t) / (y * (1.0 - y))
+
+    def formula(self, y, t):
+        (yt, yl), (tt, tl) = y, t
+        return (f"−Σⱼ [{tt}ⱼ log {yt}ⱼ + (1 − {tt}ⱼ) log(1 − {yt}ⱼ)]",
+                r"-\sum_j \left[{" + tl + r"}_j \log {" + yl + r"}_j + (1 - {" + tl
+                + r"}_j)\log(1 - {" + yl + r"}_j)\right]")
+
+    def gradient_formula(self, y, t):
+        (yt, yl), (tt, tl) = y, t
+        return (f"({yt} − {tt}) ⊘ ({yt} ⊙ (1 − {yt}))",
+                r"\left(" + yl + " - " + tl + r"\right) \oslash \left(" + yl + r" \odot (1 - "
+                + yl + r")\right)")
 
     def fused_value(self, z, t):
         softplus = np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z)))
