@@ -127,7 +127,11 @@ class Diagnostics(Callback):
         from ._validation import check_X
 
         net = self.trainer.net
-        self.activations = [layer.activation.name for layer in net.layers]
+        # The layers with weights and an activation (Dense): dropout and normalisation
+        # layers between them have no f' and no W of their own to diagnose.
+        self._dense = [i for i, layer in enumerate(net.layers)
+                       if layer.activation is not None and "W" in layer.parameter_names]
+        self.activations = [net.layers[i].activation.name for i in self._dense]
         if self.X is not None:
             X = check_X(self.X, net.dtype, net.n_inputs, name="Diagnostics X")
             n = min(len(X), self.max_samples)
@@ -136,7 +140,8 @@ class Diagnostics(Callback):
             self._probe = (np.ascontiguousarray(X[:n]), T)
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._start = [layer.W.astype(np.float64) for layer in self.trainer.net.layers]
+        layers = self.trainer.net.layers
+        self._start = [layers[i].W.astype(np.float64) for i in self._dense]
 
     def on_epoch_end(self, epoch, logs=None):
         net = self.trainer.net
@@ -148,7 +153,8 @@ class Diagnostics(Callback):
             layers, n = net.layers, len(net.layers[-1].delta)
         share = 1.0 / n if net.reduction == "mean" else 1.0
         rows = {name: [] for name in QUANTITIES}
-        for layer, W0, W1 in zip(layers, self._start, net.layers):
+        for i, W0 in zip(self._dense, self._start):
+            layer, W1 = layers[i], net.layers[i]
             stats = layer_statistics(layer, share)
             norm0 = float(np.linalg.norm(W0))
             change = float(np.linalg.norm(W1.W - W0))
