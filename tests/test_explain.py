@@ -276,6 +276,7 @@ KNOWN_MACROS = {
     "leftarrow", "to", "times", "le", "ge", "approx", "infty", "mathrm", "dots", "Sigma",
     "textbackslash", "textasciitilde", "textasciicircum", "textless", "textgreater",
     "textbar", "prime", "tanh", "|", ",", "_", "&", "%", "$", "#", "{", "}", "\\",
+    "gamma", "beta", "mu", "epsilon", "sqrt", "textstyle",  # the normalisation steps
 }
 MATH_ENVS = {"align*", "bmatrix", "aligned"}
 ENVS = MATH_ENVS | {"document", "tabular"}
@@ -718,3 +719,56 @@ def test_one_sample_as_a_vector():
     assert explain(net, x, 2).J == explain(net, x, [2]).J == explain(net, x, [0, 0, 1]).J == J
     reg = dp.MLP([2, 2], loss="mse", dtype="float64", seed=0)
     assert explain(reg, x, [0.5, 1.0]).J == reg.gradients(x[None], [[0.5, 1.0]])[0]
+
+
+# -- layers without weights: dropout and the normalisations, as steps of their own -----------
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("norm", ["batch", "layer"])
+def test_dropout_and_normalisation_steps_in_every_notation(norm, training):
+    rng = np.random.default_rng(3)
+    net = dp.MLP([3, 4, 4, 2], activation="tanh", output="softmax", loss="cross_entropy",
+                 norm=norm, dropout=0.5, dtype="float64", seed=2)
+    X, y = rng.normal(size=(5, 3)), np.array([0, 1, 1, 0, 1])
+    before = net.snapshot()
+    trace = explain(net, X, y, training=training)
+    after = net.snapshot()  # explain works on a copy: running statistics and masks untouched
+    np.testing.assert_array_equal(before["data"], after["data"])
+    for b, a in zip(before["buffers"], after["buffers"]):
+        for key in b:
+            np.testing.assert_array_equal(b[key], a[key])
+    # the numbers are the engine's: the same sweep on a copy gives the same gradients
+    twin = net.copy()
+    for layer in twin.layers:
+        if layer.kind == "dropout":
+            layer.rng = np.random.default_rng(layer.seed)
+    J, grads = twin.gradients(X, y, training=training)
+    assert trace.J == J
+    for layer, (gW, gb) in zip(trace.layers, grads):
+        np.testing.assert_array_equal(layer.grad_W, gW)
+    by_label = twin.parameter_gradients()
+    kind = {"batch": "batch_norm", "layer": "layer_norm"}[norm]
+    for op in trace.ops:
+        if op.kind == kind:
+            np.testing.assert_array_equal(op.params["grad_gamma"], by_label[f"gamma{op.position}"])
+        if op.kind == "dropout":
+            assert (op.params["mask"] is not None) == training
+            if training:  # the mask the engine drew, applied to the gradient it passed down
+                np.testing.assert_allclose(op.g_in, op.params["mask"] * op.g_out, rtol=1e-15)
+    assert [op.kind for op in trace.ops] == [kind, "dropout"] * 2
+    tag = {"batch": "BN", "layer": "LN"}[norm]
+    for notation in NOTATIONS:
+        text = trace.to_text(notation=notation)
+        assert f"[{tag}·drop]" in text and "γ⁽²⁾" in text
+        assert ("m ⊙" in text) == training
+        latex = trace.to_latex(notation=notation)
+        check_latex(latex)
+        assert r"\gamma^{(2)}" in latex
+        trace.to_markdown(notation=notation)
+    data = json.loads(trace.to_json())
+    assert [op["kind"] for op in data["ops"]] == [kind, "dropout"] * 2 and data["training"] == training
+
+
+def test_explain_needs_a_dense_output_layer():
+    net = dp.Sequential([dp.Dense(2, 3, "tanh"), dp.Dropout(0.1)])
+    with pytest.raises(ValueError, match="explain needs a Dense output layer"):
+        explain(net, np.zeros((1, 2)), np.zeros((1, 3)))

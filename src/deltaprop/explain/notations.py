@@ -14,6 +14,7 @@ import copy
 
 import numpy as np
 
+from . import operations
 from .document import (ARROW, CIRCLED, EQ, MINUS, ODOT, ONE, PLUS, TIMES, Eq, Heading, Mat,
                        Para, S, Sym, Table, apply, paren, sub, sup, transpose)
 
@@ -103,6 +104,19 @@ class Notation:
 
     def to_below_steps(self, c, k):
         return []
+
+    def error_through_steps(self, c, k):
+        """Step ② for layer ``k`` when layers without weights (dropout, a normalisation)
+        sit above it: its error vector from ``∂ℓ/∂(its activation)``, which they passed
+        down (the recursions of the lectures hold from Dense layer to Dense layer only)."""
+        return self._local_product(c, k, self.err(k), self.d(self.act(k)))
+
+    def to_ops_steps(self, c, k, below):
+        """From layer ``k``'s error vector to the gradient with respect to its input, the
+        output ``below`` of the layers without weights under it."""
+        W = transpose(self.W(k)) if self.transposed else self.W(k)
+        return [Eq([self.d(below), EQ, W, TIMES, self.err(k), EQ, Mat(c.W(k)), TIMES,
+                    Mat(c.err(k)), EQ, Mat(c.op_g_out(below))])]
 
     # -- helpers for the steps -------------------------------------------------------------
     def _local_product(self, c, k, lhs, g_sym, label=None):
@@ -205,6 +219,9 @@ class Goodfellow(Notation):
     def hidden_error_steps(self, c, k):
         g = S("g")
         return self._local_product(c, k, g + ARROW + self.grad(self.pre(k)), g, CIRCLED[2])
+
+    def error_through_steps(self, c, k):
+        return self.hidden_error_steps(c, k)
 
     def gradient_steps(self, c, k):
         g = S("g")
@@ -429,11 +446,16 @@ def get_notation(name):
 class _Sample:
     """The numbers of one sample ``n``, as column vectors in a lecture's layout."""
 
-    def __init__(self, trace, n, notation):
+    def __init__(self, trace, n, notation, op_by_symbol=None):
         self.trace, self.n, self.nota = trace, n, notation
+        self.op_by_symbol = op_by_symbol or {}
 
     def layer(self, k):
         return self.trace.layers[k - 1]
+
+    def op_g_out(self, sym):
+        """Per-sample ∂ℓ/∂(output) of the layer without weights whose output is ``sym``."""
+        return self.op_by_symbol[sym.text].g_out[self.n]
 
     def x(self, k): return self.layer(k).x[self.n]
     def z(self, k): return self.layer(k).z[self.n]
@@ -478,7 +500,26 @@ def build_document(trace, nota, sample=None, max_samples=3):
         samples = [int(sample) % N]
     else:
         samples = list(range(min(N, max_samples)))
-    arch = " → ".join([str(trace.sizes[0])] + [f"{l.n_out} ({l.activation})" for l in trace.layers])
+    ops_after = {}
+    for op in trace.ops:
+        ops_after.setdefault(op.after, []).append(op)
+    parts = [str(trace.sizes[0])] + [op.kind for op in ops_after.get(0, [])]
+    for l in trace.layers:
+        parts += [f"{l.n_out} ({l.activation})"] + [op.kind for op in ops_after.get(l.index, [])]
+    arch = " → ".join(parts)
+    # The symbols of the layers without weights, and the input symbol of the Dense layer
+    # above them (its input is their output).
+    op_syms, override = {}, {}
+    for k, ops in ops_after.items():
+        base = nota.inp(1) if k == 0 else nota.act(k)
+        op_syms[k] = operations.op_symbols(ops, base)
+        override[k + 1] = op_syms[k][-1][1]
+    if override:
+        nota = copy.copy(nota)
+        plain_inp = nota.inp
+        nota.inp = lambda k: override.get(k) or plain_inp(k)
+    op_by_symbol = {out.text: op for k, ops in ops_after.items()
+                    for op, (_, out) in zip(ops, op_syms[k])}
     doc = [Heading(f"Backpropagation step by step, in the notation of {nota.title}", 1),
            Para([f"Network {arch}; loss {trace.loss}, reduction \"{trace.reduction}\""
                  + (f", L2 λ = {trace.l2:g}" if trace.l2 else "") + f"; N = {N} sample"
@@ -505,6 +546,13 @@ def build_document(trace, nota, sample=None, max_samples=3):
         k = layer.index
         doc.append(Eq([nota.W(k), EQ, Mat(nota.Wmat(layer.W))]))
         doc.append(Eq([nota.b(k), EQ, Mat(layer.b)]))
+    for op in trace.ops:
+        doc += operations.parameter_items(op)
+    if trace.ops:
+        doc.append(Para(["Mode: " + ("training (dropout masks drawn, batch statistics)"
+                                     if trace.training else
+                                     "evaluation (no dropout, running statistics); explain "
+                                     "with training=True for the training mode") + "."]))
     loss_formula = nota.loss_formula(trace.loss_function)
     batch_nota = nota
     if N > 1 or trace.l2 or trace.share[0] != 1.0:
@@ -512,12 +560,16 @@ def build_document(trace, nota, sample=None, max_samples=3):
         nota = copy.copy(nota)
         nota.J = nota.loss
     for n in samples:
-        c = _Sample(trace, n, nota)
+        c = _Sample(trace, n, nota, op_by_symbol)
         if N > 1:
             doc.append(Heading(f"Sample {n + 1} of {N}", 2))
         doc.append(Heading("Forward step", 2 if N == 1 else 3))
-        doc.append(Eq([nota.inp(1), EQ, S("x"), EQ, Mat(c.x(1))] if nota.inp(1).text != "x"
-                      else [S("x"), EQ, Mat(c.x(1))]))
+        first = plain_inp(1) if override else nota.inp(1)
+        x0 = trace.X[n]
+        doc.append(Eq([first, EQ, S("x"), EQ, Mat(x0)] if first.text != "x"
+                      else [S("x"), EQ, Mat(x0)]))
+        for op, (s_in, s_out) in zip(ops_after.get(0, []), op_syms.get(0, [])):
+            doc += operations.forward_items(op, n, s_in, s_out)
         for layer in trace.layers:
             k = layer.index
             sym_rhs, order = nota.forward_rhs(k)
@@ -532,6 +584,8 @@ def build_document(trace, nota, sample=None, max_samples=3):
             named = apply(Sym(*layer.activation_function.symbol()), nota.pre(k))
             doc.append(Eq([nota.act(k), EQ, f_of] + ([EQ, named] if named != f_of else [])
                           + [EQ, Mat(c.a(k))]))
+            for op, (s_in, s_out) in zip(ops_after.get(k, []), op_syms.get(k, [])):
+                doc += operations.forward_items(op, n, s_in, s_out)
         doc.append(Eq([nota.y, EQ, nota.act(K), EQ, Mat(c.y())]))
         doc.append(Eq([nota.t, EQ, Mat(c.t())]))
         ell = Sym(f"{nota.loss.text}({nota.t.text}, {nota.y.text})",
@@ -551,10 +605,18 @@ def build_document(trace, nota, sample=None, max_samples=3):
             doc.append(Heading(f"layer {k}", 4))
             if k == K:
                 doc += nota.output_steps(c, K)
+            elif ops_after.get(k):
+                doc += nota.error_through_steps(c, k)
             else:
                 doc += nota.hidden_error_steps(c, k)
             doc += nota.gradient_steps(c, k)
-            if k > 1:
+            below = ops_after.get(k - 1)
+            if below:
+                doc += nota.to_ops_steps(c, k, op_syms[k - 1][-1][1])
+                for op, (s_in, s_out) in reversed(list(zip(below, op_syms[k - 1]))):
+                    doc.append(Heading(f"{op.kind} (layer {op.position} of the network)", 4))
+                    doc += operations.backward_items(op, n, nota.d, s_in, s_out)
+            elif k > 1:
                 doc += nota.to_below_steps(c, k)
     if N > len(samples):
         doc.append(Para([f"({N - len(samples)} more sample"
@@ -562,6 +624,9 @@ def build_document(trace, nota, sample=None, max_samples=3):
                          "choose one with sample=i.)"]))
     if N > 1 or trace.l2 or trace.share[0] != 1.0:
         doc += _batch_section(trace, batch_nota)
+    elif trace.ops:
+        for op in trace.ops:
+            doc += operations.batch_items(op, lambda sym: batch_nota.d(sym, batch_nota.J))
     return doc
 
 
@@ -601,4 +666,6 @@ def _batch_section(trace, nota):
             if l2 and name == "W":
                 parts += [PLUS, Sym("λ " + sym.text, r"\lambda " + sym.latex)]
             doc.append(Eq(parts + [EQ, Mat(value)]))
+    for op in trace.ops:
+        doc += operations.batch_items(op, lambda sym: nota.d(sym, nota.J))
     return doc

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..activations import Activation
 from .notations import build_document, get_notation
+from .operations import OpTrace
 from .renderers import LatexRenderer, MarkdownRenderer, TextRenderer
 
 __all__ = ["LayerTrace", "Trace", "explain"]
@@ -93,6 +94,12 @@ class Trace:
     Attributes
     ----------
     layers : list of LayerTrace
+        The Dense layers.
+    ops : list of OpTrace
+        The layers without weights between them (dropout, normalisation), each with the
+        number of the Dense layer it follows.
+    training : bool
+        Whether the sweep ran in training mode (dropout masks, batch statistics).
     X, T : ndarray
         The inputs and the targets as the network saw them (validated, ``(N, .)``).
     y : ndarray
@@ -116,8 +123,10 @@ class Trace:
     """
 
     def __init__(self, *, layers, X, T, J, losses, share, loss_function, reduction, l2,
-                 fused, dtype, sample_weight, notation, precision):
+                 fused, dtype, sample_weight, notation, precision, ops=(), training=False):
         self.layers = layers
+        self.ops = list(ops)
+        self.training = training
         self.loss_function = loss_function
         loss = loss_function.name
         self.X, self.T = X, T
@@ -238,6 +247,14 @@ class Trace:
                 entry[key] = None if value is None else np.asarray(value, float).tolist()
                 entry[key + "_shape"] = None if value is None else list(np.shape(value))
             layers.append(entry)
+        ops = []
+        for op in self.ops:
+            entry = {"kind": op.kind, "position": op.position, "after": op.after}
+            for name, value in (("input", op.x), ("output", op.a), ("g_out", op.g_out),
+                                ("g_in", op.g_in), *op.params.items()):
+                entry[name] = (value if value is None or np.isscalar(value)
+                               else np.asarray(value, float).tolist())
+            ops.append(entry)
         return {
             "notation": nota.key,
             "source": nota.source,
@@ -255,6 +272,8 @@ class Trace:
             "losses": self.losses.tolist(),
             "share": self.share.tolist(),
             "layers": layers,
+            "ops": ops,
+            "training": self.training,
         }
 
     def to_json(self, notation=None, indent=1):
@@ -262,7 +281,7 @@ class Trace:
         return json.dumps(self.to_dict(notation), indent=indent)
 
 
-def explain(net, X, T, notation="goodfellow", sample_weight=None, precision=6):
+def explain(net, X, T, notation="goodfellow", sample_weight=None, precision=6, training=False):
     """Trace one forward and one backward sweep of ``net`` on ``(X, T)``.
 
     Runs ``gradients(X, T)`` on a copy of ``net`` whose layers record what their backward
@@ -282,6 +301,9 @@ def explain(net, X, T, notation="goodfellow", sample_weight=None, precision=6):
         Per-sample weights, as for ``net.gradients``.
     precision : int
         Significant digits of the rendered numbers.
+    training : bool
+        Sweep in training mode: dropout draws its masks, batch normalisation uses the
+        batch's statistics (on the copy; ``net`` keeps its running averages).
 
     Returns
     -------
@@ -307,7 +329,10 @@ def explain(net, X, T, notation="goodfellow", sample_weight=None, precision=6):
     probe = net.copy()
     for layer in probe.layers:
         layer.record = True
-    J = probe.gradients(Xv, Tv, sample_weight=sample_weight)[0]
+    if not hasattr(probe.layers[-1], "W"):
+        raise ValueError("explain needs a Dense output layer, but the network ends with "
+                         f"{probe.layers[-1]!r}")
+    J = probe.gradients(Xv, Tv, sample_weight=sample_weight, training=training)[0]
     N = len(Xv)
     if sample_weight is None:
         share = np.full(N, 1.0 / N if net.reduction == "mean" else 1.0)
@@ -321,8 +346,17 @@ def explain(net, X, T, notation="goodfellow", sample_weight=None, precision=6):
     # Per-sample losses, for display: the engine sums them into J without keeping them.
     losses = loss_fn.per_sample(out.z, out.a, Tv, act).astype(np.float64)
 
-    layers = []
-    for k, layer in enumerate(probe.layers, start=1):
+    layers, ops, k = [], [], 0
+    for i, layer in enumerate(probe.layers):
+        if not hasattr(layer, "W"):  # a layer without weights: dropout, a normalisation
+            below = probe.layers[i - 1].grad_output if i else None
+            ops.append(OpTrace(
+                kind=layer.kind, position=i + 1, after=k, x=np.array(layer.x),
+                a=np.array(layer.a), g_out=_per_sample(layer.grad_output, share),
+                g_in=None if below is None else _per_sample(below, share), training=training,
+                params=_op_params(layer)))
+            continue
+        k += 1
         if layer.grad_output is not None:
             g = _per_sample(layer.grad_output, share)
         else:  # the output layer: dℓ/dy for display (the engine does not keep it)
@@ -338,7 +372,16 @@ def explain(net, X, T, notation="goodfellow", sample_weight=None, precision=6):
     return Trace(layers=layers, X=np.array(Xv), T=np.array(Tv), J=float(J), losses=losses,
                  share=share, loss_function=loss_fn, reduction=net.reduction, l2=net.l2,
                  fused=loss_fn.fuses_with(act), dtype=str(net.dtype), sample_weight=w,
-                 notation=notation, precision=precision)
+                 notation=notation, precision=precision, ops=ops, training=training)
+
+
+def _op_params(layer):
+    """Copies of what a layer without weights holds after the sweep."""
+    if layer.kind == "dropout":
+        return {"p": layer.p, "mask": None if layer.mask is None else np.array(layer.mask)}
+    return {name: np.array(getattr(layer, name)) for name in
+            ("mean", "var", "x_hat", "gamma", "beta", "grad_gamma", "grad_beta")} | {
+        "eps": layer.eps}
 
 
 def _per_sample(rows, share):
