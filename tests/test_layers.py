@@ -326,3 +326,55 @@ def test_astype_and_copies_keep_the_new_layers(rng):
     twin = net.copy()
     twin.layers[1].running_mean[:] = 0
     assert not np.all(net.layers[1].running_mean == 0)
+
+
+# -- a user's layer, as docs/architecture.md writes it ------------------------------------------
+from deltaprop.layers import Layer, register_layer  # noqa: E402
+from deltaprop.layers.base import parameter  # noqa: E402
+
+
+@register_layer
+class Scale(Layer):
+    """a = s * x with one learned scalar s."""
+    kind = "test_scale"
+    parameter_names = ("s",)
+    s = parameter("s")  # the value at layer.s (a view into the store), its gradient at grad_s
+
+    def __init__(self, dtype="float64"):
+        self.dtype = dtype
+        self._s, self.grad_s = np.ones(1, dtype), np.zeros(1, dtype)
+        self.forget()
+
+    def forward(self, x, training=False, keep=False):
+        a = x * self._s
+        if keep:  # what backward (and explain) needs: the input and the output
+            self.x, self.a = x, a
+        return a
+
+    def backward(self, g, need_input_grad=True):
+        if self.record:
+            self.grad_output = g.copy()
+        self.grad_s[0] = np.vdot(g, self.x)      # ∂J/∂s = Σ g ⊙ x
+        return g * self._s if need_input_grad else None
+
+    def get_config(self):
+        return {}
+
+    @classmethod
+    def from_config(cls, config, dtype):
+        return cls(dtype)
+
+
+def test_a_new_layer_is_one_class(rng, tmp_path):
+    net = dp.Sequential([Dense(2, 3, "tanh", dtype="float64", rng=0), Scale(),
+                         Dense(3, 1, dtype="float64", rng=1)])
+    net.layers[1].s = [1.7]
+    X, t = rng.normal(size=(20, 2)), rng.normal(size=(20, 1))
+    report = dp.gradcheck(net, X[:5], t[:5])
+    assert report.passed and "s2" in [a.name for a in report.arrays], report
+    net.fit(X, t, epochs=3, batch_size=5, verbose=0, seed=0)
+    assert net.layers[1].s[0] != 1.7  # the optimizer reached it through the store
+    net.save(tmp_path / "m.npz")
+    np.testing.assert_array_equal(dp.load(tmp_path / "m.npz").forward(X), net.forward(X))
+    assert "test_scale_1" in net.summary(print_fn=None)
+    assert "test_scale(" in str(dp.explain(net, X[:1], t[:1]))

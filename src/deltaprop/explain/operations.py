@@ -86,6 +86,10 @@ _MU, _VAR, _XHAT = S("μ", r"\mu"), S("σ²", r"\sigma^2"), S("x̂", r"\hat x")
 def forward_items(op, n, sym_in, sym_out):
     """The forward step of ``op`` for sample ``n``."""
     P = op.params
+    if op.kind not in TAGS:  # a user's layer: what went in and what came out
+        return [Eq([sym_out, EQ, Sym(f"{op.kind}({sym_in.text})",
+                                     rf"\operatorname{{{op.kind}}}\left({sym_in.latex}\right)"),
+                    EQ, Mat(op.a[n])])]
     if op.kind == "dropout":
         if P["mask"] is None:
             return [Eq([sym_out, EQ, sym_in, EQ, Mat(op.a[n])]),
@@ -118,6 +122,8 @@ def backward_items(op, n, d, sym_in, sym_out):
     P = op.params
     g_out, g_in = op.g_out[n], None if op.g_in is None else op.g_in[n]
     din, dout = d(sym_in), d(sym_out)
+    if op.kind not in TAGS:
+        return [] if g_in is None else [Eq([din, EQ, Mat(g_in)])]
     if op.kind == "dropout":
         if P["mask"] is None:
             return [Eq([din, EQ, dout, EQ, Mat(g_out)])] if g_in is not None else []
@@ -154,7 +160,7 @@ def backward_items(op, n, d, sym_in, sym_out):
 
 def parameter_items(op):
     """``γ`` and ``β`` of a normalisation (for the page's parameter section)."""
-    if op.kind == "dropout":
+    if op.kind not in ("batch_norm", "layer_norm"):
         return []
     gamma, beta = _gamma(op)
     return [Eq([gamma, EQ, Mat(op.params["gamma"])]), Eq([beta, EQ, Mat(op.params["beta"])])]
@@ -162,7 +168,7 @@ def parameter_items(op):
 
 def batch_items(op, d_J):
     """``∂J/∂γ`` and ``∂J/∂β``: the engine's sums over the batch."""
-    if op.kind == "dropout":
+    if op.kind not in ("batch_norm", "layer_norm"):
         return []
     gamma, beta = _gamma(op)
     return [Eq([d_J(gamma), EQ, Mat(op.params["grad_gamma"])]),

@@ -379,6 +379,8 @@ def _op_params(layer):
     """Copies of what a layer without weights holds after the sweep."""
     if layer.kind == "dropout":
         return {"p": layer.p, "mask": None if layer.mask is None else np.array(layer.mask)}
+    if layer.kind not in ("batch_norm", "layer_norm"):
+        return {}  # a user's layer: its input, output and gradients only
     return {name: np.array(getattr(layer, name)) for name in
             ("mean", "var", "x_hat", "gamma", "beta", "grad_gamma", "grad_beta")} | {
         "eps": layer.eps}

@@ -22,8 +22,9 @@ A layer maps a batch whose rows are samples to another batch. It
   model files) and :meth:`Layer.summary_row` (for ``summary()``).
 
 ``training`` selects the behaviour of training (dropout masks, batch statistics) or of
-evaluation; ``keep`` asks the layer to remember what its backward step needs, in work
-buffers it reuses from batch to batch (results handed to the user never alias them).
+evaluation; ``keep`` asks the layer to remember what its backward step needs, at least its
+input ``x`` and its output ``a`` (and ``z`` for a layer with an activation), in work
+buffers it may reuse from batch to batch (results handed to the user never alias them).
 """
 
 from __future__ import annotations
