@@ -378,3 +378,53 @@ def test_a_new_layer_is_one_class(rng, tmp_path):
     np.testing.assert_array_equal(dp.load(tmp_path / "m.npz").forward(X), net.forward(X))
     assert "test_scale_1" in net.summary(print_fn=None)
     assert "test_scale(" in str(dp.explain(net, X[:1], t[:1]))
+
+
+# -- the activation as a layer: batch normalisation before the nonlinearity ----------------------
+from deltaprop.layers import ActivationLayer  # noqa: E402
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_batch_norm_before_the_activation_as_in_the_paper(training, rng):
+    first = Dense(5, 6, dtype="float64", rng=rng)
+    bn = randomize(BatchNorm(6, dtype="float64"), rng)
+    last = Dense(6, 3, dtype="float64", rng=rng)
+    net = dp.Sequential([first, bn, ActivationLayer("relu"), last, ActivationLayer("softmax")],
+                        loss="cross_entropy")
+    X, y = rng.normal(size=(8, 5)), rng.integers(0, 3, size=8)
+    report = dp.gradcheck(net, X, y, training=training)
+    assert report.passed, report
+    J, _ = net.gradients(X, y, training=training)
+    ours = net.parameter_gradients()
+    W1, b1 = torch.tensor(first.W, requires_grad=True), torch.tensor(first.b, requires_grad=True)
+    W4, b4 = torch.tensor(last.W, requires_grad=True), torch.tensor(last.b, requires_grad=True)
+    mod = torch_bn(bn, training, np.zeros(6), np.ones(6))
+    h, (gamma, beta) = mod(torch.tensor(X) @ W1 + b1)
+    z = torch.relu(h) @ W4 + b4
+    J_t = torch.nn.functional.cross_entropy(z, torch.tensor(y))
+    J_t.backward()
+    assert abs(J - J_t.item()) <= RTOL * abs(J_t.item())
+    for name, leaf in zip(["W1", "b1", "gamma2", "beta2", "W4", "b4"], [W1, b1, gamma, beta, W4, b4]):
+        if name == "b1" and training:  # batch statistics remove the mean: ∂J/∂b1 = 0 exactly
+            assert np.abs(ours[name]).max() < 1e-15 and np.abs(leaf.grad.numpy()).max() < 1e-15
+            continue
+        assert_close(ours[name], leaf.grad.numpy(), f"∂J/∂{name}")
+    assert net.task == "classification"  # the softmax output layer decides, fused with the loss
+    assert "activation_1" in net.summary(print_fn=None)
+
+
+def test_activation_layer_trains_and_saves(rng, tmp_path):
+    net = dp.Sequential([Dense(2, 8, dtype="float64", rng=0), LayerNorm(8, dtype="float64"),
+                         ActivationLayer("tanh"), Dense(8, 1, "sigmoid", dtype="float64", rng=1)],
+                        loss="binary_cross_entropy")
+    X = rng.normal(size=(64, 2))
+    y = (X[:, 0] * X[:, 1] > 0).astype(int)
+    net.fit(X, y, epochs=40, batch_size=16, verbose=0, seed=0,
+            optimizer=dp.optimizers.Adam(lr=0.02))
+    assert net.score(X, y) > 0.85
+    net.save(tmp_path / "m.npz")
+    again = dp.load(tmp_path / "m.npz")
+    assert again.layers[2].activation.name == "tanh"
+    np.testing.assert_array_equal(again.predict_proba(X), net.predict_proba(X))
+    text = str(dp.explain(net, X[:2], y[:2]))
+    assert "activation(" in text  # shown as a step of its own

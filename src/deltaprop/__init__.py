@@ -12,7 +12,7 @@ from . import explain
 from .gradcheck import GradcheckReport, gradcheck
 from .io import ModelFileError, load, save
 from .losses import LOSSES, Loss, get_loss
-from .layers import BatchNorm, Dense, Dropout, Layer, LayerNorm
+from .layers import ActivationLayer, BatchNorm, Dense, Dropout, Layer, LayerNorm
 from .network import MLP, Sequential
 from .parameters import ParameterStore
 from .training import (Callback, EarlyStopping, GradientNorms, History, LambdaCallback,
@@ -23,6 +23,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ACTIVATIONS",
     "Activation",
+    "ActivationLayer",
     "BatchNorm",
     "Callback",
     "Dense",
