@@ -411,8 +411,12 @@ def test_early_stopping_keeps_the_best_validation_epoch(rng):
     assert clf.best_loss_ is None and len(clf.validation_scores_) == clf.n_iter_ < 300
     assert clf.best_validation_score_ == max(clf.validation_scores_)
     # The held-out split is scikit-learn's stratified train_test_split, drawn from
-    # random_state after the draw that seeds the initial weights.
+    # random_state after the draws of the initial weights (scikit-learn's, in its order:
+    # weights and biases of each layer) and of the network's seed.
     rs = np.random.RandomState(0)
+    for fan_in, fan_out in ((X.shape[1], 6), (6, 3)):
+        rs.uniform(size=(fan_in, fan_out))
+        rs.uniform(size=fan_out)
     rs.randint(np.iinfo(np.int32).max)
     _, X_val, _, y_val = train_test_split(X, y, test_size=0.1, random_state=rs, stratify=y)
     assert clf.score(X_val, y_val) == clf.best_validation_score_
@@ -691,3 +695,18 @@ def test_dropout_and_norm_in_the_estimators(norm):
                           random_state=0).fit(X, y)
     with pytest.raises(ValueError, match="dropout, norm"):
         again.set_params(dropout=0.3).fit(X, y)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "logistic", "identity"])
+def test_initial_weights_are_scikit_learns(activation):
+    """Same random_state, same initial weights as scikit-learn's MLP (a learning rate of
+    1e-300 leaves them as they were drawn)."""
+    X, y = load_iris(return_X_y=True)
+    kw = dict(hidden_layer_sizes=(7, 5), activation=activation, random_state=3, max_iter=1,
+              learning_rate_init=1e-300, batch_size=150)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours = MLPClassifier(**kw).fit(X, y)
+        theirs = SkMLPClassifier(**kw).fit(X, y)
+    for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-300)

@@ -38,6 +38,7 @@ try:
     from sklearn.metrics import accuracy_score, r2_score
     from sklearn.model_selection import train_test_split
     from sklearn.utils import check_random_state, column_or_1d
+    from sklearn.utils.metaestimators import available_if
     from sklearn.utils.multiclass import (check_classification_targets, type_of_target,
                                           unique_labels)
     from sklearn.utils.validation import check_is_fitted, validate_data
@@ -56,7 +57,7 @@ from .network import MLP
 from .tasks import default_head
 from .optimizers import OPTIMIZERS, SGD, Adam, Optimizer, get_optimizer
 from .schedules import InverseScaling
-from .training import Callback
+from .training import Callback, TrainingDiverged
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
@@ -126,7 +127,7 @@ _CONSTRAINTS = {
     "epsilon": [_POSITIVE],
     "n_iter_no_change": [_POSITIVE_INT, Options([np.inf])],
     "optimizer": [None, Optimizer, StrOptions(lambda: sorted(OPTIMIZERS), ignore_case=True)],
-    "dtype": [Options(["float32", "float64"], key=_dtype_name)],
+    "dtype": [None, Options(["float32", "float64"], key=_dtype_name)],
     "dropout": [Interval(Real, 0, 1, closed="left")],
     "norm": [None, StrOptions(("batch", "layer"))],
 }
@@ -209,8 +210,10 @@ _PARAMETER_DOCS = {
                   '...) is copied for each ``fit``. ``solver``, ``learning_rate``, '
                   '``power_t``, ``momentum``, ``nesterovs_momentum``, ``beta_1``, ``beta_2`` '
                   'and ``epsilon`` are then ignored.'),
-    "dtype": ('{"float64", "float32"}',
-              "Floating-point type of the network and of the data it is given."),
+    "dtype": ('{None, "float64", "float32"}',
+              "Floating-point type of the network and of the data it is given. None (as "
+              "scikit-learn): float32 when the training data is float32, float64 otherwise; "
+              "a continued fit (``warm_start``, ``partial_fit``) keeps the network's."),
     "dropout": ("float",
                 "Probability of (inverted) dropout after every hidden layer in training "
                 "(0: none); see :class:`deltaprop.layers.Dropout`. Not in scikit-learn."),
@@ -320,6 +323,8 @@ class _StoppingRule(Callback):
         loss = float(logs["loss"])
         est.loss_curve_.append(loss)
         est.t_ += self.n_train
+        if est.verbose:
+            print(f"Iteration {len(est.loss_curve_)}, loss = {loss:.8f}", flush=True)
         if self.validation is None:
             rule.update(loss)
             est.best_loss_ = rule.best
@@ -353,6 +358,14 @@ class _StoppingRule(Callback):
     def on_train_end(self, logs=None):
         if self.validation is not None and self.est._best_weights is not None:
             self.trainer.restore_weights(self.est._best_weights)
+
+
+def _stochastic_solver(estimator):
+    """partial_fit exists for the mini-batch solvers only (scikit-learn's rule)."""
+    if estimator.solver == "lbfgs":
+        raise AttributeError("partial_fit is only available for stochastic optimizers. "
+                             "lbfgs is not stochastic.")
+    return True
 
 
 # -- the shared base ------------------------------------------------------------------------
@@ -463,7 +476,7 @@ class _BaseMLP(BaseEstimator):
             "early_stopping": bool(self.early_stopping),
             "validation_fraction": float(self.validation_fraction),
             "loss": self._loss(),
-            "dtype": np.dtype(self.dtype),
+            "dtype": None if self.dtype is None else np.dtype(self.dtype),
             "dropout": float(self.dropout),
             "norm": self.norm,
             "learning_rate": "constant" if "learning_rate" in unread else self.learning_rate,
@@ -499,8 +512,11 @@ class _BaseMLP(BaseEstimator):
         if incremental and s["early_stopping"]:
             raise ValueError("partial_fit does not support early_stopping=True")
         first = "net_" not in self.__dict__ or not (s["warm_start"] or incremental)
+        if s["dtype"] is None:  # as the data (float32 stays float32), or as the fitted network
+            s["dtype"] = (np.float64, np.float32) if first else self.net_.dtype
         X, y = validate_data(self, X, y, reset=first, dtype=s["dtype"], multi_output=True,
                              y_numeric=not self._is_classifier())
+        s["dtype"] = X.dtype
         T = self._encode_targets(y, first=first, incremental=incremental, classes=classes,
                                  dtype=s["dtype"])
         w = check_sample_weight(sample_weight, len(X), s["dtype"])
@@ -516,6 +532,9 @@ class _BaseMLP(BaseEstimator):
         validation = None
         if s["early_stopping"] and not incremental:
             stratify = y if self._is_classifier() and y.ndim == 1 else None
+            if stratify is not None and len(self.classes_) == 2:
+                # as scikit-learn, which stratifies on its label-binarized (boolean) targets
+                stratify = (y == self.classes_[1])[:, None]
             arrays = (X, T, y) if w is None else (X, T, y, w)
             parts = train_test_split(*arrays, test_size=s["validation_fraction"],
                                      random_state=rng, stratify=stratify)
@@ -545,9 +564,19 @@ class _BaseMLP(BaseEstimator):
             history = net.fit(X, T, optimizer=None if resume else self._make_optimizer(),
                               epochs=epochs, batch_size=self._batch_size(len(X)),
                               shuffle=s["shuffle"], callbacks=[stopping],
-                              verbose=2 if self.verbose else 0,
-                              seed=int(rng.randint(_SEED_MAX)), resume=resume,
+                              verbose=0, seed=int(rng.randint(_SEED_MAX)), resume=resume,
                               sample_weight=w)
+        except TrainingDiverged as exc:
+            if validation is None:
+                raise ValueError(
+                    f"Solver produced non-finite parameter weights. The input data may "
+                    f"contain large values and need to be preprocessed. ({exc})") from None
+            # With early stopping a diverging run ends as scikit-learn's does: the epoch
+            # scores NaN, and the best weights seen so far are kept.
+            history = exc.history
+            self.validation_scores_.append(float("nan"))
+            if self._best_weights is not None:
+                net.restore(self._best_weights)
         finally:
             self._after_training()
         self.n_iter_ = len(history.epoch)
@@ -563,9 +592,23 @@ class _BaseMLP(BaseEstimator):
         """A new network and the fitted attributes of a first fit."""
         out, loss, n_outputs = head
         sizes = [n_features, *s["hidden"], n_outputs]
+        # For scikit-learn's activations, scikit-learn's initialisation, drawn first from
+        # the same generator, so that a random_state gives the initial weights scikit-learn's
+        # MLP starts from: uniform in ±sqrt(f / (fan_in + fan_out)) for weights and biases,
+        # f = 2 for a logistic hidden activation and 6 otherwise (Glorot and Bengio, 2010).
+        # deltaprop's other activations keep their own scheme (initial_weights).
+        factor = 2.0 if s["activation"] == "sigmoid" else 6.0
+        initial = []
+        sklearn_activation = s["activation"] in ("identity", "sigmoid", "tanh", "relu")
+        for fan_in, fan_out in zip(sizes, sizes[1:]) if sklearn_activation else ():
+            bound = np.sqrt(factor / (fan_in + fan_out))
+            initial.append((rng.uniform(-bound, bound, (fan_in, fan_out)),
+                            rng.uniform(-bound, bound, fan_out)))
         self.net_ = MLP(sizes, activation=s["activation"], output=out, loss=loss,
                         l2=s["alpha"], dtype=s["dtype"], seed=int(rng.randint(_SEED_MAX)),
                         dropout=s["dropout"], norm=s["norm"])
+        for layer, (W, b) in zip(self._dense_layers(), initial):
+            layer.W, layer.b = W, b
         self.n_outputs_ = n_outputs
         self.n_layers_ = len(sizes)
         self.out_activation_ = _SKLEARN_OUT_NAMES[out]
@@ -699,7 +742,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                  shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False,
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
-                 n_iter_no_change=10, loss="log_loss", optimizer=None, dtype="float64",
+                 n_iter_no_change=10, loss="log_loss", optimizer=None, dtype=None,
                  dropout=0.0, norm=None):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
@@ -733,6 +776,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         """
         return self._fit(X, y, sample_weight, incremental=False)
 
+    @available_if(_stochastic_solver)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """Train for one epoch on ``(X, y)``, continuing the fitted network and optimizer.
 
@@ -976,7 +1020,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
                  n_iter_no_change=10, loss="squared_error", optimizer=None,
-                 dtype="float64", dropout=0.0, norm=None):
+                 dtype=None, dropout=0.0, norm=None):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
             alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
@@ -1008,6 +1052,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         """
         return self._fit(X, y, sample_weight, incremental=False)
 
+    @available_if(_stochastic_solver)
     def partial_fit(self, X, y, sample_weight=None):
         """Train for one epoch on ``(X, y)``, continuing the fitted network and optimizer.
 

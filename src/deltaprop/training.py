@@ -38,8 +38,11 @@ __all__ = [
 ]
 
 
-class TrainingDiverged(FloatingPointError):
-    """The loss became NaN or infinite; the weights were restored (see the message)."""
+class TrainingDiverged(FloatingPointError, ValueError):
+    """The loss became NaN or infinite; the weights were restored (see the message).
+
+    A ``ValueError`` too, so that code written for scikit-learn's estimators, which raise
+    ``ValueError`` for non-finite weights, catches it."""
 
     def __init__(self, message, history):
         super().__init__(message)
