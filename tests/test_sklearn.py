@@ -710,3 +710,15 @@ def test_initial_weights_are_scikit_learns(activation):
         theirs = SkMLPClassifier(**kw).fit(X, y)
     for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-300)
+
+
+def test_partial_fit_classes_that_miss_the_labels_and_warm_start_wording():
+    with pytest.raises(ValueError, match=r"y has labels \[0, 1\] that are not in classes=\[2\]"):
+        MLPClassifier(solver="sgd").partial_fit([[3, 2], [1, 6]], [1, 0], classes=[2])
+    clf = MLPClassifier(hidden_layer_sizes=(3,), warm_start=True, max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit([[0, 0], [1, 1], [2, 2]], [0, 1, 2])
+        with pytest.raises(ValueError, match=r"warm_start can only be used where `y` has the "
+                                             r"same classes as in the previous call to fit"):
+            clf.fit([[0, 0], [1, 1]], [0, 1])

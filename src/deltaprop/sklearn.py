@@ -891,11 +891,15 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                     raise ValueError("classes must be passed on the first call to "
                                      "partial_fit")
                 new_classes = unique_labels(classes)
+                unknown = np.setdiff1d(unique_labels(y), new_classes)
+                if len(unknown):
+                    raise ValueError(f"y has labels {unknown.tolist()} that are not in "
+                                     f"classes={np.asarray(classes).tolist()}")
             else:
                 new_classes = unique_labels(y)
             if len(new_classes) < 2 and not multilabel:
                 raise ValueError(f"MLPClassifier needs samples of at least 2 classes, but "
-                                 f"the data contain only one class: {new_classes[0]!r}")
+                                 f"the data contain only one class: {new_classes[0]}")
             self.classes_, self._multilabel = new_classes, multilabel
         else:
             if multilabel != self._multilabel or (multilabel
@@ -911,9 +915,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         labels = unique_labels(y)
         if not first and self.warm_start and not incremental and not np.array_equal(
                 labels, self.classes_):
-            raise ValueError(f"warm_start can only be used where y has the same classes as "
+            raise ValueError(f"warm_start can only be used where `y` has the same classes as "
                              f"in the previous call to fit. Previously got {self.classes_}, "
-                             f"y has {labels}")
+                             f"`y` has {labels}")  # scikit-learn's words
         unknown = np.setdiff1d(labels, self.classes_)
         if len(unknown):
             raise ValueError(f"y has classes not in classes_: {unknown}; classes_ is "
