@@ -772,3 +772,25 @@ def test_explain_needs_a_dense_output_layer():
     net = dp.Sequential([dp.Dense(2, 3, "tanh"), dp.Dropout(0.1)])
     with pytest.raises(ValueError, match="explain needs a Dense output layer"):
         explain(net, np.zeros((1, 2)), np.zeros((1, 3)))
+
+
+def test_markdown_equations_have_no_alignment_outside_an_aligned_block():
+    """MathJax and KaTeX (Jupyter, GitHub) refuse a bare & outside an aligned block."""
+    for name in EXAMPLES:
+        md = explain_example(name).to_markdown()
+        for line in md.splitlines():
+            if line.startswith("$$") and line.endswith("$$") and "aligned" not in line:
+                assert "&=" not in line, line
+
+
+def test_notebook_display_of_traces_and_networks():
+    trace = explain_example("seed000")
+    assert trace._repr_markdown_() == trace.to_markdown()
+    assert trace._repr_latex_().startswith("\\")
+    net = example("seed000")[0]
+    assert "<pre>" in net._repr_html_() and "dense_1" in net._repr_html_()
+    data = trace.to_dict("goodfellow")
+    W = np.asarray(data["layers"][0]["W"])
+    assert W.shape == tuple(data["layers"][0]["W_shape"]) == (trace.layers[0].n_in,
+                                                              trace.layers[0].n_out)
+    assert data["layers"][0]["W_layout"].startswith("deltaprop's layer.W (n_in x n_out)")

@@ -502,6 +502,12 @@ class Sequential:
             print_fn(text)
         return text
 
+    def _repr_html_(self):
+        """Jupyter shows a network as its summary table."""
+        import html
+
+        return f"<pre>{html.escape(self.summary(print_fn=None))}</pre>"
+
     def __repr__(self):
         inner = ", ".join(repr(layer) for layer in self.layers)
         return f"{type(self).__name__}([{inner}], loss={self.loss_function.name!r})"

@@ -288,8 +288,8 @@ class MarkdownRenderer(LatexRenderer):
     def _eq(self, eq):
         lines = self.equation_lines(eq)
         label = f"**{eq.label.text}**\n" if eq.label is not None else ""
-        if len(lines) == 1:
-            return f"{label}$${lines[0]}$$\n"
+        if len(lines) == 1:  # no alignment point outside an aligned block (MathJax, KaTeX)
+            return f"{label}$${lines[0].replace(' &= ', ' = ', 1)}$$\n"
         return label + "$$\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}$$\n"
 
     def _para(self, para):

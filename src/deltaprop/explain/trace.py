@@ -195,6 +195,13 @@ class Trace:
     def __str__(self):
         return self.to_text()
 
+    def _repr_markdown_(self):
+        """Jupyter shows a trace as its Markdown rendering (MathJax/KaTeX math)."""
+        return self.to_markdown()
+
+    def _repr_latex_(self):
+        return self.to_latex()
+
     def to_markdown(self, notation=None, sample=None, precision=None, max_samples=3,
                     max_rows=8, max_cols=8):
         """Markdown with ``$…$`` / ``$$…$$`` math (GitHub, Jupyter, MkDocs with MathJax)."""
@@ -237,8 +244,10 @@ class Trace:
                     "pre_activation": nota.pre(k).latex, "activation": nota.act(k).latex,
                     "error": nota.err(k).latex,
                 },
-                "W_layout": "W^T of deltaprop (n_out x n_in)" if nota.transposed
-                            else "as deltaprop (n_in x n_out)",
+                # what the "W" entry holds, and how this notation's matrix relates to it
+                "W_layout": ("deltaprop's layer.W (n_in x n_out); this notation's matrix is "
+                             "its transpose (n_out x n_in)") if nota.transposed
+                            else "as deltaprop's layer.W (n_in x n_out), this notation's layout",
             }
             for name in ("W", "b", "x", "z", "a", "delta", "error", "fprime", "g", "grad_W",
                          "grad_b"):
