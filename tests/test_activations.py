@@ -111,3 +111,13 @@ def test_registry():
         dp.get_activation("rleu")
     with pytest.raises(ValueError, match="unknown loss 'mae'.*cross_entropy"):
         dp.get_loss("mae")
+
+
+def test_import_does_not_load_scipy_special():
+    """scipy.special is imported on the first erf (GELU), not by ``import deltaprop``."""
+    import subprocess
+    import sys
+
+    code = ("import sys, deltaprop; assert 'scipy.special' not in sys.modules; "
+            "deltaprop.activations.erf(0.5); assert 'scipy.special' in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -89,17 +89,27 @@ def _erf_numpy(x):
     return np.copysign(result, x).astype(x.dtype, copy=False)
 
 
-try:  # SciPy's erf is faster; both are exact to double precision.
-    from scipy.special import erf as _erf_scipy
-except ImportError:  # pragma: no cover - depends on the environment
-    _erf_scipy = None
+_ERF = []  # SciPy's erf (faster; both are exact to double precision), or None, once looked up
+
+
+def _scipy_erf():
+    """SciPy's erf, imported on first use: importing scipy.special takes longer than the
+    rest of ``import deltaprop``."""
+    if not _ERF:
+        try:
+            from scipy.special import erf as scipy_erf
+        except ImportError:  # pragma: no cover - depends on the environment
+            scipy_erf = None
+        _ERF.append(scipy_erf)
+    return _ERF[0]
 
 
 def erf(x, out=None):
     """The error function, elementwise, in the dtype of ``x``."""
     x = np.asarray(x)
-    if _erf_scipy is not None:
-        return _erf_scipy(x, out=out) if out is not None else _erf_scipy(x)
+    fast = _scipy_erf()
+    if fast is not None:
+        return fast(x, out=out) if out is not None else fast(x)
     r = _erf_numpy(x)
     if out is None:
         return r
