@@ -40,6 +40,13 @@ def test_registered_as_full_batch_and_step_refused():
         LBFGS(tol=-1.0)
 
 
+def test_without_scipy_the_error_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "scipy.optimize", None)  # import fails
+    X, y = blobs()
+    with pytest.raises(ImportError, match=r"pip install scipy.*deltaprop\[sklearn\]"):
+        small_net().fit(X, y, optimizer="lbfgs", epochs=5, verbose=0)
+
+
 def test_reaches_a_stationary_point_and_matches_scipy_by_hand():
     X, y = blobs()
     net = small_net(l2=1e-3)
