@@ -31,7 +31,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 # max_iter=100 as scikit-learn passes to its own MLP in these checks; the defaults otherwise.
 # The further instances cover another output (softmax for two classes), a deeper net, a
 # deltaprop activation and loss, the sgd solver with its adaptive rate and a named optimizer,
-# and dropout with layer and batch normalisation.
+# dropout with layer and batch normalisation, and the lbfgs solver.
 
 @parametrize_with_checks([
     MLPClassifier(max_iter=100),
@@ -42,6 +42,8 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
                  learning_rate_init=0.01, max_iter=200),
     MLPClassifier(hidden_layer_sizes=(16,), norm="layer", max_iter=100),
     MLPRegressor(hidden_layer_sizes=(16,), dropout=0.1, norm="batch", max_iter=100),
+    MLPClassifier(solver="lbfgs", max_iter=100),
+    MLPRegressor(solver="lbfgs", max_iter=100),
 ], expected_failed_checks=lambda est: (
     {"check_sample_weight_equivalence_on_dense_data":
      "a weight of 2 is not a duplicated row for dropout (one mask per row) nor for batch "
@@ -519,7 +521,7 @@ def test_pickle_round_trip_keeps_predictions_and_optimizer_state(rng):
     (MLPClassifier, "hidden_layer_sizes", "ten", None),
     (MLPClassifier, "activation", "softmax", "relu"),
     (MLPClassifier, "activation", "swish", "logistic"),
-    (MLPClassifier, "solver", "lbfgs", "'adam' and 'sgd'"),
+    (MLPClassifier, "solver", "newton", "'adam', 'sgd' and 'lbfgs'"),
     (MLPClassifier, "alpha", -1.0, None),
     (MLPClassifier, "batch_size", 0, "'auto' or None"),
     (MLPClassifier, "batch_size", "big", "'auto' or None"),
@@ -531,7 +533,7 @@ def test_pickle_round_trip_keeps_predictions_and_optimizer_state(rng):
     (MLPClassifier, "beta_1", 1.0, None),
     (MLPClassifier, "epsilon", 0.0, None),
     (MLPClassifier, "loss", "hinge", "log_loss, cross_entropy"),
-    (MLPClassifier, "optimizer", "lbfgs", "rmsprop"),
+    (MLPClassifier, "optimizer", "bfgs", "lbfgs"),
     (MLPClassifier, "dtype", "float16", "'float32' or 'float64'"),
     (MLPClassifier, "shuffle", "yes", "True or False"),
     (MLPRegressor, "loss", "poisson", "squared_error, half_squared_error, mse"),

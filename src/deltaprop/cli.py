@@ -62,7 +62,7 @@ def _fraction(text):
 def build_parser():
     from .activations import ACTIVATIONS
     from .losses import LOSSES
-    from .optimizers import OPTIMIZERS
+    from .optimizers import FULL_BATCH_OPTIMIZERS, OPTIMIZERS
 
     parser = argparse.ArgumentParser(
         prog="deltaprop",
@@ -92,7 +92,9 @@ def build_parser():
                    help="output activation (default: softmax for classes, identity for regression)")
     t.add_argument("--loss", default="auto", choices=["auto"] + sorted(LOSSES),
                    help="default: cross_entropy for classes, mse for regression")
-    t.add_argument("--optimizer", default="adam", choices=sorted(OPTIMIZERS))
+    t.add_argument("--optimizer", default="adam",
+                   choices=sorted({*OPTIMIZERS, *FULL_BATCH_OPTIMIZERS}),
+                   help="lbfgs: full-batch L-BFGS (SciPy), one iteration an epoch")
     t.add_argument("--lr", type=float, default=None, help="learning rate (optimizer's default)")
     t.add_argument("--epochs", type=int, default=30)
     t.add_argument("--batch-size", type=int, default=32)

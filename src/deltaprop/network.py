@@ -320,7 +320,11 @@ class Sequential:
             ``(N, n_outputs)`` for regression.
         optimizer : str or Optimizer
             ``"sgd"``, ``"momentum"``, ``"nesterov"``, ``"adagrad"``, ``"rmsprop"``,
-            ``"adam"``, ``"adamw"`` or an instance (its state then lives on).
+            ``"adam"``, ``"adamw"`` or an instance (its state then lives on); or
+            ``"lbfgs"`` (:class:`deltaprop.optimizers.LBFGS`, needs SciPy), a full-batch
+            method: each epoch is then one L-BFGS iteration over the whole training set,
+            ``epochs`` the largest number of iterations, and ``batch_size``, ``shuffle``
+            and ``schedule`` are ignored.
         epochs : int
             Total number of passes over the data (with ``resume``, including those
             already done).

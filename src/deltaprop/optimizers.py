@@ -57,23 +57,36 @@ __all__ = [
     "RMSProp",
     "Adam",
     "AdamW",
+    "LBFGS",
     "OPTIMIZERS",
+    "FULL_BATCH_OPTIMIZERS",
     "clip_grad_norm",
     "get_optimizer",
     "optimizer_from_config",
     "register",
 ]
 
+#: The step-by-step rules by name (each has a :meth:`Optimizer.step`).
 OPTIMIZERS: dict[str, type[Optimizer]] = {}
+#: The full-batch methods by name (``full_batch = True``, no ``step``: :class:`LBFGS`).
+FULL_BATCH_OPTIMIZERS: dict[str, type[Optimizer]] = {}
 
 #: Elements per block of the flat update: 1 MiB of float32, so that a rule's dozen passes
 #: over the parameter, gradient, state and work arrays stay in the L2 cache.
 BLOCK = 1 << 18
 
 def register(cls):
-    """Class decorator: make an optimizer available by its ``name``."""
-    OPTIMIZERS[cls.name] = cls
+    """Class decorator: make an optimizer available by its ``name`` (in
+    :data:`OPTIMIZERS`, or :data:`FULL_BATCH_OPTIMIZERS` when ``cls.full_batch``)."""
+    (FULL_BATCH_OPTIMIZERS if cls.full_batch else OPTIMIZERS)[cls.name] = cls
     return cls
+
+
+def _named(name):
+    """The class registered under ``name`` (case-insensitive), or None."""
+    if not isinstance(name, str):
+        return None
+    return OPTIMIZERS.get(name.lower()) or FULL_BATCH_OPTIMIZERS.get(name.lower())
 
 
 # --------------------------------------------------------------------------- checks
@@ -152,6 +165,9 @@ class Optimizer:
     #: True for a rule that needs whole tensors: it is called once per tensor, never on a
     #: block of the flat store that crosses tensor boundaries.
     per_tensor = False
+    #: True for a method that minimises the whole training objective itself (``minimize``)
+    #: instead of taking steps: :func:`deltaprop.training.fit` then hands it the objective.
+    full_batch = False
     #: True for the decoupled ``W <- W - eta*lambda*W`` of AdamW, False for seed 002's form.
     decoupled_weight_decay = False
 
@@ -792,6 +808,100 @@ class AdamW(Adam):
         super().__init__(lr, beta_1, beta_2, eps, amsgrad, weight_decay, clip_norm)
 
 
+# --------------------------------------------------------------------------- full batch
+@register
+class LBFGS(Optimizer):
+    r"""L-BFGS, through ``scipy.optimize.minimize(method="L-BFGS-B", jac=True)``.
+
+    A full-batch quasi-Newton method (scikit-learn's ``solver="lbfgs"``): it minimises
+    the objective ``J`` of :meth:`Sequential.backprop` over the whole training set, as a
+    function of the flat parameter vector ``net.store.data``. It has no :meth:`step`:
+    :func:`deltaprop.training.fit` sees ``full_batch = True`` and hands it the objective
+    (one iteration per epoch, ``epochs`` being the largest number of iterations).
+
+    Parameters
+    ----------
+    max_fun : int
+        Largest number of evaluations of ``J`` and its gradient (scipy's ``maxfun``;
+        scikit-learn's ``max_fun``), over one ``fit`` call.
+    tol : float
+        scipy's ``gtol``: stop when the largest component of the projected gradient is at
+        most ``tol`` (scikit-learn maps its ``tol`` to it; ``ftol`` keeps scipy's default).
+    lr : float
+        Unused (L-BFGS chooses its steps by a line search); accepted so that a named
+        optimizer can be built with a learning rate, as the CLI and the estimators do.
+
+    Attributes
+    ----------
+    result : scipy.optimize.OptimizeResult or None
+        The result of the last run (``nit``, ``nfev``, ``status``, ``message``).
+
+    Raises
+    ------
+    ImportError
+        From :meth:`minimize`, when SciPy is not installed.
+    """
+
+    name = "lbfgs"
+    #: Trained on the whole training set at once by :meth:`minimize`, not step by step.
+    full_batch = True
+
+    def __init__(self, max_fun=15000, tol=1e-4, lr=1.0):
+        super().__init__(lr)
+        if isinstance(max_fun, bool) or not isinstance(max_fun, (int, np.integer)) or max_fun < 1:
+            raise ValueError(f"max_fun must be a positive integer, got {max_fun!r}")
+        self.max_fun = int(max_fun)
+        self.tol = check_non_negative("tol", tol)
+        self.result = None
+
+    def _hyper(self):
+        return {"max_fun": self.max_fun, "tol": self.tol}
+
+    def get_config(self):
+        """JSON-serialisable hyper-parameters, including ``"name"``."""
+        return {"name": self.name, "lr": self.lr, **self._hyper()}
+
+    def step(self, params):
+        """Not available: L-BFGS needs the objective, not one gradient (see :meth:`minimize`)."""
+        raise TypeError("LBFGS is a full-batch method without a step: train with "
+                        "net.fit(X, y, optimizer='lbfgs'), or call LBFGS.minimize")
+
+    def minimize(self, fun, theta0, max_iter, callback=None):
+        """Run L-BFGS-B from ``theta0`` for at most ``max_iter`` iterations.
+
+        Parameters
+        ----------
+        fun : callable
+            ``fun(theta) -> (J, gradient)``, both float64.
+        theta0 : ndarray
+            The starting parameters (copied to float64).
+        max_iter : int
+            scipy's ``maxiter``.
+        callback : callable or None
+            ``callback(intermediate_result)`` after each iteration (``.x``, ``.fun``); it
+            may raise ``StopIteration`` to end the run there.
+
+        Returns
+        -------
+        scipy.optimize.OptimizeResult
+            Also kept as :attr:`result`; ``t`` counts the iterations over all runs.
+        """
+        try:
+            from scipy.optimize import minimize
+        except ImportError:
+            raise ImportError("the 'lbfgs' optimizer needs SciPy: pip install scipy "
+                              "(or pip install 'deltaprop[sklearn]')") from None
+        def each_iteration(intermediate_result):  # scipy recognises this parameter name
+            callback(intermediate_result)
+
+        self.result = minimize(fun, np.asarray(theta0, dtype=np.float64), method="L-BFGS-B",
+                               jac=True, callback=None if callback is None else each_iteration,
+                               options={"maxfun": self.max_fun, "maxiter": int(max_iter),
+                                        "gtol": self.tol})
+        self.t += int(self.result.nit)
+        return self.result
+
+
 # --------------------------------------------------------------------------- registry
 def get_optimizer(name_or_instance, **kwargs):
     """An optimizer from a registry name (``"adam"``), a config dict, or an instance.
@@ -799,8 +909,8 @@ def get_optimizer(name_or_instance, **kwargs):
     Parameters
     ----------
     name_or_instance : str, dict or Optimizer
-        A name of :data:`OPTIMIZERS` (case-insensitive), a :meth:`Optimizer.get_config`
-        dict, or an optimizer (returned as it is).
+        A name of :data:`OPTIMIZERS` or :data:`FULL_BATCH_OPTIMIZERS` (case-insensitive),
+        a :meth:`Optimizer.get_config` dict, or an optimizer (returned as it is).
     **kwargs
         Hyper-parameters for the constructor (names only).
 
@@ -819,14 +929,15 @@ def get_optimizer(name_or_instance, **kwargs):
         return name_or_instance
     if isinstance(name_or_instance, dict):
         return optimizer_from_config({**name_or_instance, **kwargs})
-    if isinstance(name_or_instance, str) and name_or_instance.lower() in OPTIMIZERS:
-        cls = OPTIMIZERS[name_or_instance.lower()]
+    cls = _named(name_or_instance)
+    if cls is not None:
         try:
             return cls(**kwargs)
         except TypeError as exc:  # an unknown keyword
             raise ValueError(f"{cls.__name__}: {exc}") from None
     raise ValueError(
-        f"unknown optimizer {name_or_instance!r}; valid names are: {', '.join(sorted(OPTIMIZERS))}"
+        f"unknown optimizer {name_or_instance!r}; valid names are: "
+        f"{', '.join(sorted({**OPTIMIZERS, **FULL_BATCH_OPTIMIZERS}))}"
     )
 
 
@@ -836,9 +947,10 @@ def optimizer_from_config(config):
     if "name" not in config:
         raise ValueError(f"optimizer config has no 'name': {config!r}")
     name = config.pop("name")
-    if not (isinstance(name, str) and name.lower() in OPTIMIZERS):
+    cls = _named(name)
+    if cls is None:
         return get_optimizer(name)  # raises, listing the valid names
-    return _build(OPTIMIZERS[name.lower()], config)
+    return _build(cls, config)
 
 
 def _build(cls, hyper):

@@ -55,7 +55,8 @@ from .improvement import Improvement
 from .layers import Dense
 from .network import MLP
 from .tasks import default_head
-from .optimizers import OPTIMIZERS, SGD, Adam, Optimizer, get_optimizer
+from .optimizers import (FULL_BATCH_OPTIMIZERS, LBFGS, OPTIMIZERS, SGD, Adam, Optimizer,
+                         get_optimizer)
 from .schedules import InverseScaling
 from .training import Callback, TrainingDiverged
 
@@ -65,12 +66,13 @@ __all__ = ["MLPClassifier", "MLPRegressor"]
 _ACTIVATION_ALIASES = {"logistic": "sigmoid"}
 #: deltaprop's output activation -> scikit-learn's ``out_activation_`` name.
 _SKLEARN_OUT_NAMES = {"sigmoid": "logistic", "softmax": "softmax", "identity": "identity"}
-_SOLVERS = ("adam", "sgd")
+_SOLVERS = ("adam", "sgd", "lbfgs")
 _LEARNING_RATES = ("constant", "invscaling", "adaptive")
 #: The parameters that only one solver reads: they are checked only when that solver is
 #: used. With ``optimizer=`` given, neither these nor ``solver`` are read or checked.
 _SOLVER_PARAMETERS = {"sgd": ("learning_rate", "power_t", "momentum", "nesterovs_momentum"),
-                      "adam": ("beta_1", "beta_2", "epsilon")}
+                      "adam": ("beta_1", "beta_2", "epsilon"),
+                      "lbfgs": ("max_fun",)}
 #: The regressor's ``loss``: scikit-learn's name keeps scikit-learn's meaning (half the
 #: squared error), so ``"squared_error"`` is deltaprop's ``"half_squared_error"``.
 _REGRESSION_LOSSES = {"squared_error": "half_squared_error",
@@ -126,13 +128,16 @@ _CONSTRAINTS = {
     "beta_2": [Interval(Real, 0, 1, closed="left")],
     "epsilon": [_POSITIVE],
     "n_iter_no_change": [_POSITIVE_INT, Options([np.inf])],
-    "optimizer": [None, Optimizer, StrOptions(lambda: sorted(OPTIMIZERS), ignore_case=True)],
+    "max_fun": [_POSITIVE_INT],
+    "optimizer": [None, Optimizer,
+                  StrOptions(lambda: sorted({*OPTIMIZERS, *FULL_BATCH_OPTIMIZERS}),
+                             ignore_case=True)],
     "dtype": [None, Options(["float32", "float64"], key=_dtype_name)],
     "dropout": [Interval(Real, 0, 1, closed="left")],
     "norm": [None, StrOptions(("batch", "layer"))],
 }
-_HINTS = {"solver": "deltaprop trains by mini-batch gradient descent: 'adam' and 'sgd', or "
-                    "any deltaprop optimizer given as optimizer=; L-BFGS is not available"}
+_HINTS = {"solver": "scikit-learn's solvers 'adam', 'sgd' and 'lbfgs', or any deltaprop "
+                    "optimizer given as optimizer="}
 
 
 # -- the docstrings: each shared parameter and attribute described once -------------------------
@@ -147,12 +152,15 @@ _PARAMETER_DOCS = {
                    '``"tanh"``, ``"relu"``, or any elementwise activation of deltaprop '
                    '(``"sigmoid"``, ``"leaky_relu"``, ``"elu"``, ``"softplus"``, ``"silu"``, '
                    '``"gelu"``, ``"gelu_tanh"``), in any case.'),
-    "solver": ('{"adam", "sgd"}',
+    "solver": ('{"adam", "sgd", "lbfgs"}',
                '``"adam"`` is :class:`deltaprop.optimizers.Adam` with ``learning_rate_init``, '
                '``beta_1``, ``beta_2``, ``epsilon``; ``"sgd"`` is '
                ':class:`deltaprop.optimizers.SGD` with ``learning_rate_init``, ``momentum`` '
-               'and ``nesterovs_momentum``. ``"lbfgs"`` is not available. Ignored when '
-               '``optimizer`` is given.'),
+               'and ``nesterovs_momentum``; ``"lbfgs"`` is :class:`deltaprop.optimizers.LBFGS` '
+               '(SciPy\'s L-BFGS-B on the whole training set, for small data sets) with '
+               '``max_fun`` and ``tol``: each epoch is one iteration, and ``batch_size``, '
+               '``shuffle``, ``early_stopping`` and ``n_iter_no_change`` are ignored, as in '
+               'scikit-learn. Ignored when ``optimizer`` is given.'),
     "alpha": ("float",
               r":math:`\alpha \ge 0` in the objective above. It is not divided by the batch "
               "size (scikit-learn's ``alpha`` is): scikit-learn's ``alpha=a`` with batches of "
@@ -180,7 +188,8 @@ _PARAMETER_DOCS = {
     "tol": ("float",
             "An epoch improves when its training loss is at most the best loss so far minus "
             "``tol`` (or, with ``early_stopping``, its validation $score is at least the best "
-            "so far plus ``tol``)."),
+            "so far plus ``tol``). With ``solver=\"lbfgs\"``, L-BFGS stops when the largest "
+            "gradient component is at most ``tol`` (SciPy's ``gtol``)."),
     "verbose": ("bool or int", "Print one line per epoch."),
     "warm_start": ("bool",
                    "``fit`` continues from the fitted network (with a new optimizer) instead "
@@ -202,9 +211,13 @@ _PARAMETER_DOCS = {
     "n_iter_no_change": ("int or numpy.inf",
                          "Largest number of epochs in a row that may miss the ``tol`` "
                          "improvement."),
+    "max_fun": ("int",
+                'Largest number of evaluations of the objective and its gradient with '
+                '``solver="lbfgs"`` (SciPy\'s ``maxfun``), >= 1.'),
     "optimizer": ("str, deltaprop.optimizers.Optimizer or None",
                   'Overrides ``solver``. A name (``"sgd"``, ``"momentum"``, ``"nesterov"``, '
-                  '``"adagrad"``, ``"rmsprop"``, ``"adam"``, ``"adamw"``, in any case) gives '
+                  '``"adagrad"``, ``"rmsprop"``, ``"adam"``, ``"adamw"``, ``"lbfgs"``, in any '
+                  'case) gives '
                   'that optimizer with ``lr=learning_rate_init`` and its own defaults '
                   'otherwise; an instance (``RMSProp(alpha=0.9)``, ``SGD(clip_norm=1.0)``, '
                   '...) is copied for each ``fit``. ``solver``, ``learning_rate``, '
@@ -233,7 +246,8 @@ _ATTRIBUTE_DOCS = {
     "loss_": ("float", "The objective ``J`` of the last epoch."),
     "loss_curve_": ("list of float",
                     "``J`` of each epoch (the mean over the epoch's mini-batches, weighted by "
-                    "their sizes), across ``warm_start`` and ``partial_fit`` calls."),
+                    "their sizes; with ``solver=\"lbfgs\"``, ``J`` after each iteration), "
+                    "across ``warm_start`` and ``partial_fit`` calls."),
     "best_loss_": ("float or None",
                    "Smallest training loss so far (None with ``early_stopping``)."),
     "validation_scores_": ("list of float or None",
@@ -241,7 +255,8 @@ _ATTRIBUTE_DOCS = {
                            "None."),
     "best_validation_score_": ("float or None",
                                "Best validation $score with ``early_stopping``, else None."),
-    "n_iter_": ("int", "Epochs run by the last ``fit`` (1 for ``partial_fit``)."),
+    "n_iter_": ("int", "Epochs run by the last ``fit`` (1 for ``partial_fit``); L-BFGS "
+                       'iterations with ``solver="lbfgs"``.'),
     "t_": ("int", "Training samples seen by the optimizer, over all calls."),
     "n_features_in_": ("int", "Number of features seen during ``fit``."),
     "feature_names_in_": ("ndarray of shape (n_features_in_,)",
@@ -360,11 +375,24 @@ class _StoppingRule(Callback):
             self.trainer.restore_weights(self.est._best_weights)
 
 
-def _stochastic_solver(estimator):
-    """partial_fit exists for the mini-batch solvers only (scikit-learn's rule)."""
-    if estimator.solver == "lbfgs":
-        raise AttributeError("partial_fit is only available for stochastic optimizers. "
-                             "lbfgs is not stochastic.")
+class _LossCurve(Callback):
+    """With ``solver="lbfgs"``: record ``J`` after each iteration in ``loss_curve_`` (no
+    stopping rule: L-BFGS stops by ``tol``, ``max_iter`` and ``max_fun``)."""
+
+    def __init__(self, estimator, n_train):
+        self.est, self.n_train = estimator, n_train
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.est.loss_curve_.append(float(logs["loss"]))
+        self.est.t_ += self.n_train
+
+
+def _check_stochastic(est):
+    """``partial_fit`` exists for the step-by-step optimizers only (scikit-learn's rule)."""
+    if est._full_batch():
+        raise AttributeError(f"partial_fit is only available for stochastic optimizers. "
+                             f"{est.solver if est.optimizer is None else est.optimizer!r} "
+                             f"is not stochastic.")
     return True
 
 
@@ -380,7 +408,8 @@ class _BaseMLP(BaseEstimator):
                  learning_rate, learning_rate_init, power_t, max_iter, shuffle, random_state,
                  tol, verbose, warm_start,
                  momentum, nesterovs_momentum, early_stopping, validation_fraction, beta_1,
-                 beta_2, epsilon, n_iter_no_change, loss, optimizer, dtype, dropout, norm):
+                 beta_2, epsilon, n_iter_no_change, loss, optimizer, dtype, dropout, norm,
+                 max_fun):
         # The defaults are those of the subclasses' signatures (scikit-learn reads those).
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -404,6 +433,7 @@ class _BaseMLP(BaseEstimator):
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
         self.loss = loss
         self.optimizer = optimizer
         self.dtype = dtype
@@ -482,6 +512,15 @@ class _BaseMLP(BaseEstimator):
             "learning_rate": "constant" if "learning_rate" in unread else self.learning_rate,
         }
 
+    def _full_batch(self):
+        """Whether ``solver`` (or ``optimizer``) is a full-batch method (L-BFGS)."""
+        opt = self.optimizer
+        if opt is None:
+            return self.solver == "lbfgs"
+        if isinstance(opt, str):
+            return opt.lower() in FULL_BATCH_OPTIMIZERS
+        return bool(getattr(opt, "full_batch", False))
+
     def _make_optimizer(self):
         """A new optimizer: a copy of ``optimizer``, one named by ``optimizer`` (with
         ``learning_rate_init``), or one built from ``solver``."""
@@ -489,6 +528,8 @@ class _BaseMLP(BaseEstimator):
             return get_optimizer(self.optimizer, lr=float(self.learning_rate_init))
         if self.optimizer is not None:
             return copy.deepcopy(self.optimizer)  # the parameter itself is never changed
+        if self.solver == "lbfgs":
+            return LBFGS(max_fun=int(self.max_fun), tol=float(self.tol))
         if self.solver == "sgd":
             momentum = float(self.momentum)
             return SGD(lr=self.learning_rate_init, momentum=momentum,
@@ -509,6 +550,9 @@ class _BaseMLP(BaseEstimator):
     # -- fitting ------------------------------------------------------------------------------
     def _fit(self, X, y, sample_weight=None, *, incremental, classes=None):
         s = self._settings()
+        full_batch = self._full_batch()
+        if full_batch:
+            s["early_stopping"] = False  # as in scikit-learn: only for stochastic solvers
         if incremental and s["early_stopping"]:
             raise ValueError("partial_fit does not support early_stopping=True")
         first = "net_" not in self.__dict__ or not (s["warm_start"] or incremental)
@@ -558,11 +602,15 @@ class _BaseMLP(BaseEstimator):
         state = getattr(net, "train_state_", None)
         resume = incremental and state is not None
         epochs = state["epoch"] + 1 if resume else (1 if incremental else s["max_iter"])
-        stopping = _StoppingRule(self, len(X), validation, s["learning_rate"])
+        if full_batch:
+            stopping = _LossCurve(self, len(X))
+        else:
+            stopping = _StoppingRule(self, len(X), validation, s["learning_rate"])
         self._before_training()
         try:
             history = net.fit(X, T, optimizer=None if resume else self._make_optimizer(),
-                              epochs=epochs, batch_size=self._batch_size(len(X)),
+                              epochs=epochs,
+                              batch_size=None if full_batch else self._batch_size(len(X)),
                               shuffle=s["shuffle"], callbacks=[stopping],
                               verbose=0, seed=int(rng.randint(_SEED_MAX)), resume=resume,
                               sample_weight=w)
@@ -583,10 +631,26 @@ class _BaseMLP(BaseEstimator):
         self.loss_ = self.loss_curve_[-1] if self.loss_curve_ else None
         if history.interrupted:
             warnings.warn("Training interrupted by user.", UserWarning)
+        elif full_batch:
+            self._check_lbfgs_result(net.train_state_["optimizer"].result, s["max_iter"])
         elif not incremental and not history.stopped_early and self.n_iter_ == s["max_iter"]:
             warnings.warn(f"Stochastic Optimizer: Maximum iterations ({s['max_iter']}) reached "
                           f"and the optimization hasn't converged yet.", ConvergenceWarning)
         return self
+
+    def _check_lbfgs_result(self, result, max_iter):
+        """scikit-learn's ConvergenceWarning when L-BFGS stopped before converging
+        (``sklearn.utils.optimize._check_optimize_result``, same words)."""
+        if result is None or result.status == 0:
+            return
+        message = (f"lbfgs failed to converge after {self.n_iter_} iteration(s) "
+                   f"(status={result.status}):\n{result.message}\n")
+        if self.n_iter_ == max_iter:
+            message += (f"\nIncrease the number of iterations to improve the convergence "
+                        f"(max_iter={max_iter}).")
+        message += ("\nYou might also want to scale the data as shown in:\n"
+                    "    https://scikit-learn.org/stable/modules/preprocessing.html")
+        warnings.warn(message, ConvergenceWarning, stacklevel=3)
 
     def _build(self, n_features, s, head, rng):
         """A new network and the fitted attributes of a first fit."""
@@ -718,8 +782,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     ``docs/sklearn.md`` lists the differences from
     :class:`sklearn.neural_network.MLPClassifier`: ``alpha`` is not rescaled by the batch
     size, the initial weights follow deltaprop (He for the ReLU family, Glorot otherwise,
-    zero biases), zero sample weights remove their samples, and there is no ``lbfgs`` and
-    no sparse input.
+    zero biases), zero sample weights remove their samples, and there is no sparse
+    input.
 
     Examples
     --------
@@ -742,8 +806,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                  shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False,
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
-                 n_iter_no_change=10, loss="log_loss", optimizer=None, dtype=None,
-                 dropout=0.0, norm=None):
+                 n_iter_no_change=10, max_fun=15000, loss="log_loss", optimizer=None,
+                 dtype=None, dropout=0.0, norm=None):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
             alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
@@ -752,7 +816,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             verbose=verbose, warm_start=warm_start, momentum=momentum,
             nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
             validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
-            epsilon=epsilon, n_iter_no_change=n_iter_no_change, loss=loss,
+            epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun, loss=loss,
             optimizer=optimizer, dtype=dtype, dropout=dropout, norm=norm)
 
     def fit(self, X, y, sample_weight=None):
@@ -776,7 +840,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         """
         return self._fit(X, y, sample_weight, incremental=False)
 
-    @available_if(_stochastic_solver)
+    @available_if(_check_stochastic)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """Train for one epoch on ``(X, y)``, continuing the fitted network and optimizer.
 
@@ -999,8 +1063,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     ``docs/sklearn.md`` lists the differences from
     :class:`sklearn.neural_network.MLPRegressor`: the loss reported equals the loss
     trained, ``alpha`` is not rescaled by the batch size, the initial weights follow
-    deltaprop, zero sample weights remove their samples, and there is no ``lbfgs``, no
-    ``poisson`` loss and no sparse input.
+    deltaprop, zero sample weights remove their samples, and there is no ``poisson``
+    loss and no sparse input.
 
     Examples
     --------
@@ -1023,7 +1087,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
                  shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False,
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
-                 n_iter_no_change=10, loss="squared_error", optimizer=None,
+                 n_iter_no_change=10, max_fun=15000, loss="squared_error", optimizer=None,
                  dtype=None, dropout=0.0, norm=None):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
@@ -1033,7 +1097,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             verbose=verbose, warm_start=warm_start, momentum=momentum,
             nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
             validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
-            epsilon=epsilon, n_iter_no_change=n_iter_no_change, loss=loss,
+            epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun, loss=loss,
             optimizer=optimizer, dtype=dtype, dropout=dropout, norm=norm)
 
     def fit(self, X, y, sample_weight=None):
@@ -1056,7 +1120,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         """
         return self._fit(X, y, sample_weight, incremental=False)
 
-    @available_if(_stochastic_solver)
+    @available_if(_check_stochastic)
     def partial_fit(self, X, y, sample_weight=None):
         """Train for one epoch on ``(X, y)``, continuing the fitted network and optimizer.
 

@@ -311,6 +311,10 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
         X, T, labels = train
     else:
         Xv = Tv = labels_v = None
+    if getattr(opt, "full_batch", False):
+        return _fit_full_batch(net, opt, (X, T, labels, weights), (Xv, Tv, labels_v),
+                               start, epochs, list(callbacks), verbose, seed, schedule,
+                               rollback)
     n = len(X)
     bs = n if batch_size is None else min(check_int("batch_size", batch_size), n)
     n_batches = math.ceil(n / bs)
@@ -420,6 +424,111 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
         elif verbose:
             print(f"\ninterrupted during epoch {epoch + 1}; with rollback=False the network "
                   f"keeps the weights it had when interrupted", flush=True)
+    finally:
+        progress.close()
+    for cb in callbacks:
+        cb.on_train_end({})
+    net.history_ = history
+    return history
+
+
+def _fit_full_batch(net, opt, train, validation, start, epochs, callbacks, verbose, seed,
+                    schedule, rollback):
+    """Train with a full-batch optimizer (:class:`deltaprop.optimizers.LBFGS`).
+
+    The optimizer minimises ``J(theta)``: ``net.store.data[:] = theta``, then
+    :meth:`Sequential.backprop` on the whole training set. Each of its iterations is one
+    epoch of the history and of the callbacks (``on_batch_end`` once per evaluation of
+    ``J``); ``stop_training`` ends the run after the iteration.
+    """
+    X, T, labels, weights = train
+    Xv, Tv, labels_v = validation
+    if len(X) < net.min_training_batch:
+        raise ValueError(f"the network needs at least {net.min_training_batch} samples in "
+                         f"training (batch normalisation), got {len(X)}")
+    history = History()
+    trainer = _Trainer(net, history)
+    for cb in callbacks:
+        cb.trainer = trainer
+    net.train_state_ = {"optimizer": opt, "seed": seed, "epoch": start, "schedule": schedule}
+    metric, params, n = net.metric_name, net.store, len(X)
+    progress = _Progress(2 if verbose else 0, epochs, 1)  # lines only: no batches to count
+    score = RunningMetric(metric, T, labels)
+    # The last evaluation: its parameters, loss and metric (scipy ends an iteration on the
+    # point it last evaluated; if not, the callback evaluates the iterate again).
+    last = {"theta": None, "J": None, "score": None, "evals": 0, "begun": False}
+    safe = trainer.snapshot_weights() if rollback else None
+    clock = [time.perf_counter()]
+    epoch = [start]
+
+    def objective(theta):
+        if not last["begun"]:
+            for cb in callbacks:
+                cb.on_epoch_begin(epoch[0], {})
+            last["begun"] = True
+        params.data[:] = theta
+        J = net.backprop(X, T, weights)
+        if not math.isfinite(J):
+            if safe is None:
+                raise TrainingDiverged(
+                    f"training diverged: the loss became {J} in L-BFGS iteration "
+                    f"{epoch[0] + 1}. With rollback=False the weights were left at the point "
+                    f"of that evaluation; try scaling the data or a larger alpha/l2.", history)
+            trainer.restore_weights(safe)
+            raise TrainingDiverged(
+                f"training diverged: the loss became {J} in L-BFGS iteration {epoch[0] + 1}. "
+                f"The weights were restored to those after iteration {epoch[0]}; try scaling "
+                f"the data or a larger alpha/l2.", history)
+        if metric:
+            score.reset(None)
+            score.update(0, n, net.layers[-1].a, T)
+        last.update(theta=theta.copy(), J=J, score=score.value() if metric else None)
+        for cb in callbacks:
+            cb.on_batch_end(last["evals"], {"epoch": epoch[0], "batch": last["evals"],
+                                            "loss": J, "size": n})
+        last["evals"] += 1
+        return J, params.grad.astype(np.float64)
+
+    def iteration_end(result):
+        if not np.array_equal(result.x, last["theta"]):
+            objective(result.x)
+        params.data[:] = result.x
+        logs = {"loss": float(last["J"])}
+        if metric:
+            logs[metric] = last["score"]
+        if Xv is not None:
+            val = net.measure(Xv, Tv, labels_v)
+            logs["val_loss"] = val["loss"]
+            if metric:
+                logs["val_" + metric] = val[metric]
+        logs["lr"] = float(opt.lr)
+        now = time.perf_counter()
+        logs["time"], clock[0] = now - clock[0], now
+        history.append(epoch[0], logs)
+        net.train_state_["epoch"] = epoch[0] + 1
+        progress.epoch_end(epoch[0], logs)
+        for cb in callbacks:
+            cb.on_epoch_end(epoch[0], logs)
+        if safe is not None:
+            trainer.snapshot_weights(into=safe)
+        epoch[0] += 1
+        last.update(evals=0, begun=False)
+        if trainer.stop_training:
+            raise StopIteration
+
+    for cb in callbacks:
+        cb.on_train_begin({})
+    try:
+        result = opt.minimize(objective, params.data, epochs - start, iteration_end)
+        if not trainer.stop_training:
+            params.data[:] = result.x  # the best point scipy found (already set when stopped)
+    except KeyboardInterrupt:
+        if safe is not None:
+            trainer.restore_weights(safe)
+        history.interrupted = True
+        if verbose:
+            print(f"\ninterrupted during L-BFGS iteration {epoch[0] + 1}: the network holds "
+                  f"its weights after iteration {epoch[0]}", flush=True)
     finally:
         progress.close()
     for cb in callbacks:
