@@ -878,6 +878,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             probability of each label).
         """
         X = self._validated_X(X)
+        if len(self.classes_) == 1:  # one class seen in training: it is certain
+            return np.ones((len(X), 1), dtype=self.net_.dtype)
         return self.net_.predict_proba(X)
 
     def predict_log_proba(self, X):
@@ -934,6 +936,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     def _decode(self, proba):
         if self._multilabel:
             return (proba > 0.5).astype(np.int64)
+        if len(self.classes_) == 1:
+            return np.full(len(proba), self.classes_[0])
         return self.classes_[np.argmax(proba, axis=1)]
 
     def _encode_targets(self, y, *, first, incremental, classes, dtype):
@@ -961,9 +965,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                                      f"classes={np.asarray(classes).tolist()}")
             else:
                 new_classes = unique_labels(y)
-            if len(new_classes) < 2 and not multilabel:
-                raise ValueError(f"MLPClassifier needs samples of at least 2 classes, but "
-                                 f"the data contain only one class: {new_classes[0]}")
+            # One class is allowed, as scikit-learn allows it: every prediction is that class.
             self.classes_, self._multilabel = new_classes, multilabel
         else:
             if multilabel != self._multilabel or (multilabel
@@ -990,7 +992,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def _check_training_targets(self, T, incremental):
         # With sample weights, the samples left for training may be of one class only.
-        if not incremental and not self._multilabel and np.all(T == T[0]):
+        if (not incremental and not self._multilabel and len(self.classes_) > 1
+                and np.all(T == T[0])):
             raise ValueError(f"MLPClassifier needs samples of at least 2 classes with a "
                              f"non-zero sample_weight, but only one class, "
                              f"{self.classes_[T[0]]!r}, is left")
