@@ -530,7 +530,7 @@ def test_pickle_round_trip_keeps_predictions_and_optimizer_state(rng):
     (MLPClassifier, "optimizer", "lbfgs", "rmsprop"),
     (MLPClassifier, "dtype", "float16", "'float32' or 'float64'"),
     (MLPClassifier, "shuffle", "yes", "True or False"),
-    (MLPRegressor, "loss", "poisson", "squared_error, half_squared_error, mse"),
+    (MLPRegressor, "loss", "huber", "squared_error, half_squared_error, mse, poisson"),
     (MLPRegressor, "momentum", 1.5, None),
     (MLPRegressor, "learning_rate", "optimal", "constant, invscaling, adaptive"),
     (MLPRegressor, "power_t", -1.0, None),

@@ -49,6 +49,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 from ._validation import check_sample_weight
 from .activations import ACTIVATIONS
+from .losses import get_loss
 from .constraints import Boolean, Interval, Options, SequenceOf, StrOptions, validate_params
 from .improvement import Improvement
 from .layers import Dense
@@ -63,7 +64,8 @@ __all__ = ["MLPClassifier", "MLPRegressor"]
 #: scikit-learn's names for activations that deltaprop calls otherwise.
 _ACTIVATION_ALIASES = {"logistic": "sigmoid"}
 #: deltaprop's output activation -> scikit-learn's ``out_activation_`` name.
-_SKLEARN_OUT_NAMES = {"sigmoid": "logistic", "softmax": "softmax", "identity": "identity"}
+_SKLEARN_OUT_NAMES = {"sigmoid": "logistic", "softmax": "softmax", "identity": "identity",
+                      "exponential": "exp"}
 _SOLVERS = ("adam", "sgd")
 _LEARNING_RATES = ("constant", "invscaling", "adaptive")
 #: The parameters that only one solver reads: they are checked only when that solver is
@@ -73,7 +75,8 @@ _SOLVER_PARAMETERS = {"sgd": ("learning_rate", "power_t", "momentum", "nesterovs
 #: The regressor's ``loss``: scikit-learn's name keeps scikit-learn's meaning (half the
 #: squared error), so ``"squared_error"`` is deltaprop's ``"half_squared_error"``.
 _REGRESSION_LOSSES = {"squared_error": "half_squared_error",
-                      "half_squared_error": "half_squared_error", "mse": "mse"}
+                      "half_squared_error": "half_squared_error", "mse": "mse",
+                      "poisson": "poisson"}
 _CLASSIFICATION_LOSSES = ("log_loss", "cross_entropy")
 _SEED_MAX = np.iinfo(np.int32).max
 
@@ -84,7 +87,8 @@ _SEED_MAX = np.iinfo(np.int32).max
 def _hidden_activation_names():
     """scikit-learn's names and every elementwise activation of deltaprop's registry."""
     return sorted({*_ACTIVATION_ALIASES,
-                   *(name for name, cls in ACTIVATIONS.items() if cls.elementwise)})
+                   *(name for name, cls in ACTIVATIONS.items()
+                     if cls.elementwise and not cls.output_only)})
 
 
 def _dtype_name(value):
@@ -906,7 +910,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
 @_documented(
     parameters={
-        "loss": ('{"squared_error", "half_squared_error", "mse"}',
+        "loss": ('{"squared_error", "half_squared_error", "mse", "poisson"}',
                  r"The per-sample loss :math:`\ell`. "
                  r'``"squared_error"`` keeps '
                  r"scikit-learn's meaning, half the squared error "
@@ -914,10 +918,15 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                  r"deltaprop's "
                  r'``"half_squared_error"``; ``"mse"`` is '
                  r"deltaprop's :math:`\tfrac{1}{n_K}\lVert y - t\rVert^2` (mean over the "
-                 r"``n_K`` outputs). scikit-learn's "
-                 r'``"poisson"`` is not available.'),
+                 r"``n_K`` outputs). "
+                 r'``"poisson"`` is the Poisson negative log-likelihood '
+                 r":math:`\sum_j (y_j - t_j \log y_j)` with an exponential output "
+                 r"(scikit-learn's log link, ``out_activation_ = \"exp\"``) for "
+                 r"non-negative count targets; it differs from scikit-learn's half Poisson "
+                 r"deviance by a constant."),
     },
-    attributes={**_ATTRIBUTE_DOCS, "out_activation_": ("str", '``"identity"``.')},
+    attributes={**_ATTRIBUTE_DOCS,
+                "out_activation_": ("str", '``"identity"``, or ``"exp"`` with ``"poisson"``.')},
     score="R²", stratified="", no_hidden="a linear model")
 class MLPRegressor(RegressorMixin, _BaseMLP):
     r"""Multi-layer perceptron regressor trained by deltaprop's backpropagation.
@@ -951,8 +960,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     ``docs/sklearn.md`` lists the differences from
     :class:`sklearn.neural_network.MLPRegressor`: the loss reported equals the loss
     trained, ``alpha`` is not rescaled by the batch size, the initial weights follow
-    deltaprop, zero sample weights remove their samples, and there is no ``lbfgs``, no
-    ``poisson`` loss and no sparse input.
+    deltaprop, zero sample weights remove their samples, and there is no ``lbfgs`` and
+    no sparse input.
 
     Examples
     --------
@@ -1048,7 +1057,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return _REGRESSION_LOSSES[self.loss]
 
     def _head(self, loss):
-        return default_head("regression", self._n_targets, loss=loss)
+        # the loss names its output: the exponential (log link) for "poisson"
+        return default_head("regression", self._n_targets, loss=loss,
+                            output=get_loss(loss).default_output)
 
     def _encode_targets(self, y, *, first, incremental, classes, dtype):
         if y.ndim == 2 and y.shape[1] == 1:
