@@ -38,6 +38,7 @@ try:
     from sklearn.metrics import accuracy_score, r2_score
     from sklearn.model_selection import train_test_split
     from sklearn.utils import check_random_state, column_or_1d
+    from sklearn.utils.class_weight import compute_sample_weight
     from sklearn.utils.multiclass import (check_classification_targets, type_of_target,
                                           unique_labels)
     from sklearn.utils.validation import check_is_fitted, validate_data
@@ -105,7 +106,8 @@ _POSITIVE_INT = Interval(Integral, 1, None, closed="left")
 _NON_NEGATIVE = Interval(Real, 0, None, closed="left")
 _POSITIVE = Interval(Real, 0, None, closed="neither")
 
-#: What each parameter accepts (deltaprop.constraints); each estimator adds its ``loss``.
+#: What each parameter accepts (deltaprop.constraints); each estimator adds its ``loss``
+#: (and the classifier its ``class_weight``).
 #: ``random_state`` is scikit-learn's ``check_random_state``'s to check.
 _CONSTRAINTS = {
     "hidden_layer_sizes": [_POSITIVE_INT, SequenceOf(_POSITIVE_INT)],
@@ -222,6 +224,14 @@ _PARAMETER_DOCS = {
              "Batch or layer normalisation after every hidden layer's activation; see "
              ":class:`deltaprop.layers.BatchNorm` and :class:`deltaprop.layers.LayerNorm`. "
              "Not in scikit-learn."),
+    "class_weight": ('dict, "balanced" or None',
+                     "Weights of the classes, ``{label: weight}``; ``\"balanced\"`` gives "
+                     "``n_samples / (n_classes * np.bincount(y))`` "
+                     "(:func:`sklearn.utils.class_weight.compute_sample_weight`). They multiply "
+                     "``sample_weight``, as in scikit-learn's other classifiers. "
+                     "``partial_fit`` takes a dict but not ``\"balanced\"`` (as "
+                     ":class:`sklearn.linear_model.SGDClassifier`); multilabel targets take "
+                     "none. Not in scikit-learn's MLPClassifier."),
 }
 
 #: name -> (type, description) of the fitted attributes both estimators share.
@@ -507,7 +517,8 @@ class _BaseMLP(BaseEstimator):
                              y_numeric=not self._is_classifier())
         T = self._encode_targets(y, first=first, incremental=incremental, classes=classes,
                                  dtype=s["dtype"])
-        w = check_sample_weight(sample_weight, len(X), s["dtype"])
+        w = self._weigh_classes(y, check_sample_weight(sample_weight, len(X), s["dtype"]),
+                                incremental)
         head = self._head(s["loss"])  # (output activation, deltaprop loss, n_outputs)
         rng = check_random_state(self.random_state)
         if first:
@@ -616,6 +627,10 @@ class _BaseMLP(BaseEstimator):
     def _check_training_targets(self, T, incremental):
         pass
 
+    def _weigh_classes(self, y, w, incremental):
+        """The sample weights ``w`` (or None) times the class weights of ``y``'s labels."""
+        return w
+
     # -- prediction helpers ----------------------------------------------------------------
     def _validated_X(self, X):
         check_is_fitted(self)
@@ -695,7 +710,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     True
     """
 
-    _constraints = {**_CONSTRAINTS, "loss": [StrOptions(_CLASSIFICATION_LOSSES)]}
+    _constraints = {**_CONSTRAINTS, "loss": [StrOptions(_CLASSIFICATION_LOSSES)],
+                    "class_weight": [None, StrOptions(("balanced",)), dict]}
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
                  alpha=0.0001, batch_size="auto", learning_rate="constant",
@@ -704,7 +720,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
                  n_iter_no_change=10, loss="log_loss", optimizer=None, dtype="float64",
-                 dropout=0.0, norm=None):
+                 dropout=0.0, norm=None, class_weight=None):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
             alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
@@ -715,6 +731,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
             epsilon=epsilon, n_iter_no_change=n_iter_no_change, loss=loss,
             optimizer=optimizer, dtype=dtype, dropout=dropout, norm=norm)
+        self.class_weight = class_weight
 
     def fit(self, X, y, sample_weight=None):
         """Train the network on ``(X, y)``.
@@ -879,6 +896,22 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             raise ValueError(f"y has classes not in classes_: {unknown}; classes_ is "
                              f"{self.classes_}")
         return np.searchsorted(self.classes_, y)
+
+    def _weigh_classes(self, y, w, incremental):
+        if self.class_weight is None:
+            return w
+        if self._multilabel:
+            raise ValueError("class_weight is not supported for multilabel targets; pass "
+                             "sample_weight instead")
+        if incremental and self.class_weight == "balanced":
+            raise ValueError(
+                "class_weight='balanced' is not supported for partial_fit (one batch does not "
+                "give the class frequencies; as in SGDClassifier): compute the weights once "
+                "with sklearn.utils.class_weight.compute_class_weight('balanced', "
+                "classes=classes, y=y) on enough of the targets and pass them as a dict "
+                "{label: weight}")
+        cw = compute_sample_weight(self.class_weight, y).astype(np.dtype(self.dtype))
+        return cw if w is None else w * cw
 
     def _check_training_targets(self, T, incremental):
         # With sample weights, the samples left for training may be of one class only.
