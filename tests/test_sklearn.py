@@ -43,9 +43,11 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
     MLPClassifier(hidden_layer_sizes=(16,), norm="layer", max_iter=100),
     MLPRegressor(hidden_layer_sizes=(16,), dropout=0.1, norm="batch", max_iter=100),
 ], expected_failed_checks=lambda est: (
-    {"check_sample_weight_equivalence_on_dense_data":
-     "a weight of 2 is not a duplicated row for dropout (one mask per row) nor for batch "
-     "statistics (taken over the rows, unweighted, as torch.nn.BatchNorm1d)"}
+    dict.fromkeys(("check_sample_weight_equivalence_on_dense_data",
+                   "check_sample_weight_equivalence_on_sparse_data"),
+                  "a weight of 2 is not a duplicated row for dropout (one mask per row) nor "
+                  "for batch statistics (taken over the rows, unweighted, as "
+                  "torch.nn.BatchNorm1d)")
     if est.dropout or est.norm == "batch" else {}))
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)

@@ -187,7 +187,7 @@ class Sequential:
         which also updates batch normalisation's running averages).
         """
         X, T = self.check_inputs(X, T)
-        w = check_sample_weight(sample_weight, len(X), self.dtype)
+        w = check_sample_weight(sample_weight, X.shape[0], self.dtype)
         z, y = self.forward_sweep(X, training)
         return self.objective(self.loss_function.per_sample(z, y, T, self.output_activation), w)
 
@@ -201,7 +201,7 @@ class Sequential:
         weighted, and ``"mean"`` becomes ``Σ w ℓ / Σ w``. ``training`` as for :meth:`loss`.
         """
         X, T = self.check_inputs(X, T)
-        w = check_sample_weight(sample_weight, len(X), self.dtype)
+        w = check_sample_weight(sample_weight, X.shape[0], self.dtype)
         J = self.backprop(X, T, w, training=training)
         return J, [(layer.grad_W.copy(), layer.grad_b.copy())
                    for layer in self.layers if isinstance(layer, Dense)]
@@ -220,7 +220,7 @@ class Sequential:
         """``(X, T)`` validated: X as a finite ``(N, n_inputs)`` array of the network's
         dtype, T converted by the loss to ``(N, n_outputs)``."""
         X = check_X(X, self.dtype, self.n_inputs)
-        T = check_targets(T, len(X), self.n_outputs, self.loss_function, self.dtype)
+        T = check_targets(T, X.shape[0], self.n_outputs, self.loss_function, self.dtype)
         return X, T
 
     def objective(self, per_sample, sample_weight=None):
@@ -384,9 +384,9 @@ class Sequential:
 
     def _forward_chunks(self, X, chunk=8192):
         X = check_X(X, self.dtype, self.n_inputs)
-        if len(X) <= chunk:
+        if X.shape[0] <= chunk:
             return self.forward(X)
-        return np.concatenate([self.forward(X[i:i + chunk]) for i in range(0, len(X), chunk)])
+        return np.concatenate([self.forward(X[i:i + chunk]) for i in range(0, X.shape[0], chunk)])
 
     def predict(self, X):
         """Class labels for classifiers; outputs for regression (1-D for one output)."""
@@ -411,21 +411,21 @@ class Sequential:
         """Loss and metrics on ``(X, y)``: ``{"loss", "accuracy"}`` for classifiers,
         ``{"loss", "mse", "r2"}`` for regression."""
         X = check_X(X, self.dtype, self.n_inputs)
-        T, labels = self.encode_targets(y, len(X), fit=False)
+        T, labels = self.encode_targets(y, X.shape[0], fit=False)
         return self.measure(X, T, labels)
 
     def measure(self, X, T, labels, chunk=8192):
         """:meth:`evaluate` on validated, encoded arrays (evaluation mode, in chunks)."""
         total, correct, sse = 0.0, 0, 0.0
         act = self.output_activation
-        for i in range(0, len(X), chunk):
+        for i in range(0, X.shape[0], chunk):
             Tc = T[i:i + chunk]
             z, y = self.forward_sweep(X[i:i + chunk])
             total += float(self.loss_function.per_sample(z, y, Tc, act).sum(dtype=np.float64))
             if labels is not None:
                 correct += int(np.count_nonzero(predict_index(y) == labels[i:i + chunk]))
             sse += float(((y - Tc) ** 2).sum(dtype=np.float64))
-        n = len(X)
+        n = X.shape[0]
         loss = total / n if self.reduction == "mean" else total
         if self.l2:
             loss += 0.5 * self.l2 * sum(float(np.vdot(W, W)) for W, _ in self._decayed)

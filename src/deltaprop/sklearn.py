@@ -514,10 +514,10 @@ class _BaseMLP(BaseEstimator):
             raise ValueError("partial_fit does not support early_stopping=True")
         first = "net_" not in self.__dict__ or not (s["warm_start"] or incremental)
         X, y = validate_data(self, X, y, reset=first, dtype=s["dtype"], multi_output=True,
-                             y_numeric=not self._is_classifier())
+                             y_numeric=not self._is_classifier(), accept_sparse=["csr", "csc"])
         T = self._encode_targets(y, first=first, incremental=incremental, classes=classes,
                                  dtype=s["dtype"])
-        w = self._weigh_classes(y, check_sample_weight(sample_weight, len(X), s["dtype"]),
+        w = self._weigh_classes(y, check_sample_weight(sample_weight, X.shape[0], s["dtype"]),
                                 incremental)
         head = self._head(s["loss"])  # (output activation, deltaprop loss, n_outputs)
         rng = check_random_state(self.random_state)
@@ -536,7 +536,7 @@ class _BaseMLP(BaseEstimator):
                                      random_state=rng, stratify=stratify)
             X, T, w = parts[0], parts[2], None if w is None else parts[6]
             validation = (parts[1], parts[5], None if w is None else parts[7])
-            if len(validation[0]) < 2:
+            if validation[0].shape[0] < 2:
                 raise ValueError("The validation set is too small: increase "
                                  "validation_fraction or the size of the data set")
             if self.validation_scores_ is None:  # early stopping switched on in a warm start
@@ -554,11 +554,11 @@ class _BaseMLP(BaseEstimator):
         state = getattr(net, "train_state_", None)
         resume = incremental and state is not None
         epochs = state["epoch"] + 1 if resume else (1 if incremental else s["max_iter"])
-        stopping = _StoppingRule(self, len(X), validation, s["learning_rate"])
+        stopping = _StoppingRule(self, X.shape[0], validation, s["learning_rate"])
         self._before_training()
         try:
             history = net.fit(X, T, optimizer=None if resume else self._make_optimizer(),
-                              epochs=epochs, batch_size=self._batch_size(len(X)),
+                              epochs=epochs, batch_size=self._batch_size(X.shape[0]),
                               shuffle=s["shuffle"], callbacks=[stopping],
                               verbose=2 if self.verbose else 0,
                               seed=int(rng.randint(_SEED_MAX)), resume=resume,
@@ -634,11 +634,12 @@ class _BaseMLP(BaseEstimator):
     # -- prediction helpers ----------------------------------------------------------------
     def _validated_X(self, X):
         check_is_fitted(self)
-        return validate_data(self, X, reset=False, dtype=self.net_.dtype)
+        return validate_data(self, X, reset=False, dtype=self.net_.dtype,
+                             accept_sparse=["csr", "csc"])
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = True  # CSR and CSC, never made dense
         return tags
 
 
@@ -694,8 +695,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     ``docs/sklearn.md`` lists the differences from
     :class:`sklearn.neural_network.MLPClassifier`: ``alpha`` is not rescaled by the batch
     size, the initial weights follow deltaprop (He for the ReLU family, Glorot otherwise,
-    zero biases), zero sample weights remove their samples, and there is no ``lbfgs`` and
-    no sparse input.
+    zero biases), zero sample weights remove their samples, and there is no ``lbfgs``.
 
     Examples
     --------
@@ -738,7 +738,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data.
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
             Class labels (numbers or strings), or a 0/1 indicator matrix for multilabel
@@ -759,7 +759,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data of this step.
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
             Class labels, which need not cover all ``classes``.
@@ -781,7 +781,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Input data.
 
         Returns
@@ -798,7 +798,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Input data.
 
         Returns
@@ -815,7 +815,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Input data.
 
         Returns
@@ -993,8 +993,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     ``docs/sklearn.md`` lists the differences from
     :class:`sklearn.neural_network.MLPRegressor`: the loss reported equals the loss
     trained, ``alpha`` is not rescaled by the batch size, the initial weights follow
-    deltaprop, zero sample weights remove their samples, and there is no ``lbfgs`` and
-    no sparse input.
+    deltaprop, zero sample weights remove their samples, and there is no ``lbfgs``.
 
     Examples
     --------
@@ -1035,7 +1034,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
@@ -1055,7 +1054,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data of this step.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
@@ -1074,7 +1073,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Input data.
 
         Returns
