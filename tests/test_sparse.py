@@ -130,3 +130,12 @@ def test_the_core_needs_no_scipy():
             "print(net.predict(np.ones((1, 3))).shape)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.strip() == "(1, 2)", out.stderr
+
+
+def test_a_first_layer_without_sparse_input_says_so(rng):
+    Xs = sp.random(6, 4, density=0.5, format="csr", random_state=0)
+    net = dp.Sequential([dp.Dropout(0.1), dp.Dense(4, 2, dtype="float64")], loss="mse")
+    for call in (lambda: net.forward(Xs), lambda: net.gradients(Xs, np.zeros((6, 2))),
+                 lambda: net.fit(Xs, np.zeros((6, 2)), epochs=1, verbose=0)):
+        with pytest.raises(TypeError, match="first layer \\(Dropout\\) takes dense input"):
+            call()

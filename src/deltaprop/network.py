@@ -17,7 +17,7 @@ import numpy as np
 
 from . import io
 from ._validation import (check_dtype, check_layer_sizes, check_number, check_sample_weight,
-                          check_targets, check_X)
+                          check_targets, check_X, issparse)
 from .activations import Identity, Softmax, get_activation
 from .layers import BatchNorm, Dense, Dropout, Layer, LayerNorm, layer_from_config
 from .losses import get_loss
@@ -163,10 +163,19 @@ class Sequential:
     def forward(self, X):
         """The network outputs ``y`` of shape ``(N, n_outputs)`` (after the output
         activation), in evaluation mode."""
-        a = check_X(X, self.dtype, self.n_inputs)
+        a = self.check_sparse(check_X(X, self.dtype, self.n_inputs))
         for layer in self.layers:
             a = layer.forward(a)
         return a
+
+    def check_sparse(self, X):
+        """``X``, unless it is sparse and the first layer takes no sparse input."""
+        first = self.layers[0]
+        if not first.accepts_sparse and issparse(X):
+            raise TypeError(f"X is a sparse matrix, but the first layer ({type(first).__name__})"
+                            f" takes dense input only: a Dense first layer takes sparse X "
+                            f"(or pass X.toarray())")
+        return X
 
     def forward_sweep(self, X, training=False, keep=False):
         """``(z, y)``, the output layer's pre-activation and output, for a validated
@@ -219,7 +228,7 @@ class Sequential:
     def check_inputs(self, X, T):
         """``(X, T)`` validated: X as a finite ``(N, n_inputs)`` array of the network's
         dtype, T converted by the loss to ``(N, n_outputs)``."""
-        X = check_X(X, self.dtype, self.n_inputs)
+        X = self.check_sparse(check_X(X, self.dtype, self.n_inputs))
         T = check_targets(T, X.shape[0], self.n_outputs, self.loss_function, self.dtype)
         return X, T
 

@@ -278,7 +278,7 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
         schedule=None, resume=False, sample_weight=None, rollback=True):
     """Train ``net`` by mini-batch gradient descent; see :meth:`Sequential.fit`."""
     epochs = check_int("epochs", epochs)
-    X = check_X(X, net.dtype, net.n_inputs)
+    X = net.check_sparse(check_X(X, net.dtype, net.n_inputs))
     T, labels = net.encode_targets(y, X.shape[0], fit=not resume)
     weights = check_sample_weight(sample_weight, X.shape[0], net.dtype)
 

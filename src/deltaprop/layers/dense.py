@@ -67,6 +67,7 @@ class Dense(Layer):
     kind = "dense"
     parameter_names = ("W", "b")
     decayed = ("W",)
+    accepts_sparse = True  # x @ W and xᵀ δ as sparse products
     W = parameter("W", "Weights ``(n_in, n_out)``; assigning copies into the layer.")
     b = parameter("b", "Biases ``(n_out,)``; assigning copies into the layer.")
 
