@@ -10,7 +10,8 @@ import deltaprop as dp
 
 SHARED_DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
-HIDDEN = sorted(name for name, cls in dp.ACTIVATIONS.items() if cls.elementwise)
+HIDDEN = sorted(name for name, cls in dp.ACTIVATIONS.items()
+                if cls.elementwise and not cls.output_only)
 # (output activation, loss): every pairing that makes sense, fused and unfused.
 HEADS = [
     ("identity", "half_squared_error"),

@@ -45,9 +45,11 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
     MLPClassifier(solver="lbfgs", max_iter=100),
     MLPRegressor(solver="lbfgs", max_iter=100),
 ], expected_failed_checks=lambda est: (
-    {"check_sample_weight_equivalence_on_dense_data":
-     "a weight of 2 is not a duplicated row for dropout (one mask per row) nor for batch "
-     "statistics (taken over the rows, unweighted, as torch.nn.BatchNorm1d)"}
+    dict.fromkeys(("check_sample_weight_equivalence_on_dense_data",
+                   "check_sample_weight_equivalence_on_sparse_data"),
+                  "a weight of 2 is not a duplicated row for dropout (one mask per row) nor "
+                  "for batch statistics (taken over the rows, unweighted, as "
+                  "torch.nn.BatchNorm1d)")
     if est.dropout or est.norm == "batch" else {}))
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
@@ -536,7 +538,7 @@ def test_pickle_round_trip_keeps_predictions_and_optimizer_state(rng):
     (MLPClassifier, "optimizer", "bfgs", "lbfgs"),
     (MLPClassifier, "dtype", "float16", "'float32' or 'float64'"),
     (MLPClassifier, "shuffle", "yes", "True or False"),
-    (MLPRegressor, "loss", "poisson", "squared_error, half_squared_error, mse"),
+    (MLPRegressor, "loss", "huber", "squared_error, half_squared_error, mse, poisson"),
     (MLPRegressor, "momentum", 1.5, None),
     (MLPRegressor, "learning_rate", "optimal", "constant, invscaling, adaptive"),
     (MLPRegressor, "power_t", -1.0, None),

@@ -8,6 +8,7 @@ before any NumPy routine deep inside the algorithm sees it. Arrays are converted
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 
@@ -56,8 +57,44 @@ def _check_finite(arr, name, block=1 << 20):
         raise ValueError(f"{name} contains NaN or inf: {name}[{idx}] = {arr[where]}")
 
 
+def issparse(X) -> bool:
+    """Whether ``X`` is a SciPy sparse matrix or array. SciPy is not imported for this: when
+    ``scipy.sparse`` was never imported, ``X`` cannot be one of its matrices."""
+    sparse = sys.modules.get("scipy.sparse")
+    return sparse is not None and sparse.issparse(X)
+
+
+def check_sparse_X(X, dtype, n_features=None, name="X"):
+    """A SciPy sparse ``X`` as CSR of ``dtype`` (rows are taken by index in training),
+    never made dense: the finite check looks at the stored values ``.data`` only."""
+    if X.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (n_samples, n_features), got shape {X.shape}")
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(f"{name} is empty: shape {X.shape}")
+    if n_features is not None and X.shape[1] != n_features:
+        raise ValueError(
+            f"{name} has {X.shape[1]} features per sample, but the network expects {n_features}"
+        )
+    if X.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be numeric (integers or floats), got dtype {X.dtype}")
+    X = X.tocsr()  # no copy when it is CSR already
+    if X.dtype != dtype:
+        X = X.astype(dtype)  # copies the stored values, not a dense array
+    if X.dtype.kind == "f" and not np.isfinite(X.data).all():
+        X = X.copy()
+        X.sum_duplicates()
+        i = int(np.argmax(~np.isfinite(X.data)))
+        row = int(np.searchsorted(X.indptr, i, side="right") - 1)
+        raise ValueError(f"{name} contains NaN or inf: {name}[{row}, {int(X.indices[i])}] = "
+                         f"{X.data[i]}")
+    return X
+
+
 def check_X(X, dtype, n_features=None, name="X"):
-    """A finite 2-D array ``(n_samples, n_features)`` of ``dtype``."""
+    """A finite 2-D array ``(n_samples, n_features)`` of ``dtype``; a SciPy sparse matrix or
+    array stays sparse (CSR, :func:`check_sparse_X`)."""
+    if issparse(X):
+        return check_sparse_X(X, dtype, n_features, name)
     arr = _as_numeric(X, name)
     if arr.ndim != 2:
         hint = " (use X.reshape(1, -1) for a single sample)" if arr.ndim == 1 else ""

@@ -147,12 +147,16 @@ class Activation:
         Whether ``f'(z)`` is a diagonal Jacobian.
     smooth : bool
         False for functions defined piecewise at ``z = 0`` (ReLU family).
+    output_only : bool
+        True for an output link that is no hidden activation (the exponential: stacked,
+        it overflows); the estimators do not offer it for hidden layers.
     """
 
     name = "activation"
     init = "glorot"
     elementwise = True
     smooth = True  # False: piecewise at z = 0 (finite differences must not straddle it)
+    output_only = False
 
     def forward(self, z, out=None):
         raise NotImplementedError
@@ -418,6 +422,32 @@ class Softplus(Activation):
     def derivative_formula(self, s, a):
         (st, sl) = s
         return f"σ({st})", r"\sigma\left(" + sl + r"\right)"
+
+
+@register
+class Exponential(Activation):
+    r"""``f(z) = e^z``, ``f'(z) = e^z``: the log link of Poisson regression.
+
+    Capped at the largest finite number of the dtype (``z`` above ``log(max)`` gives
+    ``max``), so that it never overflows to inf.
+    """
+
+    name = "exponential"
+    output_only = True  # e^(e^(e^z)) overflows: a link for the output layer
+
+    def forward(self, z, out=None):
+        cap = np.nextafter(np.log(np.finfo(z.dtype).max), 0).astype(z.dtype)
+        return np.exp(np.minimum(z, cap), out=out)
+
+    def derivative(self, z, a):
+        return a.copy()
+
+    def symbol(self):
+        return operator_name("exp")
+
+    def derivative_formula(self, s, a):
+        (at, al) = a
+        return at, al
 
 
 @register

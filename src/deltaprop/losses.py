@@ -5,10 +5,11 @@ A loss ``l(y, t)`` is one small object. ``value`` gives one number per sample (r
 Reducing over the batch (``"mean"`` or ``"sum"``) and the L2 term belong to the
 network's objective (:class:`deltaprop.network.Sequential`), not to the loss.
 
-Two pairs have a fused path, used on purpose because the maths cancels:
+Three pairs have a fused path, used on purpose because the maths cancels:
 
 * softmax + ``cross_entropy``: ``dl/dz = y - t`` (the softmax Jacobian times ``-t/y``);
-* sigmoid + ``binary_cross_entropy``: ``dl/dz = y - t`` (``sigma'`` cancels ``1/(y(1-y))``).
+* sigmoid + ``binary_cross_entropy``: ``dl/dz = y - t`` (``sigma'`` cancels ``1/(y(1-y))``);
+* exponential + ``poisson``: ``dl/dz = y - t`` (``f' = y`` cancels ``1 - t/y``).
 
 The fused value is computed from the pre-activation ``z`` (log-sum-exp, softplus) so
 that saturated outputs give finite losses and gradients: no ``log 0``, no inf, no nan.
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .activations import Activation, Sigmoid, Softmax, operator_name
+from .activations import Activation, Exponential, Sigmoid, Softmax, operator_name
 
 __all__ = ["Loss", "LOSSES", "get_loss"]
 
@@ -378,4 +379,56 @@ class BinaryCrossEntropy(Loss):
     def prepare_targets(self, t, n_outputs, dtype):
         t = super().prepare_targets(t, n_outputs, dtype)
         _check_unit_interval(t.reshape(len(t), -1), "binary_cross_entropy")
+        return t
+
+
+@register
+class Poisson(Loss):
+    r"""Poisson negative log-likelihood of counts, for a positive output ``y`` (the rate).
+
+    .. math:: \ell = \sum_j \bigl(y_j - t_j \log y_j\bigr), \qquad
+              \frac{\partial \ell}{\partial y} = 1 - t \oslash y, \qquad
+              \frac{\partial \ell}{\partial z} = y - t \ \text{(fused with the exponential)}
+
+    The constant :math:`\log t_j!` is left out, as in ``torch.nn.PoissonNLLLoss(full=False)``;
+    scikit-learn's half Poisson deviance differs from ``ℓ`` by the constant
+    :math:`\sum_j t_j \log t_j - t_j`. The fused value :math:`\sum_j e^{z_j} - t_j z_j` is
+    computed from ``z``. Unfused, the output must be positive (softplus, or an identity
+    output that stays positive). Targets must be non-negative.
+    """
+
+    name = "poisson"
+    outputs = ("exponential", "softplus", "identity")
+    fused_activation = Exponential
+    default_output = "exponential"
+    task = "regression"
+
+    def value(self, y, t):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            tlogy = np.where(t != 0, t * np.log(y), 0.0)
+        return (y - tlogy).sum(axis=1)
+
+    def gradient(self, y, t):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (1.0 - np.where(t != 0, t / y, 0.0)).astype(y.dtype, copy=False)
+
+    def fused_value(self, z, t):
+        return (np.exp(z) - t * z).sum(axis=1)
+
+    def formula(self, y, t):
+        (yt, yl), (tt, tl) = y, t
+        return (f"Σⱼ ({yt}ⱼ − {tt}ⱼ log {yt}ⱼ)",
+                r"\sum_j \left({" + yl + r"}_j - {" + tl + r"}_j \log {" + yl + r"}_j\right)")
+
+    def gradient_formula(self, y, t):
+        (yt, yl), (tt, tl) = y, t
+        return f"1 − {tt} ⊘ {yt}", "1 - " + tl + r" \oslash " + yl
+
+    def prepare_targets(self, t, n_outputs, dtype):
+        t = super().prepare_targets(t, n_outputs, dtype)
+        if t.ndim == 2 and t.size and t.min() < 0:
+            r, c = np.argwhere(t < 0)[0]
+            raise ValueError(
+                f"poisson targets must be non-negative counts: T[{r}, {c}] = {float(t[r, c]):g}"
+            )
         return t

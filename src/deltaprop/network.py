@@ -17,7 +17,7 @@ import numpy as np
 
 from . import io
 from ._validation import (check_dtype, check_layer_sizes, check_number, check_sample_weight,
-                          check_targets, check_X)
+                          check_targets, check_X, issparse)
 from .activations import Identity, Softmax, get_activation
 from .layers import BatchNorm, Dense, Dropout, Layer, LayerNorm, layer_from_config
 from .losses import get_loss
@@ -163,10 +163,19 @@ class Sequential:
     def forward(self, X):
         """The network outputs ``y`` of shape ``(N, n_outputs)`` (after the output
         activation), in evaluation mode."""
-        a = check_X(X, self.dtype, self.n_inputs)
+        a = self.check_sparse(check_X(X, self.dtype, self.n_inputs))
         for layer in self.layers:
             a = layer.forward(a)
         return a
+
+    def check_sparse(self, X):
+        """``X``, unless it is sparse and the first layer takes no sparse input."""
+        first = self.layers[0]
+        if not first.accepts_sparse and issparse(X):
+            raise TypeError(f"X is a sparse matrix, but the first layer ({type(first).__name__})"
+                            f" takes dense input only: a Dense first layer takes sparse X "
+                            f"(or pass X.toarray())")
+        return X
 
     def forward_sweep(self, X, training=False, keep=False):
         """``(z, y)``, the output layer's pre-activation and output, for a validated
@@ -187,7 +196,7 @@ class Sequential:
         which also updates batch normalisation's running averages).
         """
         X, T = self.check_inputs(X, T)
-        w = check_sample_weight(sample_weight, len(X), self.dtype)
+        w = check_sample_weight(sample_weight, X.shape[0], self.dtype)
         z, y = self.forward_sweep(X, training)
         return self.objective(self.loss_function.per_sample(z, y, T, self.output_activation), w)
 
@@ -201,7 +210,7 @@ class Sequential:
         weighted, and ``"mean"`` becomes ``Σ w ℓ / Σ w``. ``training`` as for :meth:`loss`.
         """
         X, T = self.check_inputs(X, T)
-        w = check_sample_weight(sample_weight, len(X), self.dtype)
+        w = check_sample_weight(sample_weight, X.shape[0], self.dtype)
         J = self.backprop(X, T, w, training=training)
         return J, [(layer.grad_W.copy(), layer.grad_b.copy())
                    for layer in self.layers if isinstance(layer, Dense)]
@@ -219,8 +228,8 @@ class Sequential:
     def check_inputs(self, X, T):
         """``(X, T)`` validated: X as a finite ``(N, n_inputs)`` array of the network's
         dtype, T converted by the loss to ``(N, n_outputs)``."""
-        X = check_X(X, self.dtype, self.n_inputs)
-        T = check_targets(T, len(X), self.n_outputs, self.loss_function, self.dtype)
+        X = self.check_sparse(check_X(X, self.dtype, self.n_inputs))
+        T = check_targets(T, X.shape[0], self.n_outputs, self.loss_function, self.dtype)
         return X, T
 
     def objective(self, per_sample, sample_weight=None):
@@ -388,9 +397,9 @@ class Sequential:
 
     def _forward_chunks(self, X, chunk=8192):
         X = check_X(X, self.dtype, self.n_inputs)
-        if len(X) <= chunk:
+        if X.shape[0] <= chunk:
             return self.forward(X)
-        return np.concatenate([self.forward(X[i:i + chunk]) for i in range(0, len(X), chunk)])
+        return np.concatenate([self.forward(X[i:i + chunk]) for i in range(0, X.shape[0], chunk)])
 
     def predict(self, X):
         """Class labels for classifiers; outputs for regression (1-D for one output)."""
@@ -415,21 +424,21 @@ class Sequential:
         """Loss and metrics on ``(X, y)``: ``{"loss", "accuracy"}`` for classifiers,
         ``{"loss", "mse", "r2"}`` for regression."""
         X = check_X(X, self.dtype, self.n_inputs)
-        T, labels = self.encode_targets(y, len(X), fit=False)
+        T, labels = self.encode_targets(y, X.shape[0], fit=False)
         return self.measure(X, T, labels)
 
     def measure(self, X, T, labels, chunk=8192):
         """:meth:`evaluate` on validated, encoded arrays (evaluation mode, in chunks)."""
         total, correct, sse = 0.0, 0, 0.0
         act = self.output_activation
-        for i in range(0, len(X), chunk):
+        for i in range(0, X.shape[0], chunk):
             Tc = T[i:i + chunk]
             z, y = self.forward_sweep(X[i:i + chunk])
             total += float(self.loss_function.per_sample(z, y, Tc, act).sum(dtype=np.float64))
             if labels is not None:
                 correct += int(np.count_nonzero(predict_index(y) == labels[i:i + chunk]))
             sse += float(((y - Tc) ** 2).sum(dtype=np.float64))
-        n = len(X)
+        n = X.shape[0]
         loss = total / n if self.reduction == "mean" else total
         if self.l2:
             loss += 0.5 * self.l2 * sum(float(np.vdot(W, W)) for W, _ in self._decayed)

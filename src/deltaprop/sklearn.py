@@ -39,6 +39,7 @@ try:
     from sklearn.model_selection import train_test_split
     from sklearn.utils import check_random_state, column_or_1d
     from sklearn.utils.metaestimators import available_if
+    from sklearn.utils.class_weight import compute_sample_weight
     from sklearn.utils.multiclass import (check_classification_targets, type_of_target,
                                           unique_labels)
     from sklearn.utils.validation import check_is_fitted, validate_data
@@ -50,6 +51,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 from ._validation import check_sample_weight
 from .activations import ACTIVATIONS
+from .losses import get_loss
 from .constraints import Boolean, Interval, Options, SequenceOf, StrOptions, validate_params
 from .improvement import Improvement
 from .layers import Dense
@@ -65,7 +67,8 @@ __all__ = ["MLPClassifier", "MLPRegressor"]
 #: scikit-learn's names for activations that deltaprop calls otherwise.
 _ACTIVATION_ALIASES = {"logistic": "sigmoid"}
 #: deltaprop's output activation -> scikit-learn's ``out_activation_`` name.
-_SKLEARN_OUT_NAMES = {"sigmoid": "logistic", "softmax": "softmax", "identity": "identity"}
+_SKLEARN_OUT_NAMES = {"sigmoid": "logistic", "softmax": "softmax", "identity": "identity",
+                      "exponential": "exp"}
 _SOLVERS = ("adam", "sgd", "lbfgs")
 _LEARNING_RATES = ("constant", "invscaling", "adaptive")
 #: The parameters that only one solver reads: they are checked only when that solver is
@@ -76,7 +79,8 @@ _SOLVER_PARAMETERS = {"sgd": ("learning_rate", "power_t", "momentum", "nesterovs
 #: The regressor's ``loss``: scikit-learn's name keeps scikit-learn's meaning (half the
 #: squared error), so ``"squared_error"`` is deltaprop's ``"half_squared_error"``.
 _REGRESSION_LOSSES = {"squared_error": "half_squared_error",
-                      "half_squared_error": "half_squared_error", "mse": "mse"}
+                      "half_squared_error": "half_squared_error", "mse": "mse",
+                      "poisson": "poisson"}
 _CLASSIFICATION_LOSSES = ("log_loss", "cross_entropy")
 _SEED_MAX = np.iinfo(np.int32).max
 
@@ -87,7 +91,8 @@ _SEED_MAX = np.iinfo(np.int32).max
 def _hidden_activation_names():
     """scikit-learn's names and every elementwise activation of deltaprop's registry."""
     return sorted({*_ACTIVATION_ALIASES,
-                   *(name for name, cls in ACTIVATIONS.items() if cls.elementwise)})
+                   *(name for name, cls in ACTIVATIONS.items()
+                     if cls.elementwise and not cls.output_only)})
 
 
 def _dtype_name(value):
@@ -104,7 +109,8 @@ _POSITIVE_INT = Interval(Integral, 1, None, closed="left")
 _NON_NEGATIVE = Interval(Real, 0, None, closed="left")
 _POSITIVE = Interval(Real, 0, None, closed="neither")
 
-#: What each parameter accepts (deltaprop.constraints); each estimator adds its ``loss``.
+#: What each parameter accepts (deltaprop.constraints); each estimator adds its ``loss``
+#: (and the classifier its ``class_weight``).
 #: ``random_state`` is scikit-learn's ``check_random_state``'s to check.
 _CONSTRAINTS = {
     "hidden_layer_sizes": [_POSITIVE_INT, SequenceOf(_POSITIVE_INT)],
@@ -234,6 +240,14 @@ _PARAMETER_DOCS = {
              "Batch or layer normalisation after every hidden layer's activation; see "
              ":class:`deltaprop.layers.BatchNorm` and :class:`deltaprop.layers.LayerNorm`. "
              "Not in scikit-learn."),
+    "class_weight": ('dict, "balanced" or None',
+                     "Weights of the classes, ``{label: weight}``; ``\"balanced\"`` gives "
+                     "``n_samples / (n_classes * np.bincount(y))`` "
+                     "(:func:`sklearn.utils.class_weight.compute_sample_weight`). They multiply "
+                     "``sample_weight``, as in scikit-learn's other classifiers. "
+                     "``partial_fit`` takes a dict but not ``\"balanced\"`` (as "
+                     ":class:`sklearn.linear_model.SGDClassifier`); multilabel targets take "
+                     "none. Not in scikit-learn's MLPClassifier."),
 }
 
 #: name -> (type, description) of the fitted attributes both estimators share.
@@ -559,11 +573,12 @@ class _BaseMLP(BaseEstimator):
         if s["dtype"] is None:  # as the data (float32 stays float32), or as the fitted network
             s["dtype"] = (np.float64, np.float32) if first else self.net_.dtype
         X, y = validate_data(self, X, y, reset=first, dtype=s["dtype"], multi_output=True,
-                             y_numeric=not self._is_classifier())
+                             y_numeric=not self._is_classifier(), accept_sparse=["csr", "csc"])
         s["dtype"] = X.dtype
         T = self._encode_targets(y, first=first, incremental=incremental, classes=classes,
                                  dtype=s["dtype"])
-        w = check_sample_weight(sample_weight, len(X), s["dtype"])
+        w = self._weigh_classes(y, check_sample_weight(sample_weight, X.shape[0], s["dtype"]),
+                                incremental, s["dtype"])
         head = self._head(s["loss"])  # (output activation, deltaprop loss, n_outputs)
         rng = check_random_state(self.random_state)
         if first:
@@ -584,7 +599,7 @@ class _BaseMLP(BaseEstimator):
                                      random_state=rng, stratify=stratify)
             X, T, w = parts[0], parts[2], None if w is None else parts[6]
             validation = (parts[1], parts[5], None if w is None else parts[7])
-            if len(validation[0]) < 2:
+            if validation[0].shape[0] < 2:
                 raise ValueError("The validation set is too small: increase "
                                  "validation_fraction or the size of the data set")
             if self.validation_scores_ is None:  # early stopping switched on in a warm start
@@ -603,14 +618,14 @@ class _BaseMLP(BaseEstimator):
         resume = incremental and state is not None
         epochs = state["epoch"] + 1 if resume else (1 if incremental else s["max_iter"])
         if full_batch:
-            stopping = _LossCurve(self, len(X))
+            stopping = _LossCurve(self, X.shape[0])
         else:
-            stopping = _StoppingRule(self, len(X), validation, s["learning_rate"])
+            stopping = _StoppingRule(self, X.shape[0], validation, s["learning_rate"])
         self._before_training()
         try:
             history = net.fit(X, T, optimizer=None if resume else self._make_optimizer(),
                               epochs=epochs,
-                              batch_size=None if full_batch else self._batch_size(len(X)),
+                              batch_size=None if full_batch else self._batch_size(X.shape[0]),
                               shuffle=s["shuffle"], callbacks=[stopping],
                               verbose=0, seed=int(rng.randint(_SEED_MAX)), resume=resume,
                               sample_weight=w)
@@ -719,14 +734,19 @@ class _BaseMLP(BaseEstimator):
     def _check_training_targets(self, T, incremental):
         pass
 
+    def _weigh_classes(self, y, w, incremental, dtype):
+        """The sample weights ``w`` (or None) times the class weights of ``y``'s labels."""
+        return w
+
     # -- prediction helpers ----------------------------------------------------------------
     def _validated_X(self, X):
         check_is_fitted(self)
-        return validate_data(self, X, reset=False, dtype=self.net_.dtype)
+        return validate_data(self, X, reset=False, dtype=self.net_.dtype,
+                             accept_sparse=["csr", "csc"])
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = True  # CSR and CSC, never made dense
         return tags
 
 
@@ -782,8 +802,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     ``docs/sklearn.md`` lists the differences from
     :class:`sklearn.neural_network.MLPClassifier`: ``alpha`` is not rescaled by the batch
     size, the initial weights follow deltaprop (He for the ReLU family, Glorot otherwise,
-    zero biases), zero sample weights remove their samples, and there is no sparse
-    input.
+    zero biases), and zero sample weights remove their samples.
 
     Examples
     --------
@@ -798,7 +817,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     True
     """
 
-    _constraints = {**_CONSTRAINTS, "loss": [StrOptions(_CLASSIFICATION_LOSSES)]}
+    _constraints = {**_CONSTRAINTS, "loss": [StrOptions(_CLASSIFICATION_LOSSES)],
+                    "class_weight": [None, StrOptions(("balanced",)), dict]}
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
                  alpha=0.0001, batch_size="auto", learning_rate="constant",
@@ -807,7 +827,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
                  n_iter_no_change=10, max_fun=15000, loss="log_loss", optimizer=None,
-                 dtype=None, dropout=0.0, norm=None):
+                 dtype=None, dropout=0.0, norm=None, class_weight=None):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
             alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
@@ -818,13 +838,14 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
             epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun, loss=loss,
             optimizer=optimizer, dtype=dtype, dropout=dropout, norm=norm)
+        self.class_weight = class_weight
 
     def fit(self, X, y, sample_weight=None):
         """Train the network on ``(X, y)``.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data.
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
             Class labels (numbers or strings), or a 0/1 indicator matrix for multilabel
@@ -846,7 +867,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data of this step.
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
             Class labels, which need not cover all ``classes``.
@@ -868,7 +889,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Input data.
 
         Returns
@@ -879,7 +900,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         """
         X = self._validated_X(X)
         if len(self.classes_) == 1:  # one class seen in training: it is certain
-            return np.ones((len(X), 1), dtype=self.net_.dtype)
+            return np.ones((X.shape[0], 1), dtype=self.net_.dtype)
         return self.net_.predict_proba(X)
 
     def predict_log_proba(self, X):
@@ -887,7 +908,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Input data.
 
         Returns
@@ -904,7 +925,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Input data.
 
         Returns
@@ -990,6 +1011,22 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                              f"{self.classes_}")
         return np.searchsorted(self.classes_, y)
 
+    def _weigh_classes(self, y, w, incremental, dtype):
+        if self.class_weight is None:
+            return w
+        if self._multilabel:
+            raise ValueError("class_weight is not supported for multilabel targets; pass "
+                             "sample_weight instead")
+        if incremental and self.class_weight == "balanced":
+            raise ValueError(
+                "class_weight='balanced' is not supported for partial_fit (one batch does not "
+                "give the class frequencies; as in SGDClassifier): compute the weights once "
+                "with sklearn.utils.class_weight.compute_class_weight('balanced', "
+                "classes=classes, y=y) on enough of the targets and pass them as a dict "
+                "{label: weight}")
+        cw = compute_sample_weight(self.class_weight, y).astype(dtype)
+        return cw if w is None else w * cw
+
     def _check_training_targets(self, T, incremental):
         # With sample weights, the samples left for training may be of one class only.
         if (not incremental and not self._multilabel and len(self.classes_) > 1
@@ -1021,7 +1058,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
 @_documented(
     parameters={
-        "loss": ('{"squared_error", "half_squared_error", "mse"}',
+        "loss": ('{"squared_error", "half_squared_error", "mse", "poisson"}',
                  r"The per-sample loss :math:`\ell`. "
                  r'``"squared_error"`` keeps '
                  r"scikit-learn's meaning, half the squared error "
@@ -1029,10 +1066,15 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                  r"deltaprop's "
                  r'``"half_squared_error"``; ``"mse"`` is '
                  r"deltaprop's :math:`\tfrac{1}{n_K}\lVert y - t\rVert^2` (mean over the "
-                 r"``n_K`` outputs). scikit-learn's "
-                 r'``"poisson"`` is not available.'),
+                 r"``n_K`` outputs). "
+                 r'``"poisson"`` is the Poisson negative log-likelihood '
+                 r":math:`\sum_j (y_j - t_j \log y_j)` with an exponential output "
+                 r"(scikit-learn's log link, ``out_activation_ = \"exp\"``) for "
+                 r"non-negative count targets; it differs from scikit-learn's half Poisson "
+                 r"deviance by a constant."),
     },
-    attributes={**_ATTRIBUTE_DOCS, "out_activation_": ("str", '``"identity"``.')},
+    attributes={**_ATTRIBUTE_DOCS,
+                "out_activation_": ("str", '``"identity"``, or ``"exp"`` with ``"poisson"``.')},
     score="R²", stratified="", no_hidden="a linear model")
 class MLPRegressor(RegressorMixin, _BaseMLP):
     r"""Multi-layer perceptron regressor trained by deltaprop's backpropagation.
@@ -1066,8 +1108,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     ``docs/sklearn.md`` lists the differences from
     :class:`sklearn.neural_network.MLPRegressor`: the loss reported equals the loss
     trained, ``alpha`` is not rescaled by the batch size, the initial weights follow
-    deltaprop, zero sample weights remove their samples, and there is no ``poisson``
-    loss and no sparse input.
+    deltaprop, and zero sample weights remove their samples.
 
     Examples
     --------
@@ -1108,7 +1149,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
@@ -1129,7 +1170,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data of this step.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
@@ -1148,7 +1189,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Input data.
 
         Returns
@@ -1164,7 +1205,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return _REGRESSION_LOSSES[self.loss]
 
     def _head(self, loss):
-        return default_head("regression", self._n_targets, loss=loss)
+        # the loss names its output: the exponential (log link) for "poisson"
+        return default_head("regression", self._n_targets, loss=loss,
+                            output=get_loss(loss).default_output)
 
     def _encode_targets(self, y, *, first, incremental, classes, dtype):
         if y.ndim == 2 and y.shape[1] == 1:

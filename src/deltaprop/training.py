@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validation import check_int, check_sample_weight, check_X
+from ._validation import check_int, check_sample_weight, check_X, issparse
 from .improvement import Improvement, mode_for
 from .optimizers import get_optimizer
 from .schedules import get_schedule
@@ -266,11 +266,11 @@ class _Trainer:
 def _validation_split(X, T, labels, weights, fraction, seed):
     if not 0.0 <= fraction < 1.0:
         raise ValueError(f"validation_split must be in [0, 1), got {fraction}")
-    n_val = int(round(len(X) * fraction))
-    if n_val == 0 or n_val == len(X):
+    n_val = int(round(X.shape[0] * fraction))
+    if n_val == 0 or n_val == X.shape[0]:
         raise ValueError(f"validation_split={fraction} leaves no {'validation' if n_val == 0 else 'training'} "
-                         f"samples out of {len(X)}")
-    perm = np.random.default_rng([seed, 1 << 30]).permutation(len(X))
+                         f"samples out of {X.shape[0]}")
+    perm = np.random.default_rng([seed, 1 << 30]).permutation(X.shape[0])
     tr, va = perm[n_val:], perm[:n_val]
     lab = (None, None) if labels is None else (labels[tr], labels[va])
     return (X[tr], T[tr], lab[0]), (X[va], T[va], lab[1]), None if weights is None else weights[tr]
@@ -281,9 +281,9 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
         schedule=None, resume=False, sample_weight=None, rollback=True):
     """Train ``net`` by mini-batch gradient descent; see :meth:`Sequential.fit`."""
     epochs = check_int("epochs", epochs)
-    X = check_X(X, net.dtype, net.n_inputs)
-    T, labels = net.encode_targets(y, len(X), fit=not resume)
-    weights = check_sample_weight(sample_weight, len(X), net.dtype)
+    X = net.check_sparse(check_X(X, net.dtype, net.n_inputs))
+    T, labels = net.encode_targets(y, X.shape[0], fit=not resume)
+    weights = check_sample_weight(sample_weight, X.shape[0], net.dtype)
 
     state = getattr(net, "train_state_", None)
     if resume:
@@ -303,7 +303,7 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
 
     if validation_data is not None:
         Xv = check_X(validation_data[0], net.dtype, net.n_inputs, name="validation X")
-        Tv, labels_v = net.encode_targets(validation_data[1], len(Xv), fit=False)
+        Tv, labels_v = net.encode_targets(validation_data[1], Xv.shape[0], fit=False)
         train = (X, T, labels)
     elif validation_split:
         train, (Xv, Tv, labels_v), weights = _validation_split(X, T, labels, weights,
@@ -315,7 +315,7 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
         return _fit_full_batch(net, opt, (X, T, labels, weights), (Xv, Tv, labels_v),
                                start, epochs, list(callbacks), verbose, seed, schedule,
                                rollback)
-    n = len(X)
+    n = X.shape[0]
     bs = n if batch_size is None else min(check_int("batch_size", batch_size), n)
     n_batches = math.ceil(n / bs)
     smallest = n - (n_batches - 1) * bs
@@ -334,7 +334,8 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
     metric = net.metric_name
     params = net.store
     progress = _Progress(verbose, epochs, n_batches)
-    Xb_buf = np.empty((bs,) + X.shape[1:], dtype=X.dtype)
+    sparse = issparse(X)  # sparse X (CSR): its rows are taken by X[idx], no dense buffer
+    Xb_buf = None if sparse else np.empty((bs,) + X.shape[1:], dtype=X.dtype)
     Tb_buf = np.empty((bs,) + T.shape[1:], dtype=T.dtype)
     score = RunningMetric(metric, T, labels)
     safe = safe_weights = None
@@ -366,7 +367,7 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
                     idx = slice(lo, hi)
                 else:
                     idx = order[lo:hi]
-                    Xb = np.take(X, idx, axis=0, out=Xb_buf[: hi - lo])
+                    Xb = X[idx] if sparse else np.take(X, idx, axis=0, out=Xb_buf[: hi - lo])
                     Tb = np.take(T, idx, axis=0, out=Tb_buf[: hi - lo])
                 J = net.backprop(Xb, Tb, None if weights is None else weights[idx])
                 if not math.isfinite(J):
@@ -443,15 +444,15 @@ def _fit_full_batch(net, opt, train, validation, start, epochs, callbacks, verbo
     """
     X, T, labels, weights = train
     Xv, Tv, labels_v = validation
-    if len(X) < net.min_training_batch:
+    if X.shape[0] < net.min_training_batch:
         raise ValueError(f"the network needs at least {net.min_training_batch} samples in "
-                         f"training (batch normalisation), got {len(X)}")
+                         f"training (batch normalisation), got {X.shape[0]}")
     history = History()
     trainer = _Trainer(net, history)
     for cb in callbacks:
         cb.trainer = trainer
     net.train_state_ = {"optimizer": opt, "seed": seed, "epoch": start, "schedule": schedule}
-    metric, params, n = net.metric_name, net.store, len(X)
+    metric, params, n = net.metric_name, net.store, X.shape[0]
     progress = _Progress(2 if verbose else 0, epochs, 1)  # lines only: no batches to count
     score = RunningMetric(metric, T, labels)
     # The last evaluation: its parameters, loss and metric (scipy ends an iteration on the

@@ -108,6 +108,9 @@ class Layer:
     hold_noise : bool
         When True, a layer that draws random numbers in training (dropout) reuses its last
         draw, so that finite differences see one fixed function.
+    accepts_sparse : bool
+        Whether the layer takes a SciPy sparse batch as input (Dense does); a network given
+        sparse ``X`` needs a first layer that does.
     """
 
     kind = "layer"
@@ -118,6 +121,7 @@ class Layer:
     min_training_batch = 1
     record = False
     hold_noise = False
+    accepts_sparse = False
     dtype = None
 
     # -- sizes: None where the layer adapts to its input (dropout) -----------------------

@@ -14,11 +14,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_dtype, check_int
+from .._validation import check_dtype, check_int, issparse
 from ..activations import Activation, activation_from_config, get_activation
 from .base import Layer, parameter, register_layer
 
 __all__ = ["Dense"]
+
+
+def _sparse_matmul(a, b, out):
+    """``a @ b`` for a SciPy sparse ``a``, written into ``out`` (``np.matmul`` takes no
+    sparse operand); the product is a sparse-dense one, ``a`` is never made dense."""
+    np.copyto(out, a @ b)
+    return out
 
 
 @register_layer
@@ -60,6 +67,7 @@ class Dense(Layer):
     kind = "dense"
     parameter_names = ("W", "b")
     decayed = ("W",)
+    accepts_sparse = True  # x @ W and xᵀ δ as sparse products
     W = parameter("W", "Weights ``(n_in, n_out)``; assigning copies into the layer.")
     b = parameter("b", "Biases ``(n_out,)``; assigning copies into the layer.")
 
@@ -85,21 +93,32 @@ class Dense(Layer):
     def forget(self):
         super().forget()
         self.z = self.delta = self.fprime = None
+        self._matmul = np.matmul  # _sparse_matmul after a sparse input (the first layer)
 
     # -- forward -----------------------------------------------------------------------------
     def _make_buffers(self, n):
-        """z, a and the gradient sent to the layer below, for batches of n rows."""
+        """z, a and the gradient sent to the layer below, for batches of n rows; that one
+        is made by :meth:`_input_grad_buffer` when first needed (the first layer of a
+        network never needs it: with 10⁵ inputs it would be a dense batch of X)."""
         z = np.empty((n, self.n_out), dtype=self.dtype)
         a = z if self.activation.name == "identity" else np.empty_like(z)
-        return z, a, np.empty((n, self.n_in), dtype=self.dtype)
+        return [z, a, None]
+
+    def _input_grad_buffer(self, n):
+        bufs = self.work_arrays(n, self._make_buffers)
+        if bufs[2] is None:
+            bufs[2] = np.empty((n, self.n_in), dtype=self.dtype)
+        return bufs[2]
 
     def forward(self, x, training=False, keep=False):
         """``z = x @ W + b``, ``a = f(z)``; with ``keep`` the layer remembers x, z, a
         for the backward step and writes into its reused buffers."""
         if not keep:
             return self.activation.forward(self.pre_activation(x))
-        z, a, _ = self.work_arrays(len(x), self._make_buffers)
-        np.matmul(x, self._W, out=z)
+        z, a, _ = self.work_arrays(x.shape[0], self._make_buffers)
+        # the one branch on sparsity: x @ W here and xᵀ δ in step ④ as sparse products
+        self._matmul = _sparse_matmul if issparse(x) else np.matmul
+        self._matmul(x, self._W, out=z)
         z += self._b
         a = self.activation.forward(z, out=a)
         self.x, self.z, self.a = x, z, a
@@ -127,11 +146,11 @@ class Dense(Layer):
             self._record(g, is_delta)
         delta = g if is_delta else self.activation.backward(self.z, self.a, g, out=g)  # ② g ⊙ f'(α)
         np.sum(delta, axis=0, out=self.grad_b)                # ③ ∇b J = g
-        np.matmul(self.x.T, delta, out=self.grad_W)           # ④ ∇W J = h gᵀ (as W: n_in × n_out)
+        self._matmul(self.x.T, delta, out=self.grad_W)        # ④ ∇W J = h gᵀ (as W: n_in × n_out)
         self.delta = delta
         if not need_input_grad:
             return None
-        return np.matmul(delta, self._W.T, out=self.work_arrays(len(delta), self._make_buffers)[2])  # ⑤ g ← W g
+        return np.matmul(delta, self._W.T, out=self._input_grad_buffer(len(delta)))  # ⑤ g ← W g
 
     def _record(self, g, is_delta):
         self.grad_output = None if is_delta else g.copy()
