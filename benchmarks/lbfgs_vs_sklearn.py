@@ -10,7 +10,7 @@ import warnings
 
 import numpy as np
 import sklearn.neural_network as sk
-from sklearn.datasets import fetch_california_housing, load_digits, make_friedman1
+from sklearn.datasets import load_digits, make_friedman1
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
@@ -22,9 +22,6 @@ warnings.simplefilter("ignore")
 def data(name):
     if name == "digits":
         X, y = load_digits(return_X_y=True)
-    elif name == "california":
-        X, y = fetch_california_housing(return_X_y=True)
-        X, y = X[:4000], y[:4000]
     else:
         X, y = make_friedman1(n_samples=2000, noise=1.0, random_state=0)
     Xtr, Xte, ytr, yte = train_test_split(X, y, random_state=0)
