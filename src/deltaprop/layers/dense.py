@@ -117,7 +117,7 @@ class Dense(Layer):
             return self.activation.forward(self.pre_activation(x))
         z, a, _ = self.work_arrays(x.shape[0], self._make_buffers)
         # the one branch on sparsity: x @ W here and xᵀ δ in step ④ as sparse products
-        self._matmul = _sparse_matmul if issparse(x) else np.matmul
+        self._matmul = np.matmul if type(x) is np.ndarray or not issparse(x) else _sparse_matmul
         self._matmul(x, self._W, out=z)
         z += self._b
         a = self.activation.forward(z, out=a)
