@@ -64,17 +64,23 @@ def issparse(X) -> bool:
     return sparse is not None and sparse.issparse(X)
 
 
+def _check_shape(shape, n_features, name):
+    """The shape of a data matrix: 2-D, not empty, ``n_features`` columns."""
+    if len(shape) != 2:
+        hint = " (use X.reshape(1, -1) for a single sample)" if len(shape) == 1 else ""
+        raise ValueError(f"{name} must be 2-D (n_samples, n_features), got shape {shape}{hint}")
+    if shape[0] == 0 or shape[1] == 0:
+        raise ValueError(f"{name} is empty: shape {shape}")
+    if n_features is not None and shape[1] != n_features:
+        raise ValueError(
+            f"{name} has {shape[1]} features per sample, but the network expects {n_features}"
+        )
+
+
 def check_sparse_X(X, dtype, n_features=None, name="X"):
     """A SciPy sparse ``X`` as CSR of ``dtype`` (rows are taken by index in training),
     never made dense: the finite check looks at the stored values ``.data`` only."""
-    if X.ndim != 2:
-        raise ValueError(f"{name} must be 2-D (n_samples, n_features), got shape {X.shape}")
-    if X.shape[0] == 0 or X.shape[1] == 0:
-        raise ValueError(f"{name} is empty: shape {X.shape}")
-    if n_features is not None and X.shape[1] != n_features:
-        raise ValueError(
-            f"{name} has {X.shape[1]} features per sample, but the network expects {n_features}"
-        )
+    _check_shape(X.shape, n_features, name)
     if X.dtype.kind not in "biuf":
         raise TypeError(f"{name} must be numeric (integers or floats), got dtype {X.dtype}")
     X = X.tocsr()  # no copy when it is CSR already
@@ -96,15 +102,7 @@ def check_X(X, dtype, n_features=None, name="X"):
     if issparse(X):
         return check_sparse_X(X, dtype, n_features, name)
     arr = _as_numeric(X, name)
-    if arr.ndim != 2:
-        hint = " (use X.reshape(1, -1) for a single sample)" if arr.ndim == 1 else ""
-        raise ValueError(f"{name} must be 2-D (n_samples, n_features), got shape {arr.shape}{hint}")
-    if arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise ValueError(f"{name} is empty: shape {arr.shape}")
-    if n_features is not None and arr.shape[1] != n_features:
-        raise ValueError(
-            f"{name} has {arr.shape[1]} features per sample, but the network expects {n_features}"
-        )
+    _check_shape(arr.shape, n_features, name)
     arr = np.asarray(arr, dtype=dtype)
     _check_finite(arr, name)
     return arr

@@ -427,6 +427,11 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
                   f"keeps the weights it had when interrupted", flush=True)
     finally:
         progress.close()
+    return _end_training(net, callbacks, history)
+
+
+def _end_training(net, callbacks, history):
+    """The callbacks' on_train_end, and the history kept on the network."""
     for cb in callbacks:
         cb.on_train_end({})
     net.history_ = history
@@ -532,10 +537,7 @@ def _fit_full_batch(net, opt, train, validation, start, epochs, callbacks, verbo
                   f"its weights after iteration {epoch[0]}", flush=True)
     finally:
         progress.close()
-    for cb in callbacks:
-        cb.on_train_end({})
-    net.history_ = history
-    return history
+    return _end_training(net, callbacks, history)
 
 
 class GradientNorms(Callback):
