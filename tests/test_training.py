@@ -277,9 +277,18 @@ def test_fit_does_not_modify_inputs(rng, tmp_path):
 
 
 @pytest.mark.parametrize("kwargs,match", [
-    (dict(epochs=0), "epochs must be a positive integer"),
-    (dict(batch_size=0), "batch_size must be a positive integer"),
-    (dict(validation_split=1.5), r"validation_split must be in \[0, 1\)"),
+    (dict(epochs=0), "fit: epochs must be an integer >= 1; got 0"),
+    (dict(batch_size=0), "fit: batch_size must be an integer >= 1 or None; got 0"),
+    (dict(validation_split=1.5), r"validation_split must be a finite number in \[0, 1\)"),
+    (dict(validation_split="0.1"), r"validation_split must be .*; got '0.1'"),
+    (dict(seed="x"), r"fit: seed must be None or an integer >= 0; got 'x'"),
+    (dict(seed=-1), r"fit: seed must be None or an integer >= 0; got -1"),
+    (dict(callbacks=[1]), r"callbacks must be a sequence whose items are each an instance of "
+                          r"deltaprop.training.Callback; got \[1\]"),
+    (dict(verbose=5), "verbose must be 0, 1 or 2"),
+    (dict(shuffle="yes"), "shuffle must be True or False"),
+    (dict(validation_data=(np.zeros((2, 3)), np.zeros(2), np.ones(2))),
+     r"validation_data must be None or a pair \(X_val, y_val\); got a tuple of 3 items"),
     (dict(optimizer="adamm"), "unknown optimizer"),
     (dict(resume=True), "resume=True, but this network has no saved training state"),
 ])
@@ -287,7 +296,7 @@ def test_bad_fit_arguments(kwargs, match, rng):
     X, y = blobs(rng, n=20)
     net = dp.MLP([2, 3], output="softmax", loss="cross_entropy")
     with pytest.raises(ValueError, match=match):
-        net.fit(X, y, verbose=0, **{"epochs": 1, **kwargs})
+        net.fit(X, y, **{"epochs": 1, "verbose": 0, **kwargs})
 
 
 def test_sample_weight_equals_repeating_samples(rng):

@@ -12,13 +12,15 @@ holding ② to ⑤). It never names a layer's fields: the parameters live in one
 from __future__ import annotations
 
 import copy as _copy
+from numbers import Integral, Real
 
 import numpy as np
 
 from . import io
-from ._validation import (check_dtype, check_layer_sizes, check_number, check_sample_weight,
-                          check_targets, check_X, issparse)
+from ._validation import (check_dtype, check_layer_sizes, check_network_size, check_number,
+                          check_sample_weight, check_targets, check_X, issparse)
 from .activations import Identity, Softmax, get_activation
+from .constraints import Interval, StrOptions, validate_params
 from .layers import BatchNorm, Dense, Dropout, Layer, LayerNorm, layer_from_config
 from .losses import get_loss
 from .parameters import ParameterStore
@@ -569,6 +571,14 @@ io.register_model(Sequential)
 
 _NORMS = {"batch": BatchNorm, "layer": LayerNorm}
 
+#: What MLP's parameters accept (deltaprop.constraints), shared with the estimators.
+MLP_CONSTRAINTS = {
+    "seed": [None, Interval(Integral, 0, None, closed="left"), np.random.Generator,
+             np.random.SeedSequence],
+    "dropout": [Interval(Real, 0, 1, closed="left")],
+    "norm": [None, StrOptions(tuple(_NORMS))],
+}
+
 
 class MLP(Sequential):
     """A multilayer perceptron: Dense layers of the given sizes.
@@ -610,13 +620,12 @@ class MLP(Sequential):
     def __init__(self, layer_sizes, activation="relu", output="identity", loss="mse", l2=0.0,
                  reduction="mean", dtype="float32", seed=None, dropout=0.0, norm=None,
                  task=None):
+        validate_params({"seed": seed, "dropout": dropout, "norm": norm}, MLP_CONSTRAINTS,
+                        owner="MLP")
         sizes = check_layer_sizes(layer_sizes)
         dtype = check_dtype(dtype)
-        dropout = check_number("dropout", dropout)
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
-        if norm is not None and norm not in _NORMS:
-            raise ValueError(f"norm must be None, 'batch' or 'layer', got {norm!r}")
+        check_network_size(sizes, dtype)
+        dropout = float(dropout)
         hidden = get_activation(activation)
         out = get_activation(output)
         rng = np.random.default_rng(seed)
