@@ -285,7 +285,7 @@ def test_fit_does_not_modify_inputs(rng, tmp_path):
     (dict(seed=-1), r"fit: seed must be None or an integer >= 0; got -1"),
     (dict(callbacks=[1]), r"callbacks must be a sequence whose items are each an instance of "
                           r"deltaprop.training.Callback; got \[1\]"),
-    (dict(verbose=5), "verbose must be 0, 1 or 2"),
+    (dict(verbose=5), "verbose must be 0, 1, 2, True or False; got 5"),
     (dict(shuffle="yes"), "shuffle must be True or False"),
     (dict(validation_data=(np.zeros((2, 3)), np.zeros(2), np.ones(2))),
      r"validation_data must be None or a pair \(X_val, y_val\); got a tuple of 3 items"),
