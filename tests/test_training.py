@@ -235,6 +235,37 @@ def test_ctrl_c_rolls_back_to_the_last_epoch_and_resumes(rng):
     assert_same_weights(weights(net), weights(full))
 
 
+@pytest.mark.parametrize("where", ["batch", "epoch_end"])
+def test_ctrl_c_anywhere_resumes_bitwise_with_a_plateau_schedule(where, rng):
+    # Ctrl-C during on_epoch_end (a checkpoint being saved) used to keep the schedule's
+    # update of the rolled-back epoch: the learning-rate sequence then shifted.
+    X, y = blobs(rng, n=80)
+    kw = dict(batch_size=16, verbose=0, seed=3, optimizer="sgd", validation_split=0.25)
+
+    def plateau():
+        return dp.schedules.ReduceOnPlateau(0.5, patience=0, factor=0.5)
+
+    full = dp.MLP([2, 8, 3], output="softmax", loss="cross_entropy", seed=0)
+    full_hist = full.fit(X, y, epochs=6, schedule=plateau(), **kw)
+
+    def interrupt_batch(batch, logs):
+        if logs["epoch"] == 3 and batch == 1:
+            raise KeyboardInterrupt
+
+    def interrupt_epoch_end(epoch, logs):
+        if epoch == 3:
+            raise KeyboardInterrupt
+
+    cb = (LambdaCallback(on_batch_end=interrupt_batch) if where == "batch"
+          else LambdaCallback(on_epoch_end=interrupt_epoch_end))
+    net = dp.MLP([2, 8, 3], output="softmax", loss="cross_entropy", seed=0)
+    hist = net.fit(X, y, epochs=6, schedule=plateau(), callbacks=[cb], **kw)
+    assert hist.interrupted and hist.epoch == [0, 1, 2]
+    resumed = net.fit(X, y, epochs=6, resume=True, **kw)
+    assert hist["lr"] + resumed["lr"] == full_hist["lr"]
+    assert_same_weights(weights(net), weights(full))
+
+
 def test_schedule_sets_the_learning_rate(rng):
     X, y = blobs(rng, n=40)
     net = dp.MLP([2, 4, 3], output="softmax", loss="cross_entropy", seed=0)

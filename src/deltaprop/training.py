@@ -13,6 +13,7 @@ batches as an uninterrupted one.
 
 from __future__ import annotations
 
+import copy as _copy
 import math
 import sys
 import time
@@ -74,6 +75,13 @@ class History:
         self.epoch.append(epoch)
         for key, value in logs.items():
             self.history.setdefault(key, []).append(value)
+
+    def drop_epoch(self, epoch):
+        """Forget the record of ``epoch`` if it is the last one (an epoch rolled back)."""
+        if self.epoch and self.epoch[-1] == epoch:
+            self.epoch.pop()
+            for values in self.history.values():
+                values.pop()
 
     def to_dict(self):
         return {"epoch": list(self.epoch), **{k: list(v) for k, v in self.history.items()}}
@@ -384,7 +392,9 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
             safe = None
             if rollback:
                 safe_weights = trainer.snapshot_weights(into=safe_weights)
-                safe = safe_weights, opt.state_dict()
+                # A schedule that learns from the epochs (ReduceOnPlateau) goes back too.
+                safe = (safe_weights, opt.state_dict(),
+                        _copy.deepcopy(schedule) if hasattr(schedule, "update") else schedule)
             order = np.random.default_rng([seed, epoch]).permutation(n) if shuffle and n_batches > 1 else None
             for cb in callbacks:
                 cb.on_epoch_begin(epoch, {})
@@ -444,11 +454,14 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
             if trainer.stop_training:
                 break
     except KeyboardInterrupt:
-        # Roll back the unfinished epoch so that the network holds a consistent state
-        # that fit(..., resume=True) continues exactly.
+        # Roll back the unfinished epoch (also when it was interrupted in a callback at its
+        # end) so that the network holds a consistent state that fit(..., resume=True)
+        # continues exactly: weights, optimizer, schedule and history of epoch - 1.
         if safe is not None:
             trainer.restore_weights(safe[0])
             opt.load_state_dict(safe[1])
+            net.train_state_["schedule"] = safe[2]
+            history.drop_epoch(epoch)
         net.train_state_["epoch"] = epoch
         history.interrupted = True
         if verbose and rollback:
