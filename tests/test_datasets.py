@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from deltaprop.datasets import (
+    dataset_info,
     DATASETS,
     DatasetError,
     Standardizer,
@@ -420,18 +421,25 @@ def test_generator_argument_errors():
     ("digits", (1797, 64), 10), ("iris", (150, 4), 3), ("wine", (178, 13), 3),
     ("breast_cancer", (569, 30), 2),
 ])
-def test_sklearn_sets(name, shape, n_classes):
-    pytest.importorskip("sklearn")
+def test_small_sets_are_scikit_learns_to_the_bit(name, shape, n_classes):
+    sk_datasets = pytest.importorskip("sklearn.datasets")
     X, y = load_dataset(name, dtype="float64")
     assert X.shape == shape and X.dtype == np.float64
     assert y.dtype == np.int64 and np.unique(y).tolist() == list(range(n_classes))
+    bunch = getattr(sk_datasets, f"load_{name}")()
+    np.testing.assert_array_equal(X, bunch.data)
+    np.testing.assert_array_equal(y, bunch.target)
+    info = dataset_info(name)
+    assert info["target_names"] == [str(t) for t in bunch.target_names]
+    assert len(info["feature_names"]) == shape[1]
 
 
-def test_sklearn_missing_gives_install_hint(monkeypatch):
+def test_small_sets_load_without_scikit_learn(monkeypatch):
     monkeypatch.setitem(sys.modules, "sklearn", None)
-    with pytest.raises(ImportError, match=r"load_digits needs scikit-learn: "
-                                          r"pip install 'deltaprop\[sklearn\]'"):
-        load_digits()
+    monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
+    X, y = load_digits()
+    assert X.shape == (1797, 64) and X.dtype == np.float32
+    assert dataset_info("iris")["target_names"] == ["setosa", "versicolor", "virginica"]
 
 
 def test_registry_names_and_errors(tmp_path):
