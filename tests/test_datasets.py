@@ -254,7 +254,10 @@ CSV_ERRORS = {
     "ragged long": ("a,b,y\n1,2,0,9\n", "line 2: 4 values, but the header has 3 columns"),
     "not a number": ("a,b,y\n1,2,0\n1,abc,1\n", "line 3, column 'b': 'abc' is not a number"),
     "empty feature": ("a,b,y\n1,2,0\n\n ,2,1\n", "line 4, column 'a': empty value"),
-    "nan feature": ("a,b,y\n1,nan,0\n", "line 2, column 'b': 'nan' is not a finite"),
+    "nan feature": ("a,b,y\n1,nan,0\n", "line 2, column 'b': missing value 'nan'"),
+    "NA target": ("a,y\n1,0\n2,NA\n3,1\n", "line 3, column 'y': missing value 'NA'"),
+    "mixed target": ("a,y\n1,0.5\n2,abc\n", r"column 'y' mixes numbers \('0.5', line 2\) and "
+                                              r"text \('abc', line 3\)"),
     "overflow": ("a,b,y\n1,1e300,0\n", "line 2, column 'b': '1e300' is not a finite float32"),
     "empty target": ("a,y\n1,0\n2,\n", "line 3, column 'y': empty value"),
     "inf target": ("a,y\n1,0\n2,inf\n", "line 3, column 'y': 'inf' is not a finite number"),
@@ -303,7 +306,8 @@ FEATURE_CSV_ERRORS = {
     "not a number, no header": ("1,2\n3,x4\n", "line 2, column 2: 'x4' is not a number"),
     "bad first row": ("1,x\n2,3\n", "line 1, column 2: 'x' is not a number"),
     "empty value": ("a,b\n1,\n", "line 2, column 'b': empty value"),
-    "nan": ("1,2\n3,nan\n", "line 2, column 2: 'nan' is not a finite float32 number"),
+    "nan": ("1,2\n3,nan\n", "line 2, column 2: missing value 'nan'"),
+    "inf": ("1,2\n3,1e999\n", "line 2, column 2: '1e999' is not a finite float32 number"),
 }
 
 
@@ -574,3 +578,29 @@ def test_standardizer_errors():
         Standardizer.from_state({"mean": [0.0]})
     with pytest.raises(ValueError, match="scales positive"):
         Standardizer.from_state({"mean": [0.0], "scale": [0.0]})
+
+
+@pytest.mark.parametrize("sep,suffix", [(",", ".csv"), (";", ".csv"), ("\t", ".tsv"),
+                                        ("\t", ".txt"), ("|", ".csv")])
+def test_csv_delimiter_is_detected(sep, suffix, tmp_path):
+    from deltaprop.datasets.csvfile import detect_delimiter
+
+    path = tmp_path / f"data{suffix}"
+    path.write_text(sep.join(["x 1", "x2", "y"]) + "\n" + sep.join(["1.5", "2", "a"]) + "\n"
+                    + sep.join(["3", "4.25", "b"]) + "\n")
+    assert detect_delimiter(path) == sep
+    X, y, names = load_csv(path, "y")
+    assert names == ["x 1", "x2"]
+    np.testing.assert_array_equal(X, [[1.5, 2], [3, 4.25]])
+
+
+def test_csv_missing_rows_dropped_only_when_asked(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("a,b,y\n1,2,0\nNA,3,1\n4,5,\n6,7,1\n")
+    with pytest.raises(DatasetError, match="line 3, column 'a': missing value 'NA'"):
+        load_csv(path, "y")
+    dropped = []
+    X, y, _ = load_csv(path, "y", missing="drop", on_drop=dropped.extend)
+    assert dropped == [3, 4]
+    np.testing.assert_array_equal(X, [[1, 2], [6, 7]])
+    np.testing.assert_array_equal(y, [0, 1])
