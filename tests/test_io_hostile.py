@@ -127,16 +127,16 @@ def _output_units(meta, arrays):
      "preprocessing.standardize.scale[2] must be a finite number > 0"),
     (_set("model", "layers", "abc"), "model.layers must be a list"),
     (_set("model", "layers", 0, "n_in", "4"), "model.layers[0].n_in must be an integer >= 1"),
-    (_set("model", "layers", 1, "n_in", 6), "model.layers[1] takes 6 inputs, but the layer "
-                                            "before it gives 5"),
+    (_set("model", "layers", 1, "n_in", 6),
+     "model.layers[1] takes 6 inputs, but the layer before it gives 5"),
     (_set("model", "layers", 0, "kind", "conv"), "model.layers[0].kind must be one of"),
     (_set("model", "layers", 0, "activation", "name", "swish2"),
      "model.layers[0].activation.name must be one of"),
     (_set("model", "l2", float("nan")), "model.l2 must be a finite number >= 0"),
     (_set("model", "l2", -1), "model.l2 must be a finite number >= 0"),
     (_set("model", "dtype", "float16"), "model.dtype must be 'float32' or 'float64'"),
-    (_set("model", "mlp", "layer_sizes", [4, 9, 3]), "model.mlp.layer_sizes [4, 9, 3] does "
-                                                     "not match the layers' sizes [4, 5, 3]"),
+    (_set("model", "mlp", "layer_sizes", [4, 9, 3]),
+     "model.mlp.layer_sizes [4, 9, 3] does not match the layers' sizes [4, 5, 3]"),
     (_set("classes", "values", ["a", "a", "b"]), "classes.values has the value \"a\" twice"),
     (_set("classes", "kind", "i"), "classes.values[0] = \"a\" is not a label of kind 'i'"),
     (_set("classes", "values", [1, 2, 3]), "classes.values[0] = 1 is not a label of kind 'U'"),
@@ -262,15 +262,14 @@ def test_a_compressed_member_is_never_read_beyond_its_declared_size(tmp_path):
     body = _npy((10,), "<f8", bytes(4 << 20))
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("layer1/W.npy", body)
-    with zipfile.ZipFile(path) as zf:  # the honest size does not match the .npy header
-        with pytest.raises(ValueError, match="declares 80 bytes of data but holds 4.0 MiB"):
-            dpio._Member(zf, zf.getinfo("layer1/W.npy"))
+    with (zipfile.ZipFile(path) as zf,  # the honest size does not match the .npy header
+          pytest.raises(ValueError, match="declares 80 bytes of data but holds 4.0 MiB")):
+        dpio._Member(zf, zf.getinfo("layer1/W.npy"))
     _patch_file_size(path, "layer1/W.npy", 128 + 80)
 
     def read():
-        with zipfile.ZipFile(path) as zf:
-            with pytest.raises(zipfile.BadZipFile, match="Bad CRC-32"):
-                dpio._Member(zf, zf.getinfo("layer1/W.npy")).read()
+        with zipfile.ZipFile(path) as zf, pytest.raises(zipfile.BadZipFile, match="Bad CRC-32"):
+            dpio._Member(zf, zf.getinfo("layer1/W.npy")).read()
 
     peak = _peak_while(read)
     assert peak < 1 << 20, f"peak {peak} bytes"

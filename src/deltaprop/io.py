@@ -70,9 +70,19 @@ from numpy.lib import format as npy_format
 from .activations import ACTIVATIONS
 from .constraints import Boolean, Interval, Options, StrOptions, describe
 
-__all__ = ["save", "load", "check_writable", "ModelFileError", "FORMAT_VERSION",
-           "register_model", "MODELS", "HEADER_SCHEMA", "DEFAULT_MAX_BYTES",
-           "MAX_HEADER_BYTES", "MAX_HEADER_DEPTH"]
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "FORMAT_VERSION",
+    "HEADER_SCHEMA",
+    "MAX_HEADER_BYTES",
+    "MAX_HEADER_DEPTH",
+    "MODELS",
+    "ModelFileError",
+    "check_writable",
+    "load",
+    "register_model",
+    "save",
+]
 
 FORMAT_NAME = "deltaprop-model"
 FORMAT_VERSION = 2
@@ -738,7 +748,7 @@ def _read_archive(path, limit):
             expected, complete = _expected_arrays(meta)
         except _Invalid as exc:
             text = str(exc)
-            if text.startswith("not a deltaprop") or text.startswith("format version"):
+            if text.startswith(("not a deltaprop", "format version")):
                 raise ModelFileError(f"{path} {'is ' if text.startswith('not') else 'has '}"
                                      f"{text}") from None
             raise ModelFileError(f"invalid header: {text}") from None
