@@ -325,3 +325,10 @@ def test_non_finite_arrays_are_refused(model_file, tmp_path):
 
     assert "the array layer1/b contains NaN or inf" in _load_error(
         _edit(model_file, tmp_path, inf, redigest=True))
+
+
+def test_a_fortran_ordered_array_reads_as_saved(model_file, tmp_path):
+    arrays = _arrays(model_file)
+    arrays["layer1/W"] = np.asfortranarray(arrays["layer1/W"])
+    again = dp.load(_write(tmp_path / "fortran.npz", arrays))
+    np.testing.assert_array_equal(again.layers[0].W, dp.load(model_file).layers[0].W)

@@ -1045,7 +1045,11 @@ def save(net, path, include_optimizer=True):
     except OSError:
         mode = None  # a new file: the umask decides, as for any file the user creates
     tmp = directory / f".{path.name}.{os.getpid()}.{secrets.token_hex(8)}{_TMP_SUFFIX}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
+                     0o666)
+    except OSError as exc:
+        raise ModelFileError(f"cannot save to {path}: {exc.strerror or exc}") from None
     try:
         if mode is not None:
             os.chmod(tmp, mode)
