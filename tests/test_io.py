@@ -376,3 +376,12 @@ def test_check_writable_names_the_reason(tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "TemporaryFile", refuse)
     with pytest.raises(ModelFileError, match=r"is not writable \(Permission denied\)"):
         check_writable(tmp_path / "m.npz")
+
+
+def test_brackets_inside_names_are_not_nesting(trained, tmp_path):
+    net, _, _ = trained
+    info = json.loads(json.dumps(DATA_INFO))
+    info["feature_names"] = ["x[" * 40, "{\\\"" * 40, "a]", "]}" * 40]
+    net.data_info_ = info
+    net.save(tmp_path / "m.npz")
+    assert dp.load(tmp_path / "m.npz").data_info_["feature_names"] == info["feature_names"]

@@ -92,8 +92,8 @@ READABLE_VERSIONS = (1, 2)
 DEFAULT_MAX_BYTES = 2 << 30
 #: The environment variable that overrides :data:`DEFAULT_MAX_BYTES` (``"4000000000"``, ``"8G"``).
 MAX_BYTES_ENV = "DELTAPROP_MAX_MODEL_BYTES"
-#: The largest JSON header read (the header of a large MLP is a few kB).
-MAX_HEADER_BYTES = 16 << 20
+#: The largest JSON header read (an MLP's header is a few kB; feature names add to it).
+MAX_HEADER_BYTES = 8 << 20
 #: The deepest nesting of lists and objects in a header (deltaprop writes 5).
 MAX_HEADER_DEPTH = 32
 #: The most entries an archive may have.
@@ -122,7 +122,7 @@ class ModelFileError(ValueError):
 
 # =========================================================================== the schema
 class _Invalid(Exception):
-    """A header field that does not fit the schema: ``where`` and the message."""
+    """A header that does not fit the schema; the message names the field."""
 
 
 def _show(value, limit=60):
@@ -278,7 +278,8 @@ class _ScalarCheck:
     """A number (±inf allowed), a bool, a string or null: a hyper-parameter's value."""
 
     def __call__(self, value, where):
-        if value is None or isinstance(value, (bool, str)) and len(str(value)) <= 10_000:
+        if value is None or isinstance(value, bool) or (
+                isinstance(value, str) and len(value) <= 10_000):
             return
         if isinstance(value, int) or (isinstance(value, float) and not math.isnan(value)):
             return
@@ -638,14 +639,35 @@ class _Member:
         return a.reshape(self.shape)
 
 
-def _header_depth(raw):
-    """The deepest nesting of ``[`` and ``{`` in JSON text, strings skipped, without
-    parsing it (json.loads recurses once per level)."""
-    stripped = re.sub(rb'"[^"\\]*(?:\\.[^"\\]*)*"', b"", raw)
-    b = np.frombuffer(stripped, dtype=np.uint8)
-    step = (np.isin(b, (ord("["), ord("{"))).astype(np.int64)
-            - np.isin(b, (ord("]"), ord("}"))).astype(np.int64))
-    return int(np.cumsum(step).max(initial=0))
+_JSON_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+
+
+def _header_depth(raw, limit):
+    """A number above ``limit`` exactly when JSON text nests deeper than ``limit``
+    (json.loads recurses once per level), found without parsing it: a vectorised count of the brackets bounds the depth from
+    above (brackets inside strings count too); only when that bound exceeds ``limit``
+    are the brackets walked one by one, strings skipped, until the depth passes it."""
+    b = np.frombuffer(raw, dtype=np.uint8)
+    depth = bound = 0
+    for start in range(0, len(b), 1 << 20):  # in blocks: a few MB at most
+        block = b[start:start + (1 << 20)]
+        step = ((block == ord("[")).view(np.int8) + (block == ord("{")).view(np.int8)
+                - (block == ord("]")).view(np.int8) - (block == ord("}")).view(np.int8))
+        running = np.cumsum(step, dtype=np.int64) + depth
+        bound = max(bound, int(running.max(initial=depth)))
+        depth = int(running[-1]) if len(running) else depth
+    if bound <= limit:
+        return bound
+    depth = 0
+    for token in _JSON_TOKEN.finditer(raw):
+        c = raw[token.start()]
+        if c in b"[{":
+            depth += 1
+            if depth > limit:
+                return depth
+        elif c in b"]}":
+            depth -= 1
+    return depth
 
 
 def _no_duplicates(pairs):
@@ -658,10 +680,8 @@ def _no_duplicates(pairs):
 
 
 def _parse_header(raw):
-    depth = _header_depth(raw)
-    if depth > MAX_HEADER_DEPTH:
-        raise ModelFileError(f"the header nests {depth} levels deep (at most "
-                             f"{MAX_HEADER_DEPTH})")
+    if _header_depth(raw, MAX_HEADER_DEPTH) > MAX_HEADER_DEPTH:
+        raise ModelFileError(f"the header nests more than {MAX_HEADER_DEPTH} levels deep")
     try:
         return json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicates)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
