@@ -560,7 +560,7 @@ def _digest(arrays, meta=None):
         h.update(key.encode())
         h.update(str(a.dtype).encode())
         h.update(repr(a.shape).encode())
-        h.update(a.tobytes())
+        h.update(memoryview(a).cast("B") if a.size else b"")  # no copy of the data
     return h.hexdigest()
 
 
@@ -620,10 +620,17 @@ class _Member:
             raise ValueError(f"{info.filename} declares {_size(self.nbytes)} of data but holds "
                              f"{_size(info.file_size - self.offset)}")
 
-    def read(self):
-        """The array, read into a buffer of its declared size (never more)."""
-        a = np.empty(math.prod(self.shape), dtype=self.dtype)
-        view = memoryview(a).cast("B")
+    def read(self, out=None):
+        """The array, read into a buffer of its declared size (never more): ``out`` (of
+        the member's shape and dtype, C-contiguous) or a new array."""
+        if out is not None and (out.shape != self.shape or out.dtype != self.dtype):
+            raise ValueError(f"{self.info.filename} has shape {self.shape} and dtype "
+                             f"{self.dtype}, expected {out.shape} and {out.dtype}")
+        if out is not None and not self.fortran and out.flags.c_contiguous:
+            a = out.reshape(-1)
+        else:
+            a = np.empty(math.prod(self.shape), dtype=self.dtype)
+        view = memoryview(a).cast("B") if a.size else memoryview(b"")
         with self.zf.open(self.info) as f:
             f.seek(self.offset)
             got = 0
@@ -634,9 +641,11 @@ class _Member:
                 got += n
             if f.read(1):  # also makes zipfile check the CRC
                 raise ValueError(f"{self.info.filename} has more data than it declares")
-        if self.fortran:
-            return a.reshape(self.shape[::-1]).T
-        return a.reshape(self.shape)
+        a = a.reshape(self.shape[::-1]).T if self.fortran else a.reshape(self.shape)
+        if out is not None and a.base is not out and a is not out:
+            out[...] = a
+            return out
+        return a
 
 
 _JSON_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
@@ -699,8 +708,12 @@ def _check_path(path):
     return path
 
 
+class _BuildError(Exception):
+    """The network that a valid header describes cannot be built or filled."""
+
+
 def _read(path, max_bytes=None):
-    """``(meta in format 2's shape, the raw header, arrays)`` of a checked file."""
+    """``(meta in format 2's shape, the network with its weights, the file's arrays)``."""
     limit = _max_bytes(max_bytes)
     path = _check_path(path)
     try:
@@ -709,10 +722,34 @@ def _read(path, max_bytes=None):
         message = str(exc)
         raise ModelFileError(message if message.startswith(str(path)) else
                              f"{path}: {message}") from None
+    except _BuildError as exc:
+        raise ModelFileError(f"{path}: inconsistent model file: {exc}") from None
     except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, KeyError,
             NotImplementedError, RuntimeError, SyntaxError, OverflowError) as exc:
         raise ModelFileError(f"{path} is not a readable deltaprop model file (truncated or "
                              f"corrupted?): {exc}") from None
+
+
+def _one_line(exc):
+    text = str(exc)
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _network(meta):
+    """The network of the header, with fresh weights (its arrays are read into it)."""
+    try:
+        return MODELS[meta["class"]].from_config(meta["model"])
+    except Exception as exc:  # noqa: BLE001 - any failure to build is the file's fault
+        raise _BuildError(_one_line(exc)) from None
+
+
+def _layer_arrays(net):
+    """``{"layer{k}/{name}": array}``: every parameter and buffer, where it lives."""
+    return {f"layer{k}/{name}": value
+            for k, layer in enumerate(net.layers, start=1)
+            for name, value in [*zip(layer.parameter_names,
+                                     (v for v, _ in layer.parameters())),
+                                *layer.buffers().items()]}
 
 
 def _read_archive(path, limit):
@@ -761,8 +798,7 @@ def _read_archive(path, limit):
         member = _Member(zf, info)
         if member.dtype != np.uint8 or len(member.shape) != 1:
             raise ModelFileError("the __meta__ entry is not UTF-8 text")
-        raw = member.read().tobytes()
-        meta = _parse_header(raw)
+        meta = _parse_header(member.read().tobytes())
         try:
             meta = _validate_header(meta)
             expected, complete = _expected_arrays(meta)
@@ -773,6 +809,7 @@ def _read_archive(path, limit):
                                      f"{text}") from None
             raise ModelFileError(f"invalid header: {text}") from None
 
+        # Every declared shape is checked before anything is allocated.
         dtype = np.dtype(meta["model"]["dtype"])
         members = {}
         for key, shape in expected.items():
@@ -792,7 +829,22 @@ def _read_archive(path, limit):
                 raise ModelFileError(f"the archive has an entry {key!r} that the header does "
                                      f"not describe")
             members[key] = _Member(zf, info)
-        arrays = {key: m.read() for key, m in members.items()}
+
+        # The weights are read straight into the network (no second copy of them).
+        net = _network(meta)
+        arrays = {}
+        for key, value in _layer_arrays(net).items():
+            if key not in members:
+                raise _BuildError(f"the array {key} is missing")
+            m = members.pop(key)
+            if (m.shape, m.dtype) != (value.shape, value.dtype):
+                raise _BuildError(f"{key} has shape {m.shape} and dtype {m.dtype}, expected "
+                                  f"{value.shape} and {value.dtype}")
+            arrays[key] = m.read(out=value)
+        extra = [key for key in members if key.startswith("layer")]
+        if extra:
+            raise _BuildError(f"the file has arrays that no layer holds: {', '.join(extra)}")
+        arrays.update((key, m.read()) for key, m in members.items())
 
     if meta["sha256"] != _digest(arrays, meta if meta["format_version"] >= 2 else None):
         what = "the arrays do not" if meta["format_version"] == 1 else \
@@ -802,7 +854,7 @@ def _read_archive(path, limit):
     for key, a in arrays.items():
         if not np.isfinite(a).all():
             raise ModelFileError(f"the array {key} contains NaN or inf")
-    return meta, arrays
+    return meta, net, arrays
 
 
 def load(path, max_bytes=None):
@@ -814,8 +866,9 @@ def load(path, max_bytes=None):
     max_bytes : int, optional
         The most bytes the file's arrays may declare (default: the environment variable
         ``DELTAPROP_MAX_MODEL_BYTES``, e.g. ``"8G"``, else 2 GiB). Checked against every
-        array's declared shape before anything is allocated; the network built takes a
-        small multiple of it (weights, gradients, the optimizer's state).
+        array's declared shape before anything is allocated. The network built takes a
+        small multiple of it: its weights, their gradients and, while it is built, its
+        initial weights (about 3x the weights at the peak), plus the optimizer's state.
 
     Returns
     -------
@@ -830,12 +883,11 @@ def load(path, max_bytes=None):
         For a missing, truncated, corrupted, tampered, hostile, too large or wrong-version
         file; the message is one line naming the file and what is wrong.
     """
-    meta, arrays = _read(path, max_bytes)
+    meta, net, arrays = _read(path, max_bytes)
     try:
-        return _build(meta, arrays)
+        return _restore(net, meta, arrays)
     except Exception as exc:  # noqa: BLE001 - any failure to build is the file's fault
-        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ModelFileError(f"{path}: inconsistent model file: {detail}") from None
+        raise ModelFileError(f"{path}: inconsistent model file: {_one_line(exc)}") from None
 
 
 def _labels(classes):
@@ -844,26 +896,11 @@ def _labels(classes):
     return np.array(classes["values"], dtype=dtype)
 
 
-def _build(meta, arrays):
+def _restore(net, meta, arrays):
+    """The labels, preprocessing, data contract and training state of the header."""
     from .optimizers import optimizer_from_config
     from .schedules import schedule_from_config
 
-    net = MODELS[meta["class"]].from_config(meta["model"])
-    for k, layer in enumerate(net.layers, start=1):
-        for name, value in [*zip(layer.parameter_names, (v for v, _ in layer.parameters())),
-                            *layer.buffers().items()]:
-            key = f"layer{k}/{name}"
-            if key not in arrays:
-                raise ValueError(f"the array {key} is missing")
-            a = arrays.pop(key)
-            if a.dtype != value.dtype:
-                raise ValueError(f"{key} has dtype {a.dtype}, expected {value.dtype}")
-            if a.shape != value.shape:
-                raise ValueError(f"{key} has shape {a.shape}, expected {value.shape}")
-            value[...] = a
-    extra = [key for key in arrays if key.startswith("layer")]
-    if extra:
-        raise ValueError(f"the file has arrays that no layer holds: {', '.join(extra)}")
     if meta["classes"] is not None:
         net.classes_ = _labels(meta["classes"])
     if meta.get("preprocessing") is not None:
