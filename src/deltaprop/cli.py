@@ -150,6 +150,13 @@ def _float_list(text):
     return values
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors in one line (the usage is one ``--help`` away)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 class _Moved(argparse.Action):
     """An option spelled another way in this command: an error that gives the spelling."""
 
@@ -182,7 +189,7 @@ def build_parser():
 
     hidden_activations = sorted(name for name, cls in ACTIVATIONS.items()
                                 if cls.elementwise and not cls.output_only)
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="deltaprop", allow_abbrev=False,
         description="Feed-forward neural networks with exact, explainable backpropagation.")
     parser.add_argument("--version", action="version", version=_version())
@@ -796,7 +803,7 @@ def cmd_evaluate(args):
             seen = ""
             if same:
                 n_train = len(data.X) - len(_recorded_split(net, data)[1])
-                seen = f" ({n_train} of them seen in training)"
+                seen = f" ({n_train} of them in the training split)"
             elif recorded is not None:
                 seen = " (not the training data)"
             where = f"all rows of {data.source}{seen}"
@@ -804,7 +811,9 @@ def cmd_evaluate(args):
             train_idx, test_idx = _recorded_split(net, data)
             rows = test_idx if split == "test" else train_idx
             where = (f"the test rows held out at training (none seen in training)"
-                     if split == "test" else "the rows the model was trained on")
+                     if split == "test" else
+                     "the training split (the rows trained on and those held out for "
+                     "validation)")
     X = data.X[rows]
     if not data.builtin:
         X = _columns_for(net, args, data, path)[rows]

@@ -358,6 +358,7 @@ _MODEL = _Record({
     "l2": _Leaf(Interval(Real, 0, None, closed="left")),
     "reduction": _Leaf(Options(("mean", "sum"))),
     "dtype": _Leaf(Options(("float32", "float64"))),
+    "task?": _Leaf(Options(("classification", "regression", "multilabel"))),
     "mlp?": _Record({"layer_sizes": _List(_SIZE, min_len=2), "seed": _Optional(_INT),
                      "dropout?": _Leaf(Interval(Real, 0, 1, closed="left")),
                      "norm?": _Leaf(Options(("batch", "layer")), None)}),
