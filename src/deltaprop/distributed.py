@@ -42,10 +42,11 @@ the same.
 
 The estimators on Dask
 ----------------------
-scikit-learn's searches run on a Dask cluster through joblib's Dask backend (nothing of
-ours is needed: ``with joblib.parallel_backend("dask"): search.fit(X, y)``), and
-:func:`partial_fit_blocks` trains an estimator out of core, one chunk of a Dask array
-at a time.
+Nothing of ours is needed there: scikit-learn's searches over the estimators of
+:mod:`deltaprop.sklearn` run on a Dask cluster through joblib's Dask backend
+(``with joblib.parallel_backend("dask"): search.fit(X, y)``), and dask-ml's
+``Incremental`` trains them out of core, ``partial_fit`` on one chunk of a Dask array at
+a time (docs/distributed.md has both).
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ import zlib
 
 import numpy as np
 
-__all__ = ["Distributed", "from_environment", "world_size", "partial_fit_blocks"]
+__all__ = ["Distributed", "from_environment", "world_size", "abort_world"]
 
 #: Environment variables that MPI launchers set to the number of processes.
 _SIZE_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE", "PMIX_SIZE")
@@ -440,74 +441,3 @@ class Distributed:
         except Exception as exc:
             self.abort(f"training failed: {type(exc).__name__}: {exc}; ending the job")
             raise  # not reached: Abort ends the process
-
-
-# -- Dask -------------------------------------------------------------------------------------
-
-
-def _blocks(X, y, sample_weight):
-    """Row blocks of Dask arrays (rechunked to whole rows, y and sample_weight aligned
-    with X's row chunks)."""
-    import dask.array as da
-
-    if not isinstance(X, da.Array):
-        raise TypeError(f"X must be a dask array, got {type(X).__name__}")
-    if X.ndim != 2:
-        raise ValueError(f"X must be 2-D (samples, features), got {X.ndim} dimensions")
-    if X.numblocks[1] != 1:
-        X = X.rechunk({1: -1})
-    rows = X.chunks[0]
-
-    def align(a, name):
-        if a is None:
-            return None
-        a = a if isinstance(a, da.Array) else da.from_array(np.asarray(a), chunks=-1)
-        if a.shape[0] != X.shape[0]:
-            raise ValueError(f"{name} has {a.shape[0]} rows but X has {X.shape[0]}")
-        return a.rechunk({0: rows, **{k: -1 for k in range(1, a.ndim)}})
-
-    return X, align(y, "y"), align(sample_weight, "sample_weight")
-
-
-def partial_fit_blocks(estimator, X, y, *, epochs=1, classes=None, sample_weight=None):
-    """Train ``estimator`` out of core: ``partial_fit`` on each row chunk of the Dask
-    arrays ``X`` and ``y``, in order, ``epochs`` times.
-
-    Only one chunk is computed and held in memory at a time (on a cluster, where the
-    chunks live: ``dask.distributed``'s client computes them). ``y`` (and
-    ``sample_weight``) are rechunked to ``X``'s row chunks; a NumPy ``y`` is accepted.
-    For a classifier, ``classes`` (all the labels) is computed from ``y`` in one pass
-    when it is not given, as ``partial_fit`` needs it on its first call. Returns the
-    estimator.
-    """
-    from ._validation import check_int
-
-    epochs = check_int("epochs", epochs)
-    if epochs < 1:
-        raise ValueError(f"epochs must be at least 1, got {epochs}")
-    if y is None:
-        raise ValueError("partial_fit_blocks needs targets y")
-    X, y, w = _blocks(X, y, sample_weight)
-    is_classifier = getattr(estimator, "_estimator_type", None) == "classifier" or \
-        "classes" in _parameters(estimator.partial_fit)
-    if is_classifier and classes is None:
-        import dask.array as da
-
-        classes = da.unique(y).compute()
-    for _ in range(epochs):
-        for i in range(X.numblocks[0]):
-            kw = {} if w is None else {"sample_weight": np.asarray(w.blocks[i].compute())}
-            if is_classifier:
-                kw["classes"] = classes
-            estimator.partial_fit(np.asarray(X.blocks[i].compute()),
-                                  np.asarray(y.blocks[i].compute()), **kw)
-    return estimator
-
-
-def _parameters(fn):
-    import inspect
-
-    try:
-        return inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return {}
