@@ -16,7 +16,8 @@ pytest.importorskip("mpi4py")
 
 SCRIPTS = Path(__file__).parent / "mpi_scripts"
 sys.path.insert(0, str(SCRIPTS))
-from common import LOCAL_BATCH, SEED, SHARDS, data, network, shard_rows  # noqa: E402
+from common import (LOCAL_BATCH, SEED, SHARDS, data, network, regression_network,  # noqa: E402
+                    regression_targets, shard_rows)
 
 
 def _mpiexec():
@@ -36,11 +37,15 @@ def _run(script, *args, timeout=120):
                           env=env, cwd=str(SCRIPTS))
 
 
-def _reference(shuffle):
+def _reference(shuffle, regression=False):
     """One process, batches of 128 made of the same samples as the two processes' local
     batches of 64, epoch by epoch (a resumed fit per epoch, with that epoch's order)."""
     X, y, w, Xv, yv = data()
     net = network()
+    kw = {"optimizer": "adam"}
+    if regression:
+        y, yv, net, w = regression_targets(X), regression_targets(Xv, 6), regression_network(), None
+        kw = {"optimizer": dp.optimizers.get_optimizer("sgd", lr=1e-3)}
     steps = -(-max(SHARDS) // LOCAL_BATCH)
     history = None
     for epoch in range(3):
@@ -51,7 +56,8 @@ def _reference(shuffle):
             local.append(shard_rows(rank)[order])
         order = np.concatenate([part[b * LOCAL_BATCH:(b + 1) * LOCAL_BATCH]
                                 for b in range(steps) for part in local])
-        h = net.fit(X[order], y[order], sample_weight=w[order], optimizer="adam", epochs=epoch + 1,
+        h = net.fit(X[order], y[order], sample_weight=None if w is None else w[order],
+                    epochs=epoch + 1, **kw,
                     batch_size=2 * LOCAL_BATCH, shuffle=False, seed=SEED, resume=epoch > 0,
                     validation_data=(Xv, yv), verbose=0)
         history = h.history if history is None else {k: history[k] + v for k, v in h.history.items()}
@@ -80,6 +86,17 @@ def test_two_processes_equal_one_process_with_the_global_batch(tmp_path, shuffle
         np.testing.assert_allclose(r0[key], history[key], rtol=1e-12)
     for key in ("accuracy", "val_accuracy"):
         np.testing.assert_allclose(r0[key], history[key], rtol=0, atol=1e-15)
+    # Regression with the summed loss: the L2 term once, R² over every process's targets.
+    assert r0["reg"].tobytes() == r1["reg"].tobytes()
+    reg, reg_history = _reference(shuffle, regression=True)
+    assert _relative(r0["reg"], reg.store.data) < 1e-12
+    for key in ("loss", "r2", "val_loss", "val_r2"):
+        np.testing.assert_allclose(r0["reg_" + key], reg_history[key], rtol=1e-12, err_msg=key)
+    # Batch normalisation and dropout, early stopping: the processes agree, running
+    # statistics and predictions included.
+    for key in ("bn", "bn_state", "bn_val_loss", "bn_predict"):
+        assert r0[key].tobytes() == r1[key].tobytes(), key
+    assert int(r0["bn_epochs"]) == int(r1["bn_epochs"]) == 2  # stopped early, together
 
 
 @pytest.mark.parametrize("mode, message", [
@@ -92,3 +109,30 @@ def test_a_failing_process_ends_the_job_with_a_message(mode, message):
     assert result.returncode != 0
     assert message in result.stderr, result.stderr[-3000:]
     assert "not reached" not in result.stdout
+
+
+def _run_cli(*args, cwd, timeout=120):
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(Path(dp.__file__).parents[1]))
+    return subprocess.run([_mpiexec(), "-n", "2", sys.executable, "-m", "deltaprop", *args],
+                          capture_output=True, text=True, timeout=timeout, env=env, cwd=str(cwd))
+
+
+def test_the_command_trains_on_two_processes_and_process_0_writes(tmp_path):
+    import json
+
+    result = _run_cli("train", "xor", "--hidden", "8", "--epochs", "4", "--batch-size", "16",
+                      "--early-stopping", "3", "--json", "--out", "run", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = [line for line in result.stdout.splitlines() if line.strip()]
+    assert len(lines) == 1  # process 0 alone reports
+    report = json.loads(lines[0])
+    net = dp.load(tmp_path / "run" / "model.npz")
+    assert report["epochs"] == len(json.loads((tmp_path / "run" / "history.json").read_text())
+                                   ["loss"])
+    assert net.train_state_["epoch"] == report["epochs"]
+
+
+def test_the_command_ends_every_process_on_an_error(tmp_path):
+    result = _run_cli("train", "missing.csv", "--target", "y", cwd=tmp_path, timeout=60)
+    assert result.returncode == 2
+    assert "deltaprop train: error: missing.csv" in result.stderr

@@ -205,7 +205,10 @@ def cmd_train(args):
     import deltaprop as dp
     from .datasets import Standardizer
 
-    quiet = args.quiet or args.json
+    from .distributed import from_environment
+
+    dist = from_environment()  # under mpiexec -n K (K > 1): data-parallel, process 0 writes
+    quiet = args.quiet or args.json or (dist is not None and not dist.is_root)
     X, y, classification = _load(args.data, args.data_dir, args.target, seed=args.seed)
     classification = _is_classification(y, args.task) if classification is None else classification
     if args.data in ("mnist", "fashion-mnist"):
@@ -251,11 +254,15 @@ def cmd_train(args):
         print(f"data: {args.data}: {len(X_train)} training and {len(X_test)} test samples, "
               f"{X_train.shape[1]} features")
     t0 = time.perf_counter()
-    history = net.fit(X_train, y_train, optimizer=optimizer, epochs=args.epochs,
+    shard = (X_train, y_train) if dist is None else dist.shard(X_train, y_train, seed=args.seed)
+    history = net.fit(*shard, optimizer=optimizer, epochs=args.epochs,
                       batch_size=args.batch_size, validation_split=args.val_split,
-                      callbacks=callbacks, verbose=0 if quiet else 1, seed=args.seed)
+                      callbacks=callbacks, verbose=0 if quiet else 1, seed=args.seed,
+                      distributed=dist)
     train_time = time.perf_counter() - t0
     test = net.evaluate(X_test, y_test)
+    if dist is not None and not dist.is_root:
+        return 0
 
     if scaler is not None:
         net.preprocessing_ = {"standardize": scaler.get_state()}
@@ -560,6 +567,9 @@ def main(argv=None):
         if os.environ.get("DELTAPROP_DEBUG"):  # show the traceback when debugging
             raise
         print(f"deltaprop {args.command}: error: {exc}", file=sys.stderr)
+        from .distributed import abort_world
+
+        abort_world(2)  # one of several MPI processes: end them all, none waits forever
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -59,11 +59,16 @@ import zlib
 
 import numpy as np
 
-__all__ = ["Distributed", "from_environment", "world_size", "abort_world"]
+__all__ = ["Distributed", "DistributedError", "from_environment", "world_size", "abort_world"]
 
 #: Environment variables that MPI launchers set to the number of processes.
 _SIZE_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE", "PMIX_SIZE")
 _DEFAULT_TIMEOUT = 300.0
+
+
+class DistributedError(ValueError):
+    """A distributed run cannot start or go on: no MPI library, or the processes' weights
+    differ. A ``ValueError``, so that the command reports it in one line."""
 
 
 def world_size():
@@ -79,9 +84,13 @@ def world_size():
 def from_environment(timeout=None):
     """A :class:`Distributed` over ``MPI.COMM_WORLD`` when this process was started by
     ``mpiexec -n K`` with ``K > 1``; None otherwise (mpi4py is then not imported)."""
-    if world_size() <= 1:
+    size = world_size()
+    if size <= 1:
         return None
-    return Distributed(timeout=timeout)
+    try:
+        return Distributed(timeout=timeout)
+    except ImportError as exc:
+        raise DistributedError(f"started as one of {size} MPI processes, but {exc}") from None
 
 
 def abort_world(status=1):
@@ -424,7 +433,7 @@ class Distributed:
         crc = zlib.crc32(np.ascontiguousarray(net.store.data).view(np.uint8))
         crcs = self.allgather(np.array([crc], dtype=np.int64), "the check of the weights")[:, 0]
         if (crcs != crcs[0]).any():
-            raise RuntimeError(f"the processes' weights differ after training (CRC-32 "
+            raise DistributedError(f"the processes' weights differ after training (CRC-32 "
                                f"{[hex(int(c)) for c in crcs]}): the MPI library's reduction "
                                f"did not give every process the same sums")
 

@@ -32,3 +32,24 @@ def network():
 
     return dp.MLP([5, 16, 3], activation="tanh", output="softmax", loss="cross_entropy",
                   l2=1e-3, dtype="float64", seed=1)
+
+
+def regression_targets(X, rng_seed=5):
+    rng = np.random.default_rng(rng_seed)
+    return np.column_stack([X[:, 0] - 2 * X[:, 1], np.sin(X[:, 2])]) + 0.1 * rng.normal(
+        size=(X.shape[0], 2))
+
+
+def regression_network():
+    """Summed squared error (Hagan et al.'s performance index): no 1/N, R² logged."""
+    import deltaprop as dp
+
+    return dp.MLP([5, 12, 2], activation="relu", loss="mse", reduction="sum", l2=1e-2,
+                  dtype="float64", seed=2)
+
+
+def batchnorm_network():
+    import deltaprop as dp
+
+    return dp.MLP([5, 12, 12, 3], output="softmax", loss="cross_entropy", norm="batch",
+                  dropout=0.1, dtype="float64", seed=4)
