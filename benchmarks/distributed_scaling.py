@@ -287,7 +287,7 @@ def plot(m, path):
     import matplotlib.pyplot as plt
 
     ks = np.arange(1, 65)
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
     for ax, (name, (bw, lat)) in zip(axes, NETWORKS.items()):
         ax.plot(ks, ks, color="0.6", linestyle=":", label="ideal")
         for b, t in sorted(m["steps"].items()):
@@ -300,6 +300,23 @@ def plot(m, path):
         ax.grid(True, which="both", alpha=0.3)
     axes[0].set_ylabel("speed-up in samples/s (model)")
     axes[1].legend(fontsize=8)
+    # Where it pays: the efficiency of 16 processes by network size and local batch.
+    ax = axes[2]
+    batches = np.unique(np.round(np.logspace(0, 12, 97, base=2)).astype(int))
+    for (name, (bw, lat)), style in zip(NETWORKS.items(), ("-", "--")):
+        for p, color in zip(m["sizes"], ("C0", "C1", "C2", "C3")):
+            t = m["fixed"] + p * (m["per_param"] + m["per_param_sample"] * batches)
+            eff = [speedup(16, ti, 4 * p, bw, lat) / 16 for ti in t]
+            ax.plot(batches, eff, style, color=color,
+                    label=f"{_fmt_sizes(p)} parameters, {name.split()[0]} Gb/s")
+    ax.axhline(0.5, color="0.5", linewidth=0.8)
+    ax.set_xscale("log", base=2)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("local batch")
+    ax.set_ylabel("efficiency S(16)/16 (model)")
+    ax.set_title("16 processes: where it pays")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7, ncol=2, loc="lower right")
     fig.suptitle("Data-parallel training: ring all-reduce model with the measured step times")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
