@@ -103,7 +103,15 @@ def abort_world(status=1):
         sys.stderr.flush()
         time.sleep(0.5)  # let the launcher pass the message on before it ends the job
         mpi.COMM_WORLD.Abort(status)
-        os._exit(status)
+        _end_this_process()
+
+
+def _end_this_process():
+    """MPI_Abort may return before the launcher ends this process: end it now, without
+    the exit handlers (MPI_Finalize would wait for the processes that are gone)."""
+    import signal
+
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _import_mpi():
@@ -163,7 +171,7 @@ class Distributed:
         sys.stdout.flush()
         time.sleep(0.5)  # let the launcher pass the message on before it ends the job
         self.comm.Abort(status)
-        os._exit(status)  # MPI_Abort may return before the launcher ends this process
+        _end_this_process()
 
     def _wait(self, request, what):
         """Wait for a nonblocking collective, at most ``timeout`` seconds."""
@@ -303,10 +311,18 @@ class Distributed:
             self._val_sst = None if Tv is None else self._sst(Tv)
         return min(bs, n), steps, int(sizes.sum())
 
-    def _l2_term(self, net):
+    @staticmethod
+    def _decayed(net):
+        """``[(W, grad_W), ...]``: the tensors the L2 term applies to, in the store's order."""
+        store = net.store
+        return [(store.view(store.data, s), store.view(store.grad, s)) for s in store.slots
+                if s.decay]
+
+    def _l2_term(self, net, decayed):
+        """``(λ/2)Σ‖W‖²``, summed as :meth:`Sequential.objective` sums it."""
         if not net.l2:
             return 0.0
-        return 0.5 * net.l2 * sum(float(np.vdot(W, W)) for W, _ in net._decayed)
+        return 0.5 * net.l2 * sum(float(np.vdot(W, W)) for W, _ in decayed)
 
     def reduce_gradient(self, net, J, n_local, sample_weight=None):
         """After ``net.backprop`` on the local batch (``n_local`` samples, possibly 0:
@@ -320,12 +336,13 @@ class Distributed:
             buf = self._buffer = np.empty(P + 3, dtype=grad.dtype)
         mean = net.reduction == "mean"
         l2 = net.l2
-        l2_term = self._l2_term(net)
+        decayed = self._decayed(net) if l2 else ()
+        l2_term = self._l2_term(net, decayed)
         if n_local == 0:
             buf[:] = 0
         else:
             if l2:
-                for W, grad_W in net._decayed:
+                for W, grad_W in decayed:
                     grad_W -= l2 * W  # the data term only: L2 is added once, after
             count = float(n_local if sample_weight is None
                           else sample_weight.sum(dtype=np.float64))
@@ -349,7 +366,7 @@ class Distributed:
         else:
             np.multiply(buf[:P], scale, out=grad)
         if l2:
-            for W, grad_W in net._decayed:
+            for W, grad_W in decayed:
                 grad_W += l2 * W
         return float(buf[P]) * scale + l2_term, int(round(float(buf[P + 2])))
 
@@ -404,7 +421,7 @@ class Distributed:
         if Xv is not None:
             val = net.measure(Xv, Tv, labels_v)
             nv = Xv.shape[0]
-            data = val["loss"] - self._l2_term(net)
+            data = val["loss"] - self._l2_term(net, self._decayed(net))
             sums[1] = data * nv if net.reduction == "mean" else data
             sums[2] = nv
             if "accuracy" in val:
@@ -420,7 +437,7 @@ class Distributed:
         if Xv is not None:
             nv = sums[2]
             loss = sums[1] / nv if net.reduction == "mean" else sums[1]
-            logs["val_loss"] = loss + self._l2_term(net)
+            logs["val_loss"] = loss + self._l2_term(net, self._decayed(net))
             if metric == "accuracy":
                 logs["val_accuracy"] = sums[3] / nv
             elif metric == "r2":
