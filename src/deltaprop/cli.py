@@ -513,6 +513,9 @@ def cmd_train(args):
     import deltaprop as dp
     from .datasets import Standardizer
 
+    from .distributed import from_environment
+
+    dist = from_environment()  # under mpiexec -n K (K > 1): data-parallel, process 0 writes
     checkpoint = None
     if args.resume:
         args, checkpoint = _resume_args(args)
@@ -521,7 +524,7 @@ def cmd_train(args):
     if args.epochs is None:
         args.epochs = 30
     hidden = [128] if args.hidden is None else [n for item in args.hidden for n in item]
-    quiet = args.quiet or args.json
+    quiet = args.quiet or args.json or (dist is not None and not dist.is_root)
     key, path = _resolve(args.data)
     _check_applicable(args, key, "train")
     data = _load(args, key, path)
@@ -573,7 +576,9 @@ def cmd_train(args):
     opt_kw = {} if args.lr is None else {"lr": args.lr}
     optimizer = dp.optimizers.get_optimizer(args.optimizer, **opt_kw)
     out = Path(args.out) if args.out else Path("runs") / (key or Path(args.data).stem)
-    _check_writable(out)
+    root = dist is None or dist.is_root
+    if root:
+        _check_writable(out)
     if checkpoint is not None:
         net = dp.load(checkpoint)
     else:
@@ -595,18 +600,22 @@ def cmd_train(args):
             raise CLIError("--early-stopping needs a validation split (--val-split > 0)")
         callbacks.append(dp.EarlyStopping(monitor="val_loss", patience=args.early_stopping))
 
-    (out / "run.json").write_text(json.dumps(_run_record(args), indent=1))
+    if root:
+        (out / "run.json").write_text(json.dumps(_run_record(args), indent=1))
     if not quiet:
         net.summary()
         print(f"data: {data.source}: {len(X_train)} training and {len(X_test)} test samples, "
               f"{X_train.shape[1]} features")
         print(task_line)
     t0 = time.perf_counter()
-    history = net.fit(X_train, fit_y, optimizer=optimizer, epochs=args.epochs,
+    shard = (X_train, fit_y) if dist is None else dist.shard(X_train, fit_y, seed=args.seed)
+    history = net.fit(*shard, optimizer=optimizer, epochs=args.epochs,
                       batch_size=args.batch_size, validation_split=args.val_split,
                       callbacks=callbacks, verbose=0 if quiet else 1, seed=args.seed,
-                      resume=checkpoint is not None)
+                      resume=checkpoint is not None, distributed=dist)
     train_time = time.perf_counter() - t0
+    if dist is not None and not dist.is_root:
+        return 0
 
     net.preprocessing_ = None if scaler is None else {"standardize": scaler.get_state()}
     net.data_info_ = {
@@ -1102,6 +1111,9 @@ def main(argv=None):
         if os.environ.get("DELTAPROP_DEBUG"):  # show the traceback when debugging
             raise
         print(f"deltaprop {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        from .distributed import abort_world
+
+        abort_world(2)  # one of several MPI processes: end them all, none waits forever
         return 2
     except KeyboardInterrupt:
         print(f"deltaprop {args.command}: interrupted", file=sys.stderr)
