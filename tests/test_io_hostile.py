@@ -179,7 +179,8 @@ def test_files_that_are_not_model_files(tmp_path):
     np.save(tmp_path / "pickled.npy", np.array([{"x": 1}], dtype=object), allow_pickle=True)
     assert "not a readable deltaprop model file" in _load_error(tmp_path / "pickled.npy")
     np.savez(tmp_path / "pickled.npz", __meta__=np.array([{"x": 1}], dtype=object))
-    assert "holds object data" in _load_error(tmp_path / "pickled.npz")
+    assert "holds pickled Python objects, which deltaprop never reads" in _load_error(
+        tmp_path / "pickled.npz")
     assert "is a directory" in _load_error(tmp_path)
     assert "does not exist" in _load_error(tmp_path / "missing.npz")
 

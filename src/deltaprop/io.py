@@ -613,7 +613,10 @@ class _Member:
             else:
                 raise ValueError(f"unsupported .npy version {version}")
             self.offset = f.tell()
-        if dtype.hasobject or dtype.kind not in "uf" or dtype.fields is not None:
+        if dtype.hasobject:
+            raise ModelFileError(f"not a deltaprop model file ({info.filename} holds pickled "
+                                 f"Python objects, which deltaprop never reads)")
+        if dtype.kind not in "uf" or dtype.fields is not None:
             raise ValueError(f"{info.filename} holds {dtype} data, not numbers")
         self.shape, self.fortran, self.dtype = shape, fortran, dtype
         self.nbytes = math.prod(shape) * dtype.itemsize
