@@ -449,16 +449,16 @@ def _check_target(data, task):
 
 
 def _check_writable(directory):
-    """Create ``directory`` if needed and make sure a file can be written in it, before
-    any training time is spent."""
+    """Make sure the run's files can be written in ``directory`` before any training time
+    is spent (:func:`deltaprop.io.check_writable`), then create it."""
+    from .io import ModelFileError, check_writable
+
     try:
+        check_writable(directory / "model.npz")
         directory.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=directory, prefix=".deltaprop-write-test-")
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
+    except (ModelFileError, OSError) as exc:
         raise CLIError(f"cannot write to the output directory {directory}: "
-                       f"{exc.strerror or exc}")
+                       f"{getattr(exc, 'strerror', None) or exc}")
 
 
 def _same_file(a, b):
