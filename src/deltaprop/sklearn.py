@@ -575,10 +575,10 @@ class _BaseMLP(BaseEstimator):
         X, y = validate_data(self, X, y, reset=first, dtype=s["dtype"], multi_output=True,
                              y_numeric=not self._is_classifier(), accept_sparse=["csr", "csc"])
         s["dtype"] = X.dtype
+        w = check_sample_weight(sample_weight, X.shape[0], s["dtype"])
         T = self._encode_targets(y, first=first, incremental=incremental, classes=classes,
-                                 dtype=s["dtype"])
-        w = self._weigh_classes(y, check_sample_weight(sample_weight, X.shape[0], s["dtype"]),
-                                incremental, s["dtype"])
+                                 dtype=s["dtype"], sample_weight=w)
+        w = self._weigh_classes(y, w, incremental, s["dtype"])
         head = self._head(s["loss"])  # (output activation, deltaprop loss, n_outputs)
         rng = check_random_state(self.random_state)
         if first:
@@ -961,7 +961,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             return np.full(len(proba), self.classes_[0])
         return self.classes_[np.argmax(proba, axis=1)]
 
-    def _encode_targets(self, y, *, first, incremental, classes, dtype):
+    def _encode_targets(self, y, *, first, incremental, classes, dtype, sample_weight=None):
         """Sets ``classes_`` on a first fit; returns what the network trains on: class
         indices into ``classes_``, or the indicator matrix for multilabel targets."""
         if y.ndim == 2 and y.shape[1] == 1:
@@ -1072,9 +1072,22 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                  r"(scikit-learn's log link, ``out_activation_ = \"exp\"``) for "
                  r"non-negative count targets; it differs from scikit-learn's half Poisson "
                  r"deviance by a constant."),
+        "standardize_target": ("bool",
+                               "Train on the targets standardised to zero mean and unit "
+                               "variance (each output; the first fit's figures, kept by "
+                               "``partial_fit`` and warm starts), and scale the predictions "
+                               "back, so that targets in any units train alike. Not applied "
+                               'with ``loss="poisson"``. ``loss_curve_`` is then in the '
+                               "standardised units; ``score`` and ``predict`` are not. "
+                               "``False`` trains on ``y`` as scikit-learn does."),
     },
     attributes={**_ATTRIBUTE_DOCS,
-                "out_activation_": ("str", '``"identity"``, or ``"exp"`` with ``"poisson"``.')},
+                "out_activation_": ("str", '``"identity"``, or ``"exp"`` with ``"poisson"``.'),
+                "target_mean_": ("ndarray of shape (n_outputs,) or None",
+                                 "The targets' mean, with ``standardize_target``."),
+                "target_scale_": ("ndarray of shape (n_outputs,) or None",
+                                  "The targets' standard deviation (1 where it is 0), with "
+                                  "``standardize_target``.")},
     score="R²", stratified="", no_hidden="a linear model")
 class MLPRegressor(RegressorMixin, _BaseMLP):
     r"""Multi-layer perceptron regressor trained by deltaprop's backpropagation.
@@ -1123,7 +1136,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     True
     """
 
-    _constraints = {**_CONSTRAINTS, "loss": [StrOptions(_REGRESSION_LOSSES)]}
+    _constraints = {**_CONSTRAINTS, "loss": [StrOptions(_REGRESSION_LOSSES)],
+                    "standardize_target": [Boolean()]}
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
                  alpha=0.0001, batch_size="auto", learning_rate="constant",
@@ -1132,7 +1146,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
                  n_iter_no_change=10, max_fun=15000, loss="squared_error", optimizer=None,
-                 dtype=None, dropout=0.0, norm=None):
+                 dtype=None, dropout=0.0, norm=None, standardize_target=True):
+        self.standardize_target = standardize_target
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
             alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
@@ -1198,7 +1213,16 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             The network outputs (1-D for one output).
         """
         X = self._validated_X(X)
-        return self.net_.predict(X)
+        return self._unscaled(self.net_.predict(X))
+
+    def _unscaled(self, y):
+        """Network outputs in the targets' units (``standardize_target`` undone)."""
+        scale = getattr(self, "target_scale_", None)
+        if scale is None:
+            return y
+        shape = y.shape[1:]
+        return (y * scale.reshape(shape).astype(y.dtype)
+                + self.target_mean_.reshape(shape).astype(y.dtype))
 
     # -- internals ---------------------------------------------------------------------------
     def _loss(self):
@@ -1209,19 +1233,33 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return default_head("regression", self._n_targets, loss=loss,
                             output=get_loss(loss).default_output)
 
-    def _encode_targets(self, y, *, first, incremental, classes, dtype):
+    def _encode_targets(self, y, *, first, incremental, classes, dtype, sample_weight=None):
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         n_targets = 1 if y.ndim == 1 else y.shape[1]
         if first:
             self._n_targets = n_targets
+            # Standardised targets (undone by predict): the first fit's mean and standard
+            # deviation, kept by partial_fit and warm starts. Not for the Poisson loss,
+            # whose targets are counts.
+            self.target_mean_ = self.target_scale_ = None
+            if self.standardize_target and self.loss != "poisson":
+                yy = y.reshape(len(y), -1).astype(np.float64)
+                # weighted as the loss is: a weight of 2 is a duplicated row
+                mean = np.average(yy, axis=0, weights=sample_weight)
+                scale = np.sqrt(np.average((yy - mean) ** 2, axis=0, weights=sample_weight))
+                self.target_mean_ = mean
+                self.target_scale_ = np.where(scale > 0, scale, 1.0)
         elif n_targets != self._n_targets:
             raise ValueError(f"y has {n_targets} outputs, but the estimator was fitted "
                              f"with {self._n_targets}")
+        if getattr(self, "target_scale_", None) is not None:
+            shape = y.shape[1:]
+            y = (y - self.target_mean_.reshape(shape)) / self.target_scale_.reshape(shape)
         return y.astype(dtype, copy=False)
 
     def _validation_score(self, X, y, sample_weight):
-        y_pred = self.net_.predict(X)
+        y_pred = self._unscaled(self.net_.predict(X))
         if not np.isfinite(y_pred).all():
             return np.nan
         return float(r2_score(y, y_pred, sample_weight=sample_weight))
