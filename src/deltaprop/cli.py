@@ -153,6 +153,8 @@ def build_parser():
                        formatter_class=fmt)
     s.add_argument("model")
     _add_explain_parsers(sub)
+    from .playground import cli as playground_cli  # argparse only; the server loads in run
+    playground_cli.add_parser(sub)
     return parser
 
 
@@ -543,7 +545,9 @@ def cmd_descent(args):
 
 
 COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict,
-            "summary": cmd_summary, "explain": cmd_explain, "descent": cmd_descent}
+            "summary": cmd_summary, "explain": cmd_explain, "descent": cmd_descent,
+            "playground": lambda args: __import__("deltaprop.playground.cli",
+                                                  fromlist=["run"]).run(args)}
 
 
 def main(argv=None):
