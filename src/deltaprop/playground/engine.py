@@ -326,7 +326,8 @@ class Engine:
             self.cursor += bs
             if self.schedule is not None:
                 self.optimizer.lr = self.schedule(int(self.epoch))
-            J = net.backprop(X[idx], T[idx])
+            with np.errstate(over="ignore", invalid="ignore"):  # reported just below
+                J = net.backprop(X[idx], T[idx])
             if not math.isfinite(J):
                 self.playing = False
                 raise FloatingPointError(
