@@ -13,7 +13,7 @@ pytest.importorskip("starlette", reason="the playground extra is not installed")
 pytest.importorskip("httpx", reason="Starlette's test client needs httpx")
 
 with warnings.catch_warnings():  # Starlette 1.x would prefer httpx2, not yet everywhere
-    warnings.simplefilter("ignore", DeprecationWarning)
+    warnings.simplefilter("ignore")
     from starlette.testclient import TestClient  # noqa: E402
 from starlette.websockets import WebSocketDisconnect  # noqa: E402
 

@@ -433,6 +433,7 @@ function onTrace(msg) {
   state.trace = msg;
   $("trace").innerHTML = msg.html;
   const P = msg.point.map((v) => v.toFixed(2)).join(", ");
+  $("traceinfo").dataset.j = String(msg.J);
   $("traceinfo").textContent = `${msg.split} point ${msg.index} at (${P}), after step ${msg.step}: J = ${msg.J.toPrecision(6)}. Hover a number to see its unit or weight.`;
   $("export_md").disabled = $("export_tex").disabled = false;
   for (const el of $("trace").querySelectorAll("[data-u],[data-w]")) {
