@@ -202,9 +202,15 @@ def _b64(a):
 
 
 def _quantize(v, scale):
-    """``v / scale`` in [-1, 1] as bytes 0..255 (127.5 is 0)."""
-    q = np.clip(v / scale, -1.0, 1.0) if scale > 0 else np.zeros_like(v)
+    """``v / scale`` in [-1, 1] as bytes 0..255 (127.5 is 0); ``scale`` > 0 (an array
+    of one scale a column, or a number)."""
+    q = np.clip(v / np.maximum(scale, 1e-12), -1.0, 1.0)
     return np.rint((q + 1.0) * 127.5).astype(np.uint8)
+
+
+def _columns(q):
+    """Each column of the byte matrix ``q`` in base64."""
+    return [_b64(col) for col in np.ascontiguousarray(q.T)]
 
 
 def _finite(v):
@@ -430,13 +436,11 @@ class Engine:
         # one pass over the grid: the boundary, and every other cell for the neurons
         acts = self.activations_on(self.XG)
         sub = self.neuron_cells
-        Xn = self.XG[sub]
-        neurons = [[_b64(_quantize(Xn[:, j], np.abs(Xn[:, j]).max()))
-                    for j in range(Xn.shape[1])]]
+        Xn = self.XG[sub]  # each feature on its own scale, each layer on one scale
+        neurons = [_columns(_quantize(Xn, np.abs(Xn).max(axis=0)))]
         for A in acts[:-1]:
             A = A[sub]
-            scale = max(float(np.abs(A).max()), 1e-12)
-            neurons.append([_b64(_quantize(A[:, j], scale)) for j in range(A.shape[1])])
+            neurons.append(_columns(_quantize(A, max(float(np.abs(A).max()), 1e-12))))
         out_grid = acts[-1][:, 0]
         neurons.append([_b64(self.output_image(out_grid[sub]))])
         dense = self.dense_layers()

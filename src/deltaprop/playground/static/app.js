@@ -75,17 +75,27 @@ function connect() {
   ws.onclose = (ev) => showError(`connection closed${ev.reason ? ": " + ev.reason : ""} ` +
                                  "(is `deltaprop playground` still running?)", true);
 }
-let tickPending = false;
+// While playing, one tick is in flight: the next is asked for as soon as a frame arrives,
+// so the server computes it while the page draws this one (drawn at the next animation
+// frame; a frame that arrives before that replaces it).
+let tickPending = false, drawPending = null;
 function requestTick() {
   if (tickPending || !state.playing) return;
   tickPending = true;
-  requestAnimationFrame(() => { send({op: "tick"}); });
+  send({op: "tick"});
+}
+function scheduleDraw(frame) {
+  const first = drawPending === null;
+  drawPending = frame;
+  if (first) requestAnimationFrame(() => { const f = drawPending; drawPending = null; onFrame(f); });
 }
 function handle(msg) {
   switch (msg.type) {
     case "config": onConfig(msg); break;
     case "data": onData(msg); break;
-    case "frame": tickPending = false; onFrame(msg); if (state.playing) requestTick(); break;
+    case "frame": tickPending = false; state.frame = msg; recordFrame(msg);
+      if (state.playing) requestTick();
+      scheduleDraw(msg); break;
     case "state": state.playing = msg.playing; $("play").textContent = msg.playing ? "❚❚" : "▶";
       if (msg.playing) requestTick(); break;
     case "trace": onTrace(msg); break;
@@ -297,25 +307,27 @@ function drawWeights(weights) {
   weights.forEach((W, k) => W.forEach((r, i) => r.forEach((v, j) => {
     const p = layout.paths[k] && layout.paths[k][i] && layout.paths[k][i][j];
     if (!p) return;
-    p.setAttribute("stroke", colorOf(Math.sign(v) * Math.min(1, 0.35 + Math.abs(v) / max)));
-    p.setAttribute("stroke-width", (0.5 + 5 * Math.abs(v) / max).toFixed(2));
-    p.setAttribute("stroke-opacity", "0.85");
-    p.dataset.v = v;
+    const width = (0.5 + 5 * Math.abs(v) / max).toFixed(1);
+    const color = colorOf(Math.sign(v) * Math.min(1, 0.35 + Math.abs(v) / max));
+    if (p._width !== width) { p.setAttribute("stroke-width", width); p._width = width; }
+    if (p._color !== color) { p.setAttribute("stroke", color); p._color = color; }
   })));
 }
 
 // -- one view update ---------------------------------------------------------------------
-function onFrame(f) {
-  state.frame = f;
-  const now = performance.now();
-  state.updates.push(now);
-  while (state.updates.length && now - state.updates[0] > 2000) state.updates.shift();
+function recordFrame(f) { // the history of the curves: every frame, drawn or not
   const h = state.history;
   if (!h.step.length || h.step[h.step.length - 1] !== f.step) {
     h.step.push(f.step); h.train.push(f.train_loss); h.test.push(f.test_loss);
     h.delta_norm.push(f.delta_norm); h.grad_norm.push(f.grad_norm);
     if (h.step.length > 1000) for (const key of Object.keys(h)) h[key] = h[key].slice(-1000);
   }
+}
+function onFrame(f) { // one view update: everything drawn from frame f
+  const now = performance.now();
+  state.updates.push(now);
+  while (state.updates.length && now - state.updates[0] > 2000) state.updates.shift();
+  state.drawn = f.step;
   $("stepcount").textContent = f.step;
   $("epochcount").textContent = f.epoch.toFixed(1);
   $("trainloss").textContent = f.train_loss === null ? "–" : f.train_loss.toFixed(3);
@@ -403,6 +415,8 @@ function drawFlow(id, key) {
     }
     ctx.stroke();
   }
+  if ($("flowlegend").dataset.n === String(L)) return;
+  $("flowlegend").dataset.n = String(L);
   $("flowlegend").innerHTML = Array.from({length: L}, (_, k) =>
     `<span><i style="background:${LAYER_COLORS[k % LAYER_COLORS.length]}"></i>${k === L - 1 ? "output" : "layer " + (k + 1)}</span>`).join("");
 }
