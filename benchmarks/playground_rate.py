@@ -19,27 +19,40 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import threading
+import subprocess
+import sys
 import time
 from urllib.parse import urlsplit
 
 from websockets.sync.client import connect
 
-from deltaprop.playground.cli import serve
-from deltaprop.playground.engine import FEATURES
+from deltaprop.playground.engine import FEATURES, Engine
 
 SETUP = {"hidden": [8] * 6, "features": list(FEATURES), "n_points": 500, "train_ratio": 50,
          "batch_size": 10, "activation": "tanh"}
 
 
 def start():
-    box = {}
-    threading.Thread(target=serve, daemon=True,
-                     kwargs={"port": 0, "print_fn": lambda s: None,
-                             "ready": lambda srv, url: box.update(server=srv, url=url)}).start()
-    while "url" not in box or not box["server"].started:
-        time.sleep(0.02)
-    return box["server"], box["url"]
+    """``deltaprop playground`` in a process of its own (as a user runs it): the server
+    does not share this process's interpreter lock with the client."""
+    proc = subprocess.Popen([sys.executable, "-m", "deltaprop", "playground", "--no-browser"],
+                            stdout=subprocess.PIPE, text=True)
+    line = proc.stdout.readline()
+    if "http://" not in line:
+        proc.kill()
+        raise SystemExit(f"the playground did not start: {line!r}")
+    return proc, line.split()[-1]
+
+
+def engine_rate(steps, seconds, train_ratio):
+    """The engine alone, in this process: steps, the view, its JSON text."""
+    e = Engine({**SETUP, "train_ratio": train_ratio, "steps_per_update": steps})
+    n, w0, c0 = 0, time.perf_counter(), time.process_time()
+    while time.perf_counter() - w0 < seconds:
+        e.step(steps)
+        json.dumps(e.frame())
+        n += 1
+    return n / (time.perf_counter() - w0), (time.process_time() - c0) / n
 
 
 def websocket_rate(url, steps, seconds, train_ratio):
@@ -92,20 +105,29 @@ def main():
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--browser", action="store_true", help="also measure in headless Chromium")
     args = ap.parse_args()
-    server, url = start()
-    print(f"set-up: {SETUP}; {os.cpu_count()} CPUs")
+    print(f"set-up: {SETUP}; {os.cpu_count()} CPUs; load average "
+          f"{', '.join(f'{v:.1f}' for v in os.getloadavg())}")
     for train_ratio in (50, 90):
-        for steps in (1, 10, 20):
-            rate, size = websocket_rate(url, steps, args.seconds, train_ratio)
-            print(f"WebSocket client, {train_ratio}% of 500 points for training, "
-                  f"{steps:3d} steps/update: {rate:6.1f} updates/s "
-                  f"({rate * steps:7.0f} steps/s), {size / 1024:.0f} KiB per update")
-    if args.browser:
         for steps in (10, 20):
-            rate = browser_rate(url, steps, args.seconds)
-            print(f"headless Chromium (software rendering), {steps:3d} steps/update: "
-                  f"{rate:6.1f} updates/s")
-    server.should_exit = True
+            rate, cpu = engine_rate(steps, args.seconds, train_ratio)
+            print(f"engine alone, {train_ratio}% of 500 points for training, {steps:3d} "
+                  f"steps/update: {rate:6.1f} updates/s, {cpu * 1000:.1f} ms CPU per update")
+    proc, url = start()
+    try:
+        for train_ratio in (50, 90):
+            for steps in (1, 10, 20):
+                rate, size = websocket_rate(url, steps, args.seconds, train_ratio)
+                print(f"WebSocket client, {train_ratio}% of 500 points for training, "
+                      f"{steps:3d} steps/update: {rate:6.1f} updates/s "
+                      f"({rate * steps:7.0f} steps/s), {size / 1024:.0f} KiB per update")
+        if args.browser:
+            for steps in (10, 20):
+                rate = browser_rate(url, steps, args.seconds)
+                print(f"headless Chromium (software rendering), {steps:3d} steps/update: "
+                      f"{rate:6.1f} updates/s")
+    finally:
+        proc.terminate()
+        proc.wait(10)
 
 
 if __name__ == "__main__":

@@ -110,9 +110,23 @@ def test_train_explain_export_in_chromium(server, page, tmp_path):
 
     # hovering a weight in the trace highlights its link in the drawing, and back
     page.hover('#trace td[data-w="1:1:2"]')
-    assert page.locator('#links path.hl[data-w="1:1:2"]').count() == 1
+    assert page.evaluate("state.hlLink") == "1:1:2"
     page.hover('.node[data-u="1:3"]')
     assert page.locator('#trace td.hl[data-u="1:3"]').count() > 0
+    link = page.evaluate("""() => {  // the point of the link farthest from all others
+        const l = layout.links.find((l) => l.key === '2:3:1');
+        let best = null, bd = -1;
+        for (const p of l.pts) {
+            let d = Infinity;
+            for (const o of layout.links) if (o !== l) for (const q of o.pts)
+                d = Math.min(d, Math.hypot(p[0] - q[0], p[1] - q[1]));
+            if (d > bd) { bd = d; best = p; }
+        }
+        return best; }""")
+    net_box = page.locator("#netwrap").bounding_box()
+    page.mouse.move(net_box["x"] + link[0], net_box["y"] + link[1])
+    assert page.evaluate("state.hlLink") == "2:3:1"
+    assert page.locator('#trace td.hl[data-w="2:3:1"]').count() >= 2  # W and its gradient
 
     # the model file the page exports: same weights, same trace
     with page.expect_download() as info:

@@ -47,18 +47,27 @@ function decode(b64) {
   return out;
 }
 function paint(canvas, bytes, n) { // an n x n image of palette indices, scaled to the canvas
-  let off = canvas._off;
-  if (!off || off.width !== n) { off = canvas._off = document.createElement("canvas"); off.width = off.height = n; }
-  const octx = off.getContext("2d"), img = octx.createImageData(n, n);
-  for (let i = 0; i < n * n; i++) {
-    const p = 3 * bytes[i];
-    img.data[4 * i] = PALETTE[p]; img.data[4 * i + 1] = PALETTE[p + 1];
-    img.data[4 * i + 2] = PALETTE[p + 2]; img.data[4 * i + 3] = 255;
+  const direct = canvas.width === n; // a neuron's canvas: CSS scales it up
+  let target = canvas;
+  if (!direct) {
+    if (!canvas._off || canvas._off.width !== n) {
+      canvas._off = document.createElement("canvas"); canvas._off.width = canvas._off.height = n;
+    }
+    target = canvas._off;
   }
-  octx.putImageData(img, 0, 0);
-  const ctx = canvas.getContext("2d");
-  ctx.imageSmoothingEnabled = true;
-  ctx.drawImage(off, 0, 0, canvas.width, canvas.height);
+  const tctx = target.getContext("2d");
+  if (!target._img || target._img.width !== n) target._img = tctx.createImageData(n, n);
+  const data = target._img.data;
+  for (let i = 0, q = 0; i < n * n; i++, q += 4) {
+    const p = 3 * bytes[i];
+    data[q] = PALETTE[p]; data[q + 1] = PALETTE[p + 1]; data[q + 2] = PALETTE[p + 2]; data[q + 3] = 255;
+  }
+  tctx.putImageData(target._img, 0, 0);
+  if (!direct) {
+    const ctx = canvas.getContext("2d");
+    ctx.imageSmoothingEnabled = true;
+    ctx.drawImage(target, 0, 0, canvas.width, canvas.height);
+  }
 }
 
 // -- the connection ------------------------------------------------------------------------
@@ -267,28 +276,66 @@ function buildNetwork() {
       send({op: "config", set: {hidden}});
     };
   }
-  const svg = $("links"); svg.innerHTML = "";
-  const paths = [];
+  // the links: drawn on one canvas (cheap to redraw at every update); each is a cubic
+  // Bézier curve, sampled for the mouse
+  const canvas = $("links");
+  canvas.width = W; canvas.height = H;
+  const links = [];
   for (let k = 1; k < cols; k++) {
-    const layer = [];
     for (let i = 0; i < sizes[k - 1]; i++) {
-      const row = [];
       for (let j = 0; j < sizes[k]; j++) {
         const [ax, ay] = pos[k - 1][i], [bx, by] = pos[k][j];
-        const p = document.createElementNS("http://www.w3.org/2000/svg", "path");
         const sx = ax + 19, ex = bx - 19, sy = ay + 19, ey = by + 19, mx = (sx + ex) / 2;
-        p.setAttribute("d", `M${sx},${sy} C${mx},${sy} ${mx},${ey} ${ex},${ey}`);
-        p.dataset.w = `${k}:${i}:${j}`;
-        p.addEventListener("mouseenter", () => highlight({w: p.dataset.w}, true));
-        p.addEventListener("mouseleave", () => highlight(null));
-        svg.appendChild(p); row.push(p);
+        const pts = [];
+        for (let s = 0; s <= 16; s++) {
+          const t = s / 16, u = 1 - t;
+          pts.push([u * u * u * sx + 3 * u * u * t * mx + 3 * u * t * t * mx + t * t * t * ex,
+                    u * u * u * sy + 3 * u * u * t * sy + 3 * u * t * t * ey + t * t * t * ey]);
+        }
+        links.push({key: `${k}:${i}:${j}`, k: k - 1, i, j, sx, sy, ex, ey, mx, pts});
       }
-      layer.push(row);
     }
-    paths.push(layer);
   }
-  layout = {pos, paths};
+  layout = {pos, links};
+  drawLinks();
 }
+function drawLinks() {
+  if (!layout) return;
+  const canvas = $("links"), ctx = canvas.getContext("2d");
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  const weights = state.frame && state.frame.weights;
+  let max = 1e-9;
+  if (weights) for (const W of weights) for (const r of W) for (const v of r) max = Math.max(max, Math.abs(v));
+  const stroke = (l, color, width) => {
+    ctx.strokeStyle = color; ctx.lineWidth = width; ctx.beginPath();
+    ctx.moveTo(l.sx, l.sy); ctx.bezierCurveTo(l.mx, l.sy, l.mx, l.ey, l.ex, l.ey); ctx.stroke();
+  };
+  ctx.globalAlpha = 0.85;
+  let hl = null;
+  for (const l of layout.links) {
+    const v = weights && weights[l.k] && weights[l.k][l.i] ? weights[l.k][l.i][l.j] : 0;
+    stroke(l, colorOf(Math.sign(v) * Math.min(1, 0.35 + Math.abs(v) / max)), 0.5 + 5 * Math.abs(v) / max);
+    if (l.key === state.hlLink) hl = [l, v];
+  }
+  ctx.globalAlpha = 1;
+  if (hl) stroke(hl[0], "#000", Math.max(2, 1 + 5 * Math.abs(hl[1]) / max));
+}
+function linkAt(x, y) { // the link under the mouse (within 4 px), or null
+  let best = null, bd = 4;
+  for (const l of layout.links) for (const [px, py] of l.pts) {
+    const d = Math.hypot(px - x, py - y);
+    if (d < bd) { bd = d; best = l; }
+  }
+  return best;
+}
+$("netwrap").addEventListener("mousemove", (ev) => {
+  if (!layout || ev.target.closest(".node,.unitbtns")) return;
+  const r = $("netwrap").getBoundingClientRect();
+  const l = linkAt(ev.clientX - r.left, ev.clientY - r.top);
+  const key = l ? l.key : null;
+  if (key !== (state.hlLink || null)) highlight(key ? {w: key} : null, true);
+});
+$("netwrap").addEventListener("mouseleave", () => highlight(null));
 function node(x, y, key) {
   const d = document.createElement("div"); d.className = "node";
   d.style.left = `${x - 19}px`; d.style.top = `${y}px`;
@@ -300,20 +347,6 @@ function node(x, y, key) {
   }
   return d;
 }
-function drawWeights(weights) {
-  if (!layout) return;
-  let max = 1e-9;
-  for (const W of weights) for (const r of W) for (const v of r) max = Math.max(max, Math.abs(v));
-  weights.forEach((W, k) => W.forEach((r, i) => r.forEach((v, j) => {
-    const p = layout.paths[k] && layout.paths[k][i] && layout.paths[k][i][j];
-    if (!p) return;
-    const width = (0.5 + 5 * Math.abs(v) / max).toFixed(1);
-    const color = colorOf(Math.sign(v) * Math.min(1, 0.35 + Math.abs(v) / max));
-    if (p._width !== width) { p.setAttribute("stroke-width", width); p._width = width; }
-    if (p._color !== color) { p.setAttribute("stroke", color); p._color = color; }
-  })));
-}
-
 // -- one view update ---------------------------------------------------------------------
 function recordFrame(f) { // the history of the curves: every frame, drawn or not
   const h = state.history;
@@ -347,7 +380,7 @@ function onFrame(f) { // one view update: everything drawn from frame f
     const d = nodes.querySelector(`.node[data-u="${k + 1}:${j}"]`);
     if (d) { d.classList.add("dead"); d.title = `layer ${k + 1}, unit ${j + 1}: dead (f′ = 0 on every training point)`; }
   }));
-  drawWeights(f.weights);
+  drawLinks();
   drawLoss();
   drawFlow("deltaflow", "delta_norm");
   drawFlow("gradflow", "grad_norm");
@@ -457,14 +490,14 @@ function onTrace(msg) {
 }
 function highlight(what, fromNetwork) {
   for (const el of document.querySelectorAll(".hl")) el.classList.remove("hl");
+  const link = what && what.w ? what.w : null;
+  if (link !== (state.hlLink || null)) { state.hlLink = link; drawLinks(); }
   if (!what) return;
   if (what.u) {
     const d = $("nodes").querySelector(`.node[data-u="${what.u}"]`);
     if (d) d.classList.add("hl");
     for (const el of $("trace").querySelectorAll(`[data-u="${what.u}"]`)) el.classList.add("hl");
   } else {
-    const p = $("links").querySelector(`path[data-w="${what.w}"]`);
-    if (p) p.classList.add("hl");
     for (const el of $("trace").querySelectorAll(`[data-w="${what.w}"]`)) el.classList.add("hl");
   }
   if (fromNetwork) {
