@@ -92,12 +92,12 @@ def browser_rate(url, steps, seconds):
                                " && state.data.sizes.length === 8")
         page.click("#play")
         time.sleep(1.0)
-        s0, t0 = page.evaluate("state.frame.step"), time.perf_counter()
+        d0, s0, t0 = page.evaluate("[state.drawn, state.frame.step]") + [time.perf_counter()]
         time.sleep(seconds)
-        s1, t1 = page.evaluate("state.frame.step"), time.perf_counter()
+        d1, s1, t1 = page.evaluate("[state.drawn, state.frame.step]") + [time.perf_counter()]
         page.click("#play")
         browser.close()
-    return (s1 - s0) / steps / (t1 - t0)
+    return (d1 - d0) / (t1 - t0), (s1 - s0) / steps / (t1 - t0)
 
 
 def main():
@@ -122,9 +122,9 @@ def main():
                       f"({rate * steps:7.0f} steps/s), {size / 1024:.0f} KiB per update")
         if args.browser:
             for steps in (10, 20):
-                rate = browser_rate(url, steps, args.seconds)
+                drawn, received = browser_rate(url, steps, args.seconds)
                 print(f"headless Chromium (software rendering), {steps:3d} steps/update: "
-                      f"{rate:6.1f} updates/s")
+                      f"{drawn:6.1f} updates/s drawn ({received:.1f}/s received)")
     finally:
         proc.terminate()
         proc.wait(10)

@@ -70,7 +70,9 @@ def serve(host="127.0.0.1", port=0, open_browser=False, ready=None, print_fn=pri
     port = sock.getsockname()[1]
     token = new_token()
     app = create_app(token, allowed_hosts(host, port))
+    # no per-message deflate: compressing ~60 KiB per update costs more than loopback saves
     config = uvicorn.Config(app, log_level="warning", ws_max_size=MAX_MESSAGE * 2,
+                            ws_per_message_deflate=False,
                             ws="auto", lifespan="off")
     server = uvicorn.Server(config)
     url = url_for(host, port, token)
