@@ -182,6 +182,17 @@ def test_bad_and_hostile_messages_get_an_error(client, message, words):
         hello(ws)
 
 
+def test_a_failing_request_does_not_end_the_session(client, monkeypatch):
+    with ws_connect(client) as ws:
+        hello(ws)
+        engine = next(iter(client.app_guard.sessions)).engine
+        monkeypatch.setattr(engine, "frame", lambda: 1 / 0)
+        error = ask(ws, {"op": "step"})[0]
+        assert error["type"] == "error" and "ZeroDivisionError" in error["message"]
+        monkeypatch.undo()
+        assert ask(ws, {"op": "step"})[0]["step"] == 2
+
+
 def test_binary_messages_get_an_error(client):
     with ws_connect(client) as ws:
         ws.send_bytes(b"\x00\x01")

@@ -153,4 +153,15 @@ def test_train_explain_export_in_chromium(server, page, tmp_path):
     if shot:
         page.hover('#trace td[data-w="1:1:2"]')
         page.screenshot(path=shot)
+
+    # the controls reach the engine and the address
+    page.select_option("#lr", "0.1")
+    page.wait_for_function("state.config.lr === 0.1 && location.hash.includes('lr=0.1')")
+    page.click("#addlayer")
+    page.wait_for_function("state.data.sizes.join() === '2,6,4,4,1'")
+    page.click('.unitbtns button[data-k="1"][data-d="1"]')
+    page.wait_for_function("state.data.sizes.join() === '2,7,4,4,1'")
+    assert "hidden=7%2C4%2C4" in page.url
+    page.click('.node.feature.off >> nth=0')  # x1² switched on
+    page.wait_for_function("state.data.features.join() === 'x1,x2,x1^2'")
     assert page.errors == []

@@ -62,7 +62,7 @@ def serve(host="127.0.0.1", port=0, open_browser=False, ready=None, print_fn=pri
     try:
         import uvicorn
 
-        from .server import MAX_MESSAGE, create_app, new_token
+        from .server import WS_MAX_SIZE, create_app, new_token
     except ImportError as exc:
         raise ImportError(f"deltaprop playground needs Starlette and uvicorn ({exc.name} is "
                           f"missing): pip install \"deltaprop[playground]\"") from None
@@ -71,7 +71,7 @@ def serve(host="127.0.0.1", port=0, open_browser=False, ready=None, print_fn=pri
     token = new_token()
     app = create_app(token, allowed_hosts(host, port))
     # no per-message deflate: compressing ~60 KiB per update costs more than loopback saves
-    config = uvicorn.Config(app, log_level="warning", ws_max_size=MAX_MESSAGE * 2,
+    config = uvicorn.Config(app, log_level="warning", ws_max_size=WS_MAX_SIZE,
                             ws_per_message_deflate=False,
                             ws="auto", lifespan="off")
     server = uvicorn.Server(config)

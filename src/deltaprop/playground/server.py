@@ -40,10 +40,13 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from .engine import DEFAULTS, FEATURE_LABELS, LIMITS, ConfigError, Engine
 from .render import trace_html
 
-__all__ = ["create_app", "new_token", "MAX_MESSAGE", "MAX_SESSIONS"]
+__all__ = ["create_app", "new_token", "MAX_MESSAGE", "MAX_SESSIONS", "WS_MAX_SIZE"]
 
-#: The largest message the server reads (bytes), and the most pages at once.
+#: The largest message the server reads (bytes; a longer one, up to WS_MAX_SIZE, gets an
+#: error reply; beyond that the WebSocket layer closes the connection), and the most pages
+#: at once.
 MAX_MESSAGE = 16 * 1024
+WS_MAX_SIZE = 1024 * 1024
 MAX_SESSIONS = 8
 
 STATIC_TYPES = {".js": "text/javascript", ".css": "text/css", ".html": "text/html",
@@ -124,6 +127,8 @@ class Session:
             return [_error(exc)]
         except (ValueError, TypeError) as exc:  # from the core's own checks
             return [_error(f"{op}: {exc}")]
+        except Exception as exc:  # noqa: BLE001 - a page must outlive one failed request
+            return [_error(f"{op} failed: {type(exc).__name__}: {exc}")]
 
     def config_message(self):
         return {"type": "config", "config": self.engine.config, "defaults": DEFAULTS,
