@@ -59,7 +59,7 @@ def new_token():
 
 
 def _static(name):
-    return resources.files("deltaprop.playground").joinpath("static", name)
+    return resources.files("deltaprop.playground").joinpath("static").joinpath(name)
 
 
 class Guard:

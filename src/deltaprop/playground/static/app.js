@@ -367,6 +367,7 @@ function onFrame(f) { // one view update: everything drawn from frame f
   $("testloss").textContent = f.test_loss === null ? "–" : f.test_loss.toFixed(3);
   const rate = state.updates.length > 1 ? (state.updates.length - 1) * 1000 / (now - state.updates[0]) : 0;
   document.body.dataset.rate = rate.toFixed(1);
+  $("ratecount").textContent = state.playing && rate ? rate.toFixed(0) : "–";
   drawBoundary();
   // the neurons' images
   const nodes = $("nodes");
