@@ -280,6 +280,8 @@ function buildNetwork() {
   // Bézier curve, sampled for the mouse
   const canvas = $("links");
   canvas.width = W; canvas.height = H;
+  $("neurons").width = W; $("neurons").height = H;
+  $("neurons").getContext("2d").clearRect(0, 0, W, H);
   const links = [];
   for (let k = 1; k < cols; k++) {
     for (let i = 0; i < sizes[k - 1]; i++) {
@@ -306,19 +308,30 @@ function drawLinks() {
   const weights = state.frame && state.frame.weights;
   let max = 1e-9;
   if (weights) for (const W of weights) for (const r of W) for (const v of r) max = Math.max(max, Math.abs(v));
-  const stroke = (l, color, width) => {
-    ctx.strokeStyle = color; ctx.lineWidth = width; ctx.beginPath();
-    ctx.moveTo(l.sx, l.sy); ctx.bezierCurveTo(l.mx, l.sy, l.mx, l.ey, l.ex, l.ey); ctx.stroke();
-  };
-  ctx.globalAlpha = 0.85;
+  // links are batched by (colour, width), both in a few steps: one stroke a batch
+  const batches = new Map();
   let hl = null;
   for (const l of layout.links) {
     const v = weights && weights[l.k] && weights[l.k][l.i] ? weights[l.k][l.i][l.j] : 0;
-    stroke(l, colorOf(Math.sign(v) * Math.min(1, 0.35 + Math.abs(v) / max)), 0.5 + 5 * Math.abs(v) / max);
-    if (l.key === state.hlLink) hl = [l, v];
+    const a = Math.abs(v) / max;
+    const c = Math.round(Math.min(1, 0.35 + a) * 8) / 8 * Math.sign(v || 1);
+    const w = Math.round((0.5 + 5 * a) * 2) / 2;
+    const key = `${c}|${w}`;
+    if (!batches.has(key)) batches.set(key, []);
+    batches.get(key).push(l);
+    if (l.key === state.hlLink) hl = [l, w];
   }
-  ctx.globalAlpha = 1;
-  if (hl) stroke(hl[0], "#000", Math.max(2, 1 + 5 * Math.abs(hl[1]) / max));
+  const curve = (l) => { ctx.moveTo(l.sx, l.sy); ctx.bezierCurveTo(l.mx, l.sy, l.mx, l.ey, l.ex, l.ey); };
+  for (const [key, ls] of batches) {
+    const [c, w] = key.split("|").map(Number);
+    ctx.strokeStyle = colorOf(c); ctx.lineWidth = w; ctx.beginPath();
+    for (const l of ls) curve(l);
+    ctx.stroke();
+  }
+  if (hl) {
+    ctx.strokeStyle = "#000"; ctx.lineWidth = Math.max(2, hl[1] + 1); ctx.beginPath();
+    curve(hl[0]); ctx.stroke();
+  }
 }
 function linkAt(x, y) { // the link under the mouse (within 4 px), or null
   let best = null, bd = 4;
@@ -336,10 +349,15 @@ $("netwrap").addEventListener("mousemove", (ev) => {
   if (key !== (state.hlLink || null)) highlight(key ? {w: key} : null, true);
 });
 $("netwrap").addEventListener("mouseleave", () => highlight(null));
+function neuronTile(n) { // the n x n canvas each unit's image is painted into first
+  if (!state.tile || state.tile.width !== n) {
+    state.tile = document.createElement("canvas"); state.tile.width = state.tile.height = n;
+  }
+  return state.tile;
+}
 function node(x, y, key) {
   const d = document.createElement("div"); d.className = "node";
   d.style.left = `${x - 19}px`; d.style.top = `${y}px`;
-  const c = document.createElement("canvas"); c.width = c.height = 25; d.appendChild(c);
   if (key) {
     d.dataset.u = key;
     d.addEventListener("mouseenter", () => highlight({u: key}, true));
@@ -370,10 +388,17 @@ function onFrame(f) { // one view update: everything drawn from frame f
   $("ratecount").textContent = state.playing && rate ? rate.toFixed(0) : "–";
   drawBoundary();
   // the neurons' images
-  const nodes = $("nodes");
+  // every unit's image, on one canvas under the units' frames (one canvas to composite,
+  // not one per unit)
+  const nodes = $("nodes"), nc = $("neurons"), nctx = nc.getContext("2d");
+  nctx.clearRect(0, 0, nc.width, nc.height);
+  nctx.imageSmoothingEnabled = true;
+  const n = f.neuron_grid, tile = neuronTile(n);
   f.neurons.forEach((layer, k) => layer.forEach((b64, j) => {
     const d = nodes.querySelector(`.node[data-u="${k}:${j}"]`);
-    if (d) paint(d.firstChild, decode(b64), f.neuron_grid);
+    if (!d) return;
+    paint(tile, decode(b64), n);
+    nctx.drawImage(tile, d.offsetLeft + 1, d.offsetTop + 1, 36, 36);
   }));
   for (const d of nodes.querySelectorAll(".node")) d.classList.remove("dead");
   f.dead.forEach((layer, k) => layer.forEach((dead, j) => {
