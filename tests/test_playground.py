@@ -14,13 +14,21 @@ pytest.importorskip("httpx", reason="Starlette's test client needs httpx")
 
 with warnings.catch_warnings():  # Starlette 1.x would prefer httpx2, not yet everywhere
     warnings.simplefilter("ignore")
-    from starlette.testclient import TestClient  # noqa: E402
-from starlette.websockets import WebSocketDisconnect  # noqa: E402
+    from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
 
-from deltaprop.playground.cli import allowed_hosts, url_for  # noqa: E402
-from deltaprop.playground.engine import (DEFAULTS, FEATURES, GRID, LIMITS, NEURON_GRID,  # noqa: E402
-                                         ConfigError, Engine, check_config)
-from deltaprop.playground.server import MAX_MESSAGE, create_app  # noqa: E402
+from deltaprop.playground.cli import allowed_hosts, url_for
+from deltaprop.playground.engine import (
+    DEFAULTS,
+    FEATURES,
+    GRID,
+    LIMITS,
+    NEURON_GRID,
+    ConfigError,
+    Engine,
+    check_config,
+)
+from deltaprop.playground.server import MAX_MESSAGE, create_app
 
 TOKEN = "test-token-123"
 
@@ -70,9 +78,8 @@ def test_websocket_needs_the_token_this_host_and_origin(client):
     for token, headers in (("wrong", None), ("", None),
                            (TOKEN, {"host": "evil.example"}),
                            (TOKEN, {"origin": "http://evil.example"})):
-        with pytest.raises(WebSocketDisconnect) as exc:
-            with ws_connect(client, token, headers) as ws:
-                ws.receive_json()
+        with pytest.raises(WebSocketDisconnect) as exc, ws_connect(client, token, headers) as ws:
+            ws.receive_json()
         assert exc.value.code == 1008
     with ws_connect(client, headers={"origin": "http://testserver"}) as ws:
         hello(ws)

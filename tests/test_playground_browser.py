@@ -28,7 +28,7 @@ if not os.path.exists(CHROMIUM):  # .ci/run installs Debian's chromium
     pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)",
                 allow_module_level=True)
 
-from deltaprop.playground.cli import serve  # noqa: E402
+from deltaprop.playground.cli import serve
 
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]

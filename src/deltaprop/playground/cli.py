@@ -6,7 +6,7 @@ import socket
 import sys
 import threading
 
-__all__ = ["add_parser", "run", "serve", "url_for", "allowed_hosts"]
+__all__ = ["add_parser", "allowed_hosts", "run", "serve", "url_for"]
 
 
 def add_parser(subparsers):

@@ -26,8 +26,15 @@ from ..network import MLP
 from ..optimizers import get_optimizer
 from ..schedules import get_schedule
 
-__all__ = ["Engine", "ConfigError", "DEFAULTS", "LIMITS", "FEATURES", "DATASETS",
-           "check_config"]
+__all__ = [
+    "DATASETS",
+    "DEFAULTS",
+    "FEATURES",
+    "LIMITS",
+    "ConfigError",
+    "Engine",
+    "check_config",
+]
 
 #: The input features of TensorFlow Playground, computed from the point (x1, x2).
 FEATURES = {

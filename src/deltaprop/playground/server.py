@@ -40,7 +40,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from .engine import DEFAULTS, FEATURE_LABELS, LIMITS, ConfigError, Engine
 from .render import trace_html
 
-__all__ = ["create_app", "new_token", "MAX_MESSAGE", "MAX_SESSIONS", "WS_MAX_SIZE"]
+__all__ = ["MAX_MESSAGE", "MAX_SESSIONS", "WS_MAX_SIZE", "create_app", "new_token"]
 
 #: The largest message the server reads (bytes; a longer one, up to WS_MAX_SIZE, gets an
 #: error reply; beyond that the WebSocket layer closes the connection), and the most pages
@@ -79,11 +79,11 @@ class Guard:
         given = query.get("token", [""])[0] or headers.get("x-deltaprop-token", "")
         problem = None
         if host not in self.allowed_hosts:
-            problem = (400, "this server answers only requests addressed to "
-                            + ", ".join(sorted(self.allowed_hosts)))
+            problem = (400, ("this server answers only requests addressed to "
+                             + ", ".join(sorted(self.allowed_hosts))))
         elif not secrets.compare_digest(given.encode(), self.token.encode()):
-            problem = (403, "a valid token is needed: open the address that "
-                            "`deltaprop playground` printed")
+            problem = (403, ("a valid token is needed: open the address that "
+                             "`deltaprop playground` printed"))
         elif scope["type"] == "websocket" and "origin" in headers and \
                 headers["origin"].lower() not in {f"http://{h}" for h in self.allowed_hosts}:
             problem = (403, "WebSocket from a foreign origin refused")
