@@ -307,6 +307,8 @@ def build_parser():
                        formatter_class=fmt, allow_abbrev=False)
     s.add_argument("model")
     _add_explain_parsers(sub)
+    from .playground import cli as playground_cli  # argparse only; the server loads in run
+    playground_cli.add_parser(sub)
     for command in sub.choices.values():
         command.allow_abbrev = False  # --dat is not --data-dir
     return parser
@@ -1066,7 +1068,14 @@ def cmd_descent(args):
 
 
 COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict,
-            "summary": cmd_summary, "explain": cmd_explain, "descent": cmd_descent}
+            "summary": cmd_summary, "explain": cmd_explain, "descent": cmd_descent,
+            "playground": lambda args: _playground(args)}
+
+
+def _playground(args):
+    from .playground import cli as playground_cli  # Starlette and uvicorn load here only
+
+    return playground_cli.run(args)
 
 _NEGATIVE_VALUE = re.compile(r"^-(\d|\.\d)")
 
