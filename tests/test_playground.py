@@ -261,7 +261,8 @@ def test_export_model_and_trace(client, tmp_path):
         net = dp.load(path)
         engine = next(iter(client.app_guard.sessions)).engine
         np.testing.assert_array_equal(net.predict(engine.X_test), engine.net.predict(engine.X_test))
-        assert net.preprocessing_["playground"]["features"] == ["x1", "x2"]
+        assert net.data_info_["feature_names"] == ["x1", "x2"]
+        assert net.data_info_["source"].startswith("playground:")
         md = ask(ws, {"op": "export", "what": "markdown", "split": "train", "index": 0})[0]
         assert "Backward step" in base64.b64decode(md["b64"]).decode()
         tex = ask(ws, {"op": "export", "what": "latex", "split": "train", "index": 0})[0]

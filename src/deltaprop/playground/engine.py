@@ -503,9 +503,13 @@ class Engine:
 
         ``deltaprop.io.save`` writes a path, atomically; it writes into a private
         temporary directory that is removed at once."""
-        pre = {"playground": {"features": self.config["features"],
-                              "dataset": self.config["dataset"]}}
-        self.net.preprocessing_ = pre
+        # The data contract of the model file: the input features by name (x1, x1², ...)
+        # and the data set they came from.
+        self.net.preprocessing_ = None
+        self.net.data_info_ = {
+            "feature_names": list(self.config["features"]), "target_name": None,
+            "task": self.net.task, "source": f"playground:{self.config['dataset']}",
+            "split": None, "target_scaling": None}
         self.net.train_state_ = None
         with tempfile.TemporaryDirectory(prefix="deltaprop-playground-") as d:
             path = os.path.join(d, "model.npz")
