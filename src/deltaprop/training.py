@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import kernels
 from ._validation import check_int, check_sample_weight, check_X, issparse
 from .improvement import Improvement, mode_for
 from .optimizers import get_optimizer
@@ -367,8 +368,8 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
                     idx = slice(lo, hi)
                 else:
                     idx = order[lo:hi]
-                    Xb = X[idx] if sparse else np.take(X, idx, axis=0, out=Xb_buf[: hi - lo])
-                    Tb = np.take(T, idx, axis=0, out=Tb_buf[: hi - lo])
+                    Xb = X[idx] if sparse else kernels.take_rows(X, idx, Xb_buf[: hi - lo])
+                    Tb = kernels.take_rows(T, idx, Tb_buf[: hi - lo])
                 J = net.backprop(Xb, Tb, None if weights is None else weights[idx])
                 if not math.isfinite(J):
                     if safe is None:
