@@ -268,8 +268,9 @@ def test_take_rows_is_np_take(rows, restore_mode):
     rng = np.random.default_rng(5)
     X = rng.standard_normal((400, 301)).astype(np.float32)
     idx = rng.permutation(400)[:rows]
-    ref, ours = both_paths(lambda: kernels.take_rows(X, idx, np.empty((rows, 301), X.dtype)))
-    np.testing.assert_array_equal(ours, ref)
+    for _ in range(3):  # with 300 rows: the serial kernel, the parallel one, the faster
+        ref, ours = both_paths(lambda: kernels.take_rows(X, idx, np.empty((rows, 301), X.dtype)))
+        np.testing.assert_array_equal(ours, ref)
     with pytest.raises(IndexError):
         kernels.take_rows(X, np.array([0, 400]), np.empty((2, 301), X.dtype))
 
@@ -313,3 +314,22 @@ def test_fit_softmax_adam_agrees_to_rounding(dtype, restore_mode):
     ref, ours = both_paths(lambda: _fit("softmax", "cross_entropy", "adam", dtype, y))
     tol = {np.float32: 1e-5, np.float64: 1e-12}[dtype]
     np.testing.assert_allclose(ours, ref, rtol=0, atol=tol)
+
+
+def test_choice_keeps_the_faster_option_and_tries_the_other_again():
+    from deltaprop.kernels._choice import MIN_INTERVAL, Choice
+
+    c = Choice()
+    cost = {0: 1.0, 1: 3.0}
+    picks = []
+    for _ in range(200):
+        option = c.pick()
+        picks.append(option)
+        c.record(option, cost[option])
+    assert picks[:2] == [0, 1] and picks[2:2 + MIN_INTERVAL - 1] == [0] * (MIN_INTERVAL - 1)
+    trials = [i for i, o in enumerate(picks[2:]) if o == 1]
+    assert len(trials) >= 2 and trials[1] - trials[0] > trials[0]  # tried ever more rarely
+    cost[0] = 10.0  # the machine changed: the other option wins its next trial
+    for _ in range(2 * max(1, c.interval) + 2):
+        c.record(o := c.pick(), cost[o])
+    assert c.pick() == 1

@@ -23,18 +23,27 @@ reference path everywhere, the BLAS thread choice included. Numba is imported on
 training step, never by ``import deltaprop``; its machine code is cached on disk, so only
 the first run on a machine compiles.
 
-BLAS threads: OpenBLAS hands a product to all its threads from about 2.6·10⁵
-multiply-adds on. For a small product the hand-off costs more than it saves, and when
-another process keeps a core busy a product that waits for its second thread can take 50×
+Threads. OpenBLAS hands a product to all its threads from about 2.6·10⁵ multiply-adds
+on. For a small product the hand-off costs more than it saves, and when another process
+keeps a core busy, a product that waits for its descheduled second thread can take 5–50×
 longer. :func:`matmul` runs the products below :data:`BLAS_SPLIT_MIN` multiply-adds on one
-thread (threadpoolctl's handle on OpenBLAS; the count is set back after each product).
+thread (threadpoolctl's handle on OpenBLAS; the count is set back after each product), and
+the larger ones on one thread or all, whichever measures faster for that shape
+(:mod:`~deltaprop.kernels._choice`: both are timed now and then). The parallel kernels
+(the optimizer over a large flat array, the gather of a large batch) choose between
+Numba's parallel loop and the serial one the same way.
 """
 
 from __future__ import annotations
 
 import os
+import time
 
 import numpy as np
+
+from ._choice import choice_for
+
+_perf = time.perf_counter
 
 __all__ = ["use", "backend", "get", "matmul", "take_rows", "BLAS_SPLIT_MIN", "MODES"]
 
@@ -140,21 +149,35 @@ def _blas_handle():
 
 
 def matmul(a, b, out):
-    """``np.matmul(a, b, out=out)``, on one BLAS thread when the product is small
-    (:data:`BLAS_SPLIT_MIN`)."""
+    """``np.matmul(a, b, out=out)`` on one BLAS thread when the product is small
+    (below :data:`BLAS_SPLIT_MIN` multiply-adds); above, on one thread or all of them,
+    whichever measures faster for this shape (:mod:`deltaprop.kernels._choice`)."""
     blas = _blas
     if blas is None:
         blas = _blas_handle()
     if blas:
         work = a.shape[0] * a.shape[1] * b.shape[1]
-        if _BLAS_OWN_MIN <= work < BLAS_SPLIT_MIN:
+        if work >= _BLAS_OWN_MIN:
             threads = blas[0]()
             if threads > 1:
-                blas[1](1)
-                try:
-                    return np.matmul(a, b, out=out)
-                finally:
-                    blas[1](threads)
+                if work < BLAS_SPLIT_MIN:
+                    option, choice = 0, None
+                else:
+                    choice = choice_for((a.shape, b.shape, a.flags.c_contiguous,
+                                         b.flags.c_contiguous))
+                    option = choice.pick()
+                t0 = _perf()
+                if option == 0:
+                    blas[1](1)
+                    try:
+                        np.matmul(a, b, out=out)
+                    finally:
+                        blas[1](threads)
+                else:
+                    np.matmul(a, b, out=out)
+                if choice is not None:
+                    choice.record(option, _perf() - t0)
+                return out
     return np.matmul(a, b, out=out)
 
 

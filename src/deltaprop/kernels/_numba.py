@@ -17,10 +17,16 @@ compiles.
 from __future__ import annotations
 
 import math
+import time
 
 import numba
 import numpy as np
 from numba import njit, prange
+
+from ._choice import choice_for
+
+_perf = time.perf_counter
+_THREADS = numba.config.NUMBA_NUM_THREADS
 
 # Elements per chunk of a parallel loop over a flat array, and the size below which the
 # loops stay on one thread (a parallel launch costs a few microseconds).
@@ -188,21 +194,35 @@ def _sumsq_par(x):
     return s
 
 
+def _sumsq_all(x):
+    return _sumsq_range(x, 0, x.size)
+
+
 def sum_of_squares(x):
     """Σ x² of a flat array, accumulated in float64."""
-    n = x.size
-    return _sumsq_par(x) if n >= PARALLEL_MIN else _sumsq_range(x, 0, n)
+    return _timed("sum_of_squares", _sumsq_all, _sumsq_par, (x,), x.size)
 
 
-def _rule(serial, parallel, n_state):
+def _timed(name, serial, parallel, args, n):
+    """``serial(*args)`` or ``parallel(*args)``: for n >= PARALLEL_MIN, whichever measures
+    faster for this kernel and size (see deltaprop.kernels._choice)."""
+    if n < PARALLEL_MIN or _THREADS < 2:
+        return serial(*args)
+    choice = choice_for((name, n))
+    option = choice.pick()
+    t0 = _perf()
+    result = (parallel if option else serial)(*args)
+    choice.record(option, _perf() - t0)
+    return result
+
+
+def _rule(name, serial, parallel, n_state):
     hi_at = 2 + n_state + 1
 
     def rule(*args):
-        if args[hi_at] - args[hi_at - 1] >= PARALLEL_MIN:
-            return parallel(*args)
-        return serial(*args)
+        return _timed(name, serial, parallel, args, args[hi_at] - args[hi_at - 1])
 
-    rule.__name__ = serial.__name__.replace("_range", "")
+    rule.__name__ = name
     return rule
 
 
@@ -369,17 +389,15 @@ def _take_rows_par(X, idx, out):
 def take_rows(X, idx, out):
     """out[r] <- X[idx[r]] for every r (``np.take(X, idx, axis=0, out=out)``); False,
     with nothing written, when an index is out of range."""
-    if out.size >= PARALLEL_MIN:
-        return _take_rows_par(X, idx, out)
-    return _take_rows_serial(X, idx, out)
+    return _timed("take_rows", _take_rows_serial, _take_rows_par, (X, idx, out), out.size)
 
 
 #: The registry: kernel name -> callable.
 KERNELS = {
-    "sgd": _rule(_sgd_range, _sgd_par, 1),
-    "adagrad": _rule(_adagrad_range, _adagrad_par, 1),
-    "rmsprop": _rule(_rmsprop_range, _rmsprop_par, 3),
-    "adam": _rule(_adam_range, _adam_par, 3),
+    "sgd": _rule("sgd", _sgd_range, _sgd_par, 1),
+    "adagrad": _rule("adagrad", _adagrad_range, _adagrad_par, 1),
+    "rmsprop": _rule("rmsprop", _rmsprop_range, _rmsprop_par, 3),
+    "adam": _rule("adam", _adam_range, _adam_par, 3),
     "sum_of_squares": sum_of_squares,
     "bias_activation": bias_activation,
     "delta_and_bias_grad": delta_and_bias_grad,
@@ -388,4 +406,3 @@ KERNELS = {
     "take_rows": take_rows,
 }
 
-THREADS = numba.get_num_threads
