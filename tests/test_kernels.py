@@ -84,6 +84,19 @@ def test_environment_variable_forces_the_reference_path():
     assert bad.returncode != 0 and "DELTAPROP_KERNELS must be one of" in bad.stderr
 
 
+def test_auto_imports_numba_only_for_work_large_enough():
+    code = ("import numpy as np, deltaprop as dp, sys\n"
+            "X = np.random.default_rng(0).standard_normal((64, {n}))\n"
+            "net = dp.MLP([{n}, 8, 2], output='softmax', loss='cross_entropy', seed=0)\n"
+            "net.fit(X, np.arange(64) % 2, epochs=1, batch_size=16, verbose=0)\n"
+            "print('numba' in sys.modules)")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "DELTAPROP_KERNELS": "auto"}
+    small, large = (subprocess.run([sys.executable, "-c", code.format(n=n)], capture_output=True,
+                                   text=True, check=True, env=env).stdout.split()
+                    for n in (10, 4 * kernels.AUTO_MIN_SIZE // 8))
+    assert small == ["False"] and large == ["True"]
+
+
 def test_use_validates_and_reports(restore_mode):
     with pytest.raises(ValueError, match="mode must be one of auto, numba, numpy"):
         kernels.use("cuda")

@@ -139,7 +139,7 @@ class Loss:
         when given.
         """
         if self.fused_kernel is not None and out is not None:
-            kernel = kernels.get("output_delta")
+            kernel = kernels.get("output_delta", z.size)
             scales = None if kernel is None else self._delta_kernel_args(activation, z.shape[-1])
             if scales is not None and _suits_kernel(z, y, t, out):
                 per_sample = np.empty(len(z), dtype=z.dtype)

@@ -270,7 +270,7 @@ class Optimizer:
             pairs = params.pairs() if isinstance(params, ParameterStore) else list(params)
             self._check_state(pairs, params)
             self._plan(pairs, params)
-        fused = self._fused is not None and kernels.get(self.kernel)
+        fused = self._fused and kernels.get(self.kernel, self._fused_size)
         if fused:
             self._fused_step(fused)
             return
@@ -293,7 +293,7 @@ class Optimizer:
         operations, in the same order, as the NumPy passes)."""
         coef = 1.0
         if self.clip_norm is not None:  # clip_grad_norm's coefficient; g is scaled in the pass
-            sumsq = kernels.get("sum_of_squares")
+            sumsq = kernels.get("sum_of_squares", 0)
             total_norm = math.sqrt(sum(sumsq(g) for g in self._fused_grads))  # per tensor
             coef = min(self.clip_norm / (total_norm + 1e-6), 1.0)
         self.t += 1
@@ -332,6 +332,7 @@ class Optimizer:
                 segments = [(0, p.size, p.ndim >= 2)]
             fused.append((p.reshape(-1), g.reshape(-1), flat, segments))
         self._fused = fused
+        self._fused_size = sum(p.size for p, _, _, _ in fused)
         # The clipping norm sums tensor by tensor, flat store or not, as clip_grad_norm does.
         self._fused_grads = ([g for _, g, _, _ in fused] if store is None else
                              [fused[0][1][s.offset:s.stop] for s in store.slots])

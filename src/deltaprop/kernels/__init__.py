@@ -18,7 +18,8 @@ Which operations are bitwise those of NumPy and which agree to float32 rounding 
 
 The switch: :func:`use` (``"auto"``, ``"numba"`` or ``"numpy"``), or the environment
 variable ``DELTAPROP_KERNELS`` with the same values, read once, when the first kernel is
-asked for (``"auto"``, the default: Numba when it is installed). ``"numpy"`` forces the
+asked for (``"auto"``, the default: Numba when it is installed, from the first training
+step with work of :data:`AUTO_MIN_SIZE` elements on). ``"numpy"`` forces the
 reference path everywhere, the BLAS thread choice included. Numba is imported on the first
 training step, never by ``import deltaprop``; its machine code is cached on disk, so only
 the first run on a machine compiles.
@@ -27,11 +28,12 @@ Threads. OpenBLAS hands a product to all its threads from about 2.6·10⁵ multi
 on. For a small product the hand-off costs more than it saves, and when another process
 keeps a core busy, a product that waits for its descheduled second thread can take 5–50×
 longer. :func:`matmul` runs the products below :data:`BLAS_SPLIT_MIN` multiply-adds on one
-thread (threadpoolctl's handle on OpenBLAS; the count is set back after each product), and
-the larger ones on one thread or all, whichever measures faster for that shape
-(:mod:`~deltaprop.kernels._choice`: both are timed now and then). The parallel kernels
-(the optimizer over a large flat array, the gather of a large batch) choose between
-Numba's parallel loop and the serial one the same way.
+thread (threadpoolctl's handle on OpenBLAS; the count is set back after each product), the
+larger ones on all (with :data:`ADAPTIVE_BLAS`, on one thread or all, whichever measures
+faster for that shape). The parallel kernels (the optimizer over a large flat array, the
+gather of a large batch) choose between Numba's parallel loop and the serial one by
+measurement (:mod:`~deltaprop.kernels._choice`: both are timed now and then); their
+results are the same bits either way.
 """
 
 from __future__ import annotations
@@ -54,6 +56,16 @@ MODES = ("auto", "numba", "numpy")
 #: one thread. Measured on 2 cores: a second thread gains nothing at 10×784×100 (0.8 M) and
 #: 32×256×128 (1 M), 15 % at 128×256×128 (4.2 M), 30–40 % from 6 M on.
 BLAS_SPLIT_MIN = 1 << 22
+#: In ``"auto"`` mode, the size of work (elements of a batch's array, or parameters for an
+#: optimizer) from which Numba is imported: 64-128-10 on batches of 32 (Nielsen-sized
+#: digits) stays below, 784-100-10 (79,510 parameters) does not.
+AUTO_MIN_SIZE = 1 << 14
+#: Whether the products from BLAS_SPLIT_MIN on choose their thread count by measurement
+#: (one thread or all, whichever is faster now: see ``_choice``) instead of using all
+#: threads. Off by default: OpenBLAS can round a product differently on one thread than on
+#: two, and a choice made by timing would make the trained weights differ in their last
+#: bits from run to run; the size rule below BLAS_SPLIT_MIN is deterministic.
+ADAPTIVE_BLAS = False
 #: OpenBLAS's own limit (SMP_THRESHOLD_MIN × GEMM_MULTITHREAD_THRESHOLD): below it, it uses
 #: one thread anyway, and nothing needs setting.
 _BLAS_OWN_MIN = 65536 * 4
@@ -116,10 +128,18 @@ def backend():
     return "numba" if table else "numpy"
 
 
-def get(name):
-    """The fused kernel ``name``, or None on the reference path (or for an unknown name)."""
+def get(name, size=None):
+    """The fused kernel ``name``, or None on the reference path (or for an unknown name).
+
+    ``size``: the number of elements the kernel is asked to work on. In ``"auto"`` mode
+    Numba is imported (about 0.4 s, and a few tens of milliseconds per cached kernel) only
+    once work of at least :data:`AUTO_MIN_SIZE` elements comes; until then smaller work
+    takes the NumPy path, so that a short job on a small network pays no import. Once
+    imported, every kernel is used."""
     table = _table
     if table is None:
+        if size is not None and size < AUTO_MIN_SIZE and (_mode or _env_mode()) == "auto":
+            return None
         table = _resolve()
     return table.get(name)
 
@@ -150,8 +170,9 @@ def _blas_handle():
 
 def matmul(a, b, out):
     """``np.matmul(a, b, out=out)`` on one BLAS thread when the product is small
-    (below :data:`BLAS_SPLIT_MIN` multiply-adds); above, on one thread or all of them,
-    whichever measures faster for this shape (:mod:`deltaprop.kernels._choice`)."""
+    (below :data:`BLAS_SPLIT_MIN` multiply-adds); above, on all threads, or with
+    :data:`ADAPTIVE_BLAS` on one thread or all, whichever measures faster for this shape
+    (:mod:`deltaprop.kernels._choice`)."""
     blas = _blas
     if blas is None:
         blas = _blas_handle()
@@ -162,6 +183,8 @@ def matmul(a, b, out):
             if threads > 1:
                 if work < BLAS_SPLIT_MIN:
                     option, choice = 0, None
+                elif not ADAPTIVE_BLAS:
+                    return np.matmul(a, b, out=out)
                 else:
                     choice = choice_for((a.shape, b.shape, a.flags.c_contiguous,
                                          b.flags.c_contiguous))
@@ -185,7 +208,7 @@ def matmul(a, b, out):
 def take_rows(X, idx, out):
     """``np.take(X, idx, axis=0, out=out)``: the rows ``idx`` of ``X`` into ``out`` (the
     batch gather), with a parallel kernel for a C-contiguous 2-D ``X``."""
-    kernel = get("take_rows")
+    kernel = get("take_rows", out.size)
     if (kernel is None or X.ndim != 2 or X.dtype != out.dtype or not X.flags.c_contiguous
             or not out.flags.c_contiguous or idx.dtype != np.int64):
         return np.take(X, idx, axis=0, out=out)
