@@ -613,6 +613,38 @@ def traced_peak(cfg, framework, n, epochs=1, rollback=True):
     return {"peak_new": peak, "alive_after_epochs": after, "data": X.nbytes + y.nbytes}
 
 
+# --------------------------------------------------------------------------- under load
+NIELSEN = Config((784, 100, 10), 10, 10000, 2000)
+
+
+def under_load(cfgs, frameworks, rounds, quick, log=print):
+    """Each configuration timed twice: as it is, and with a competing CPU-bound process
+    (``python -c "while True: pass"``) running. Per framework: the median samples/s both
+    ways and the slowdown (as it is / loaded)."""
+    out = {}
+    log(f"\nunder load: each row as it is and beside one busy process, {rounds} rounds")
+    for cfg in cfgs:
+        n = cfg.n_quick if quick else cfg.n_train
+        rates = {}
+        for state in ("as it is", "loaded"):
+            busy = None
+            if state == "loaded":
+                busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+            try:
+                rates[state] = time_training(cfg, frameworks, rounds, n, log=lambda *_: None)[0]
+            finally:
+                if busy is not None:
+                    busy.kill()
+                    busy.wait()
+        row = {f: {"idle": _med(rates["as it is"][f]), "loaded": _med(rates["loaded"][f])}
+               for f in frameworks}
+        out[cfg.key] = row
+        log(f"  {cfg.name} ({n} samples): " + "; ".join(
+            f"{f} {fmt_rate(r['idle'])}/s -> {fmt_rate(r['loaded'])}/s "
+            f"(slowdown {r['idle'] / r['loaded']:.2f}x)" for f, r in row.items()))
+    return out
+
+
 # --------------------------------------------------------------------------- width sweep
 def width_sweep(frameworks, rounds, quick, log=print):
     """784-w-w-10, batch 128, float32, for every w of SWEEP_WIDTHS: per framework the
@@ -695,6 +727,9 @@ def main(argv=None):
     ap.add_argument("--rss", action="store_true", help="measure RSS also with --quick")
     ap.add_argument("--json", default=None, help="also write the raw results to this file")
     ap.add_argument("--no-sweep", action="store_true", help="skip the width sweep")
+    ap.add_argument("--load", action="store_true",
+                    help="also time 784-100-10 at batch 10 (Nielsen's setup) and the chosen "
+                         "rows beside a competing CPU-bound process")
     ap.add_argument("--plot", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                                    "..", "docs", "img", "width_sweep.png"),
                     help="where to save the width sweep's plot ('' for none)")
@@ -778,6 +813,11 @@ def main(argv=None):
                 mem[f]["rss"] = rss[f][i]
             row["memory"] = mem
             _print_memory(cfg, row, frameworks)
+
+    if args.load:
+        load_fw = [f for f in frameworks if f in ("deltaprop", "torch")]
+        results["under_load"] = under_load([NIELSEN] + [CONFIGS[i] for i in rows], load_fw,
+                                           rounds, args.quick)
 
     if not args.no_sweep:
         sweep_fw = [f for f in SWEEP_FRAMEWORKS if f in frameworks]
