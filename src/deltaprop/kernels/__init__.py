@@ -14,7 +14,7 @@ elementwise work as compiled one-pass kernels instead of one NumPy pass per oper
 * the gather of a shuffled batch (:func:`take_rows`).
 
 Which operations are bitwise those of NumPy and which agree to float32 rounding is said in
-:mod:`deltaprop.kernels._numba` and checked in ``tests/test_kernels.py``.
+:mod:`deltaprop.kernels.compiled` and checked in ``tests/test_kernels.py``.
 
 The switch: :func:`use` (``"auto"``, ``"numba"`` or ``"numpy"``), or the environment
 variable ``DELTAPROP_KERNELS`` with the same values, read once, when the first kernel is
@@ -62,9 +62,11 @@ BLAS_SPLIT_MIN = 1 << 22
 AUTO_MIN_SIZE = 1 << 14
 #: Whether the products from BLAS_SPLIT_MIN on choose their thread count by measurement
 #: (one thread or all, whichever is faster now: see ``_choice``) instead of using all
-#: threads. Off by default: OpenBLAS can round a product differently on one thread than on
-#: two, and a choice made by timing would make the trained weights differ in their last
-#: bits from run to run; the size rule below BLAS_SPLIT_MIN is deterministic.
+#: threads. Off by default: OpenBLAS rounds some products differently on one thread than
+#: on two (measured: those with k = 784, e.g. 128×784×256; not 256×1024×1024), and a choice
+#: made by timing would make the trained weights differ in their last bits from run to
+#: run; the size rule below BLAS_SPLIT_MIN is deterministic. On a machine that other jobs
+#: keep busy it is the faster setting (the products stop waiting for a descheduled thread).
 ADAPTIVE_BLAS = False
 #: OpenBLAS's own limit (SMP_THRESHOLD_MIN × GEMM_MULTITHREAD_THRESHOLD): below it, it uses
 #: one thread anyway, and nothing needs setting.
@@ -110,13 +112,13 @@ def _resolve():
     table = {}
     if mode != "numpy":
         try:
-            from . import _numba
+            from . import compiled
         except ImportError as exc:
             if mode == "numba":
                 raise ImportError("deltaprop.kernels: the 'numba' kernels need Numba: "
                                   "pip install 'deltaprop[fast]'") from exc
         else:
-            table = _numba.KERNELS
+            table = compiled.KERNELS
     _table = table
     return table
 
