@@ -346,3 +346,26 @@ def test_choice_keeps_the_faster_option_and_tries_the_other_again():
     for _ in range(2 * max(1, c.interval) + 2):
         c.record(o := c.pick(), cost[o])
     assert c.pick() == 1
+
+
+def test_kernel_path_allocates_nothing_that_grows_per_batch(restore_mode):
+    """tracemalloc after each epoch of 60 batches stays flat on the kernels path."""
+    import tracemalloc
+
+    kernels.use("numba")
+    rng = np.random.default_rng(9)
+    X = rng.standard_normal((600, 30)).astype(np.float32)
+    y = rng.integers(0, 4, 600)
+    net = dp.MLP([30, 64, 4], activation="relu", output="softmax", loss="cross_entropy",
+                 dtype="float32", seed=0)
+    net.fit(X, y, optimizer="adam", epochs=1, batch_size=10, verbose=0)  # compile, plan
+    alive = []
+    cb = dp.LambdaCallback(on_epoch_end=lambda e, logs: alive.append(
+        tracemalloc.get_traced_memory()[0]))
+    tracemalloc.start()
+    try:
+        net.fit(X, y, optimizer="adam", epochs=5, batch_size=10, verbose=0, callbacks=[cb],
+                rollback=False)
+    finally:
+        tracemalloc.stop()
+    assert max(alive[1:]) - alive[1] < 8192, alive
