@@ -1,8 +1,9 @@
 """Training and prediction throughput of deltaprop against PyTorch, scikit-learn and a
 plain NumPy loop, with the matrix-multiply roofline and peak memory.
 
-    python benchmarks/bench.py            # full run (about 2.5 minutes on 2 cores)
-    python benchmarks/bench.py --quick    # short run (about 40 s), no RSS subprocesses
+    python benchmarks/bench.py            # full run (about 4 minutes on 2 cores)
+    python benchmarks/bench.py --quick    # short run (about 1 minute), no RSS subprocesses
+    python benchmarks/bench.py --rows 1 --no-sweep --no-memory   # one row only
     python benchmarks/profile_step.py     # where deltaprop's time goes (docs/performance.md)
     python benchmarks/bench.py --help
 
@@ -26,6 +27,19 @@ every round next to the training runs; the share is the median over the rounds o
 round's rate over that round's peak, so that a slow phase of a shared machine lowers both.
 The "vs GEMM" column compares with the very products of one training step at the row's
 own shapes, timed after the rounds.
+
+Products only: in every round, the matrix products of one training step at the row's shapes
+and dtype (forward ``x @ W``, ``x.T @ delta`` and, but for the first layer, ``delta @ W.T``)
+are timed alone, each on one BLAS thread and on all of them, the faster counted: the
+machine's limit for a step. Each framework's step time (epoch time / batches) is reported as
+a multiple of it (median of the per-round multiples).
+
+Width sweep (``--no-sweep`` skips it): 784-w-w-10 for w = 64 ... 2048, batch 128, float32:
+samples/s of deltaprop, PyTorch and scikit-learn (median of a few rounds, frameworks
+alternating), printed and plotted to ``docs/img/width_sweep.png`` (``--plot``).
+
+The kernels: deltaprop runs with whatever ``deltaprop.kernels`` picks (the fused Numba
+kernels when Numba is installed); ``DELTAPROP_KERNELS=numpy`` benchmarks the reference path.
 
 Memory: ``tracemalloc`` (NumPy reports its allocations to it) traces deltaprop's, the
 NumPy loop's and scikit-learn's allocations during a fit; a subprocess per framework
@@ -60,14 +74,21 @@ class Config:
     batch: int
     n_train: int  # samples per epoch in a full run
     n_quick: int  # samples per epoch with --quick
+    dtype: str = "float32"
 
     @property
     def name(self):
-        return "-".join(map(str, self.sizes)) + f", batch {self.batch}"
+        extra = "" if self.dtype == "float32" else f", {self.dtype}"
+        return "-".join(map(str, self.sizes)) + f", batch {self.batch}" + extra
 
     @property
     def key(self):
-        return "-".join(map(str, self.sizes)) + f"/b{self.batch}"
+        extra = "" if self.dtype == "float32" else "/f64"
+        return "-".join(map(str, self.sizes)) + f"/b{self.batch}" + extra
+
+    @property
+    def itemsize(self):
+        return np.dtype(self.dtype).itemsize
 
     def flops_per_sample(self):
         """Training FLOPs per sample by the 3 x 2 x sum(n_in n_out) convention."""
@@ -82,16 +103,21 @@ CONFIGS = (
     Config((784, 256, 128, 10), 32, 8192, 2048),
     Config((64, 32, 10), 32, 32768, 8192),
     Config((784, 1024, 1024, 10), 256, 8192, 2048),
+    Config((784, 256, 128, 10), 128, 8192, 2048, dtype="float64"),
 )
+SWEEP_WIDTHS = (64, 128, 256, 512, 1024, 2048)
+SWEEP_FRAMEWORKS = ("deltaprop", "torch", "sklearn")
 
-# Targets of the issue: (row, framework) -> minimum ratio deltaprop / framework, and
-# row -> minimum share of the matmul peak.
+# Targets: (row, framework) -> minimum ratio deltaprop / framework; row -> minimum share of
+# the matmul peak; row -> largest multiple of the products-only step time.
 RATIO_TARGETS = {
-    ("784-256-128-10/b128", "torch"): 2.0, ("784-256-128-10/b128", "sklearn"): 1.6,
-    ("784-256-128-10/b32", "torch"): 2.0, ("784-256-128-10/b32", "sklearn"): 1.6,
-    ("64-32-10/b32", "torch"): 5.0, ("64-32-10/b32", "sklearn"): 2.5,
+    ("784-256-128-10/b128", "torch"): 1.8,
+    ("784-256-128-10/b32", "torch"): 2.5,
+    ("784-1024-1024-10/b256", "torch"): 1.15,
+    ("64-32-10/b32", "torch"): 6.0, ("64-32-10/b32", "sklearn"): 3.0,
 }
-ROOFLINE_TARGETS = {"784-1024-1024-10/b256": 0.75, "784-256-128-10/b128": 0.60}
+ROOFLINE_TARGETS = {"784-1024-1024-10/b256": 0.85}
+PRODUCTS_TARGETS = {"784-256-128-10/b128": 1.3, "784-1024-1024-10/b256": 1.1}
 
 
 # --------------------------------------------------------------------------- machine
@@ -156,42 +182,95 @@ def _best_rate(fn, flops, min_time=0.2, repeats=5):
     return best
 
 
-def sgemm_peak(n=2048, quick=False, min_time=None, repeats=None):
-    """float32 FLOP/s of a large square matmul (``np.matmul`` with ``out=``)."""
+def sgemm_peak(n=2048, quick=False, min_time=None, repeats=None, dtype="float32"):
+    """FLOP/s of a large square matmul (``np.matmul`` with ``out=``), float32 by default."""
     rng = np.random.default_rng(0)
-    a = rng.standard_normal((n, n), dtype=np.float32)
-    b = rng.standard_normal((n, n), dtype=np.float32)
-    c = np.empty((n, n), dtype=np.float32)
+    a = rng.standard_normal((n, n)).astype(dtype)
+    b = rng.standard_normal((n, n)).astype(dtype)
+    c = np.empty((n, n), dtype=dtype)
     return _best_rate(lambda: np.matmul(a, b, out=c), 2.0 * n**3,
                       min_time=min_time or (0.3 if quick else 0.6),
                       repeats=repeats or (3 if quick else 5))
 
 
-def round_peak():
+def round_peak(dtype="float32"):
     """A short matmul-peak measurement taken in every round, next to the training runs, so
     that a slow phase of a shared machine lowers both sides of the roofline share."""
-    return sgemm_peak(n=1536, min_time=0.08, repeats=2)
+    return sgemm_peak(n=1536, min_time=0.08, repeats=2, dtype=dtype)
+
+
+def _step_products(cfg, rng):
+    """The (a, b, out) of every product of one training step at cfg's shapes and dtype,
+    and the step's true FLOPs."""
+    n, dt = cfg.batch, cfg.dtype
+    ops, flops = [], 0
+    for k, (a, b) in enumerate(zip(cfg.sizes, cfg.sizes[1:])):
+        x = rng.standard_normal((n, a)).astype(dt)
+        W = rng.standard_normal((a, b)).astype(dt)
+        d = rng.standard_normal((n, b)).astype(dt)
+        ops += [(x, W, np.empty((n, b), dt)), (x.T, d, np.empty((a, b), dt))]
+        flops += 4 * n * a * b
+        if k > 0:
+            ops.append((d, W.T, np.empty((n, a), dt)))
+            flops += 2 * n * a * b
+    return ops, flops
+
+
+def _blas_setter():
+    """(get, set) of NumPy's BLAS thread count through threadpoolctl, or None."""
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:
+        return None
+    ctl = ThreadpoolController().select(user_api="blas")
+    libs = [lib for lib in ctl.lib_controllers if "numpy" in lib.filepath] or ctl.lib_controllers
+    if not libs:
+        return None
+    lib = libs[0]
+    return lib.get_num_threads, lib.set_num_threads
+
+
+class ProductsOnly:
+    """The products of one training step alone, at the row's shapes: each product timed on
+    one BLAS thread and on all, the faster counted (the machine's limit for a step)."""
+
+    def __init__(self, cfg):
+        self.ops, self.flops = _step_products(cfg, np.random.default_rng(1))
+        self.blas = _blas_setter()
+
+    def seconds(self, repeats=3, min_time=0.01):
+        total = 0.0
+        threads = self.blas[0]() if self.blas else 1
+        counts = (1, threads) if threads > 1 else (threads,)
+        try:
+            for a, b, c in self.ops:
+                best = math.inf
+                for t in counts:
+                    if self.blas:
+                        self.blas[1](t)
+                    np.matmul(a, b, out=c)
+                    for _ in range(repeats):
+                        k, t0 = 0, time.perf_counter()
+                        while True:
+                            np.matmul(a, b, out=c)
+                            k += 1
+                            dt = time.perf_counter() - t0
+                            if dt >= min_time:
+                                break
+                        best = min(best, dt / k)
+                total += best
+        finally:
+            if self.blas:
+                self.blas[1](threads)
+        return total
 
 
 def gemm_rate_at_shapes(cfg, quick=False):
     """FLOP/s of the products of one training step at this row's shapes: per layer the
     forward ``x @ W``, the weight gradient ``x.T @ delta`` and (not for the first layer)
     the product back to the input ``delta @ W.T``. Returns (FLOP/s, true FLOPs/sample)."""
-    rng = np.random.default_rng(1)
     n = cfg.batch
-    ops = []
-    flops = 0
-    for k, (a, b) in enumerate(zip(cfg.sizes, cfg.sizes[1:])):
-        x = rng.standard_normal((n, a), dtype=np.float32)
-        W = rng.standard_normal((a, b), dtype=np.float32)
-        d = rng.standard_normal((n, b), dtype=np.float32)
-        z, gW = np.empty((n, b), np.float32), np.empty((a, b), np.float32)
-        gx = np.empty((n, a), np.float32)
-        ops += [(x, W, z), (x.T, d, gW)]
-        flops += 4 * n * a * b
-        if k > 0:
-            ops.append((d, W.T, gx))
-            flops += 2 * n * a * b
+    ops, flops = _step_products(cfg, np.random.default_rng(1))
 
     def step():
         for a, b, c in ops:
@@ -204,7 +283,7 @@ def gemm_rate_at_shapes(cfg, quick=False):
 # --------------------------------------------------------------------------- data
 def make_data(cfg, n, seed=0):
     rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n, cfg.sizes[0]), dtype=np.float32)
+    X = rng.standard_normal((n, cfg.sizes[0])).astype(cfg.dtype)
     y = rng.integers(0, cfg.sizes[-1], size=n)
     return X, y
 
@@ -221,7 +300,7 @@ class DeltapropRunner:
 
     def build(self, seed):
         self.net = self.dp.MLP(list(self.cfg.sizes), activation="relu", output="softmax",
-                               loss="cross_entropy", dtype="float32", seed=seed)
+                               loss="cross_entropy", dtype=self.cfg.dtype, seed=seed)
         self.seed = seed
 
     def train_epoch(self):
@@ -244,13 +323,14 @@ class NumpyRunner:
 
     def __init__(self, cfg, X, y):
         self.cfg, self.X, self.y = cfg, X, y
+        self.dt = np.dtype(cfg.dtype)
 
     def build(self, seed):
         rng = np.random.default_rng(seed)
         self.params = []
         for a, b in zip(self.cfg.sizes, self.cfg.sizes[1:]):
-            self.params.append(rng.normal(0, math.sqrt(2 / a), (a, b)).astype(np.float32))
-            self.params.append(np.zeros(b, np.float32))
+            self.params.append(rng.normal(0, math.sqrt(2 / a), (a, b)).astype(self.dt))
+            self.params.append(np.zeros(b, self.dt))
         self.seed = seed
 
     def train_epoch(self):
@@ -264,9 +344,9 @@ class NumpyRunner:
         v = [np.zeros_like(p) for p in params]
         tmp = [np.empty_like(p) for p in params]
         L = len(Ws)
-        acts = [np.empty((bs, W.shape[1]), np.float32) for W in Ws]
-        gins = [np.empty((bs, W.shape[0]), np.float32) for W in Ws]
-        Xb_buf = np.empty((bs, X.shape[1]), np.float32)
+        acts = [np.empty((bs, W.shape[1]), self.dt) for W in Ws]
+        gins = [np.empty((bs, W.shape[0]), self.dt) for W in Ws]
+        Xb_buf = np.empty((bs, X.shape[1]), self.dt)
         order = np.random.default_rng(self.seed).permutation(n)
         t = 0
         total = 0.0
@@ -349,7 +429,7 @@ class TorchRunner:
             layers.append(torch.nn.Linear(a, b))
             if k < len(sizes) - 2:
                 layers.append(torch.nn.ReLU())
-        self.model = torch.nn.Sequential(*layers)
+        self.model = torch.nn.Sequential(*layers).to(getattr(torch, self.cfg.dtype))
         self.gen = torch.Generator().manual_seed(seed)
 
     def train_epoch(self):
@@ -422,10 +502,12 @@ def time_training(cfg, frameworks, rounds, n, seed=0, log=print):
         r.train_epoch()
     rates = {f: [] for f in frameworks}
     predict = {f: [] for f in frameworks}
-    peaks = []
+    peaks, products = [], []
     dtypes = {}
+    only = ProductsOnly(cfg)
     for rnd in range(rounds):
-        peaks.append(round_peak())
+        peaks.append(round_peak(cfg.dtype))
+        products.append(only.seconds())
         order = frameworks[rnd % len(frameworks):] + frameworks[: rnd % len(frameworks)]
         for f in order:
             r = runners[f]
@@ -441,8 +523,9 @@ def time_training(cfg, frameworks, rounds, n, seed=0, log=print):
             dtypes[f] = r.dtype()
         log("  round %d: " % (rnd + 1)
             + ", ".join(f"{f} {rates[f][-1] / 1e3:.1f}k/s" for f in frameworks)
-            + f"; matmul peak {peaks[-1] / 1e9:.0f} GFLOP/s")
-    return rates, predict, dtypes, peaks
+            + f"; matmul peak {peaks[-1] / 1e9:.0f} GFLOP/s"
+            + f"; products only {products[-1] * 1e6:.0f} us/step")
+    return rates, predict, dtypes, peaks, products
 
 
 # --------------------------------------------------------------------------- memory
@@ -530,6 +613,96 @@ def traced_peak(cfg, framework, n, epochs=1, rollback=True):
     return {"peak_new": peak, "alive_after_epochs": after, "data": X.nbytes + y.nbytes}
 
 
+# --------------------------------------------------------------------------- under load
+NIELSEN = Config((784, 100, 10), 10, 10000, 2000)
+
+
+def under_load(cfgs, frameworks, rounds, quick, log=print):
+    """Each configuration timed twice: as it is, and with a competing CPU-bound process
+    (``python -c "while True: pass"``) running. Per framework: the median samples/s both
+    ways and the slowdown (as it is / loaded)."""
+    out = {}
+    log(f"\nunder load: each row as it is and beside one busy process, {rounds} rounds")
+    for cfg in cfgs:
+        n = cfg.n_quick if quick else cfg.n_train
+        rates = {}
+        for state in ("as it is", "loaded"):
+            busy = None
+            if state == "loaded":
+                busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+            try:
+                rates[state] = time_training(cfg, frameworks, rounds, n, log=lambda *_: None)[0]
+            finally:
+                if busy is not None:
+                    busy.kill()
+                    busy.wait()
+        row = {f: {"idle": _med(rates["as it is"][f]), "loaded": _med(rates["loaded"][f])}
+               for f in frameworks}
+        out[cfg.key] = row
+        log(f"  {cfg.name} ({n} samples): " + "; ".join(
+            f"{f} {fmt_rate(r['idle'])}/s -> {fmt_rate(r['loaded'])}/s "
+            f"(slowdown {r['idle'] / r['loaded']:.2f}x)" for f, r in row.items()))
+    return out
+
+
+# --------------------------------------------------------------------------- width sweep
+def width_sweep(frameworks, rounds, quick, log=print):
+    """784-w-w-10, batch 128, float32, for every w of SWEEP_WIDTHS: per framework the
+    median samples/s over the rounds (frameworks alternating within a round)."""
+    out = {"widths": list(SWEEP_WIDTHS), "rates": {f: [] for f in frameworks}, "n": []}
+    log(f"\nwidth sweep: 784-w-w-10, batch 128, float32, {rounds} rounds")
+    for w in SWEEP_WIDTHS:
+        flops = 6 * (784 * w + w * w + 10 * w)
+        n = int(min(16384, max(1024, (1.5e9 if quick else 4e9) / flops))) // 128 * 128
+        cfg = Config((784, w, w, 10), 128, n, n)
+        rates = time_training(cfg, frameworks, rounds, n, log=lambda *_: None)[0]
+        out["n"].append(n)
+        for f in frameworks:
+            out["rates"][f].append(_med(rates[f]))
+        log(f"  w={w:<5} ({n} samples) " + ", ".join(
+            f"{f} {fmt_rate(_med(rates[f]))}/s" for f in frameworks)
+            + ("" if "deltaprop" not in rates else "; deltaprop / " + ", ".join(
+                f"{f} {_med([a / b for a, b in zip(rates['deltaprop'], rates[f])]):.2f}x"
+                for f in frameworks if f != "deltaprop")))
+    return out
+
+
+def plot_sweep(sweep, frameworks, path):
+    """samples/s against the width (log-log), and deltaprop's ratio to the others."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("(matplotlib not installed: no plot)")
+        return
+    widths = sweep["widths"]
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 4))
+    for f in frameworks:
+        ax.plot(widths, sweep["rates"][f], marker="o", label=f)
+        if f != "deltaprop" and "deltaprop" in sweep["rates"]:
+            bx.plot(widths, [a / b for a, b in zip(sweep["rates"]["deltaprop"],
+                                                    sweep["rates"][f])], marker="o",
+                    label=f"deltaprop / {f}")
+    for a in (ax, bx):
+        a.set_xscale("log", base=2)
+        a.set_xticks(widths, [str(w) for w in widths])
+        a.set_xlabel("hidden width w (784-w-w-10, batch 128, float32)")
+        a.grid(True, alpha=0.3)
+        a.legend()
+    ax.set_yscale("log")
+    ax.set_ylabel("training samples/s")
+    bx.axhline(1.0, color="gray", lw=0.8)
+    bx.set_ylabel("ratio of samples/s")
+    fig.suptitle("Training throughput by width (medians of rounds, one machine)")
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    print(f"(plot saved to {os.path.normpath(path)})")
+
+
 # --------------------------------------------------------------------------- report
 def _med(xs):
     return statistics.median(xs) if xs else float("nan")
@@ -553,6 +726,13 @@ def main(argv=None):
     ap.add_argument("--no-memory", action="store_true", help="skip the memory measurements")
     ap.add_argument("--rss", action="store_true", help="measure RSS also with --quick")
     ap.add_argument("--json", default=None, help="also write the raw results to this file")
+    ap.add_argument("--no-sweep", action="store_true", help="skip the width sweep")
+    ap.add_argument("--load", action="store_true",
+                    help="also time 784-100-10 at batch 10 (Nielsen's setup) and the chosen "
+                         "rows beside a competing CPU-bound process")
+    ap.add_argument("--plot", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                   "..", "docs", "img", "width_sweep.png"),
+                    help="where to save the width sweep's plot ('' for none)")
     ap.add_argument("--_rss-child", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args._rss_child:
@@ -565,12 +745,18 @@ def main(argv=None):
         if f not in RUNNERS:
             ap.error(f"unknown framework {f!r}")
     rows = (list(range(len(CONFIGS))) if args.rows is None
-            else [int(i) - 1 for i in args.rows.split(",")])
+            else [int(i) - 1 for i in args.rows.split(",") if i.strip()])
     rounds = args.rounds or (3 if args.quick else 9)
     threads, blas = blas_threads()
     _set_torch_threads(threads)
     machine = machine_description(threads, blas)
     print("machine: " + ", ".join(f"{k}={v}" for k, v in machine.items()))
+    try:
+        import deltaprop
+
+        print(f"deltaprop kernels: {deltaprop.kernels.backend()}")
+    except ImportError:
+        pass
 
     peak = sgemm_peak(quick=args.quick)
     print(f"float32 matmul peak (2048^3 np.matmul, best of several): {peak / 1e9:.1f} GFLOP/s")
@@ -581,11 +767,16 @@ def main(argv=None):
         cfg = CONFIGS[i]
         n = cfg.n_quick if args.quick else cfg.n_train
         print(f"\n[{i + 1}] {cfg.name}: {n} samples/epoch, {rounds} rounds")
-        rates, pred, dtypes, peaks = time_training(cfg, frameworks, rounds, n)
+        rates, pred, dtypes, peaks, products = time_training(cfg, frameworks, rounds, n)
         gemm, true_flops = gemm_rate_at_shapes(cfg, quick=args.quick)
+        steps = math.ceil(n / cfg.batch)
         row = {"n": n, "rates": rates, "predict": pred, "dtypes": dtypes, "peaks": peaks,
                "gemm_at_shapes": gemm, "flops_per_sample": cfg.flops_per_sample(),
-               "true_flops_per_sample": true_flops, "params": cfg.n_params()}
+               "true_flops_per_sample": true_flops, "params": cfg.n_params(),
+               "products_only": products,
+               # step time (epoch / steps) as a multiple of the products-only step, per round
+               "vs_products": {f: _med([n / r / steps / p for r, p in zip(rates[f], products)])
+                               for f in frameworks}}
         # Roofline share: the median over rounds of (FLOPs/sample x samples/s) / that
         # round's matmul peak.
         fl = cfg.flops_per_sample()
@@ -623,6 +814,17 @@ def main(argv=None):
             row["memory"] = mem
             _print_memory(cfg, row, frameworks)
 
+    if args.load:
+        load_fw = [f for f in frameworks if f in ("deltaprop", "torch")]
+        results["under_load"] = under_load([NIELSEN] + [CONFIGS[i] for i in rows], load_fw,
+                                           rounds, args.quick)
+
+    if not args.no_sweep:
+        sweep_fw = [f for f in SWEEP_FRAMEWORKS if f in frameworks]
+        results["sweep"] = width_sweep(sweep_fw, 2 if args.quick else 3, args.quick)
+        if args.plot:
+            plot_sweep(results["sweep"], sweep_fw, args.plot)
+
     _print_summary(results, frameworks)
     print(f"\n(benchmark took {time.perf_counter() - started:.0f} s)")
     if args.json:
@@ -646,8 +848,10 @@ def _print_row(cfg, row, frameworks, peak):
           f"(true count {row['true_flops_per_sample'] / 1e6:.3f} M); "
           f"GEMM at these shapes {row['gemm_at_shapes'] / 1e9:.1f} GFLOP/s "
           f"= {row['gemm_at_shapes'] / peak:.0%} of peak")
+    print(f"  products only: median {_med(row['products_only']) * 1e6:.0f} us per step "
+          f"(each product on 1 or all BLAS threads, the faster)")
     print(f"  {'framework':<10} {'train/s':>9} {'min-max':>15} {'dp ratio':>9} "
-          f"{'roofline':>9} {'vs GEMM':>8} {'predict/s':>10} {'dtype':>8}")
+          f"{'roofline':>9} {'vs GEMM':>8} {'x products':>10} {'predict/s':>10} {'dtype':>8}")
     for f in frameworks:
         r = row["rates"][f]
         med = _med(r)
@@ -657,13 +861,14 @@ def _print_row(cfg, row, frameworks, peak):
         vs_gemm = med * row["true_flops_per_sample"] / row["gemm_at_shapes"]
         print(f"  {f:<10} {fmt_rate(med):>9} {fmt_rate(min(r)) + '-' + fmt_rate(max(r)):>15} "
               f"{ratio_s:>9} {row['roofline'][f]:>9.1%} {vs_gemm:>8.0%} "
+              f"{row['vs_products'][f]:>9.2f}x "
               f"{fmt_rate(_med(row['predict'][f])):>10} {row['dtypes'][f]:>8}")
 
 
 def _print_memory(cfg, row, frameworks):
-    P = 4 * cfg.n_params()
-    batch_act = 4 * cfg.batch * sum(cfg.sizes)
-    data = 4 * row["n"] * cfg.sizes[0]
+    P = cfg.itemsize * cfg.n_params()
+    batch_act = cfg.itemsize * cfg.batch * sum(cfg.sizes)
+    data = cfg.itemsize * row["n"] * cfg.sizes[0]
     print(f"  [{cfg.key}] data {data / 2**20:.1f}, params {P / 2**20:.2f}, one batch of "
           f"activations {batch_act / 2**20:.2f}")
     for f in frameworks:
@@ -691,7 +896,7 @@ def _print_summary(results, frameworks):
           "rounds of FLOPs/sample x samples/s / that round's matmul peak)")
     head = "| row | " + " | ".join(f"{f} samples/s" for f in frameworks)
     head += " | " + " | ".join(f"dp / {f}" for f in frameworks if f != "deltaprop")
-    head += " | dp roofline | dp predict/s |"
+    head += " | dp roofline | dp step / products only | torch step / products only | dp predict/s |"
     print(head)
     print("|" + "---|" * (head.count("|") - 1))
     for key, row in results["rows"].items():
@@ -699,6 +904,8 @@ def _print_summary(results, frameworks):
         cells += [f"{row['ratios'][f]:.2f}x" for f in frameworks if f != "deltaprop"] \
             if "ratios" in row else []
         cells += [f"{row['roofline'].get('deltaprop', float('nan')):.1%}",
+                  f"{row['vs_products'].get('deltaprop', float('nan')):.2f}x",
+                  f"{row['vs_products'].get('torch', float('nan')):.2f}x",
                   fmt_rate(_med(row["predict"].get("deltaprop", [float("nan")])))]
         print(f"| {key} | " + " | ".join(cells) + " |")
     print("\ntargets:")
@@ -714,6 +921,12 @@ def _print_summary(results, frameworks):
             got = row["roofline"]["deltaprop"]
             print(f"  {key:<22} roofline share     >= {target:.0%}: {got:.1%} "
                   f"{'met' if got >= target else 'MISSED'}")
+    for key, target in PRODUCTS_TARGETS.items():
+        row = results["rows"].get(key)
+        if row and "deltaprop" in row["rates"]:
+            got = row["vs_products"]["deltaprop"]
+            print(f"  {key:<22} step / products    <= {target:.2f}x: {got:.2f}x "
+                  f"{'met' if got <= target else 'MISSED'}")
     for key, row in results["rows"].items():
         for variant, label in (("traced", ""), ("traced_no_rollback", " (rollback=False)")):
             t = row.get("memory", {}).get("deltaprop", {}).get(variant)
@@ -722,10 +935,10 @@ def _print_summary(results, frameworks):
                 # model: 3 x params, 8 batch-sized buffers, and the per-sample arrays that are
                 # the data set in another form (float32 one-hot targets) or an index (the
                 # shuffled order, predictions and labels, int64).
-                P = 4 * row["params"]
                 cfg = next(c for c in CONFIGS if c.key == key)
-                batch = 8 * 4 * cfg.batch * sum(cfg.sizes)
-                per_sample = row["n"] * (4 * cfg.sizes[-1] + 3 * 8)
+                P = cfg.itemsize * row["params"]
+                batch = 8 * cfg.itemsize * cfg.batch * sum(cfg.sizes)
+                per_sample = row["n"] * (cfg.itemsize * cfg.sizes[-1] + 3 * 8)
                 budget = 3 * P + batch + per_sample
                 print(f"  {key:<22} memory{label}: new during training "
                       f"{t['peak_new'] / 2**20:.2f} MiB; "

@@ -5,6 +5,7 @@ batching and the rest of the loop (Python overhead), per benchmark configuration
     python benchmarks/profile_step.py --cprofile # plus the top functions of cProfile
     git archive <commit> src | tar -x -C /tmp/old
     python benchmarks/profile_step.py --compare /tmp/old/src   # before/after, interleaved
+    python benchmarks/profile_step.py --paths numpy,numba      # the reference vs the kernels
 
 Method. One epoch of ``net.fit`` (Adam, softmax + cross-entropy, float32, the benchmark's
 data) is timed as it is, and divided by its number of batches: the time of one step. Then
@@ -12,11 +13,11 @@ the same epoch runs again with timers around the parts, in place (the caches and
 memory traffic are those of real training):
 
 * products: every ``np.matmul`` of the network (forward ``x @ W``, ``x.T @ delta``,
-  ``delta @ W.T``);
+  ``delta @ W.T``), with the BLAS thread choice of ``deltaprop.kernels.matmul``;
 * elementwise: ``net.backprop`` minus its products (bias, activations, softmax,
-  loss, output delta, bias gradients);
+  loss, output delta, bias gradients: fused kernels or NumPy passes);
 * optimizer: ``opt.step(params)``;
-* batching: the shuffled gathers of the batches (``np.take(..., out=)``);
+* batching: the shuffled gathers of the batches (``kernels.take_rows``, or ``np.take``);
 * rest: the epoch minus all of the above: the training loop's own Python work (loss check,
   running metric, progress, callbacks) and the once-per-fit and once-per-epoch work (input
   checks, one-hot targets, the divergence guard's snapshot, the optimizer's state).
@@ -63,8 +64,10 @@ def load_other(src):
 class _TimedNumpy:
     """Stands in for the ``np`` of a deltaprop module: times ``matmul`` and ``take``."""
 
-    def __init__(self, totals):
+    def __init__(self, totals, take=True):
         self._totals = totals
+        if not take:
+            self.take = np.take
 
     def __getattr__(self, name):
         return getattr(np, name)
@@ -109,6 +112,18 @@ def _instrumented_epoch(pkg, net, fit):
     setattr(net, method, loss_and_gradients)
     for module in modules:
         module.np = timed_np
+    kern = getattr(pkg, "kernels", None)
+    if kern is not None:  # the products and the gathers go through deltaprop.kernels
+        inner_take = kern.take_rows
+
+        def take_rows(*args):
+            t0 = time.perf_counter()
+            out = inner_take(*args)
+            totals["batching"] += time.perf_counter() - t0
+            return out
+
+        kern.np = _TimedNumpy(totals, take=False)
+        kern.take_rows = take_rows
     try:
         t0 = time.perf_counter()
         fit(opt)
@@ -116,6 +131,9 @@ def _instrumented_epoch(pkg, net, fit):
     finally:
         for module in modules:
             module.np = np
+        if kern is not None:
+            kern.np = np
+            kern.take_rows = inner_take
         delattr(net, method)
     return {"products": totals["products"], "elementwise": totals["fb"] - totals["products"],
             "optimizer": totals["optimizer"], "batching": totals["batching"],
@@ -128,11 +146,13 @@ def profile_config(cfg, n_samples, packages, cprofile=False, repeats=3):
     X, y = make_data(cfg, n_samples)
     n_batches = -(-n_samples // cfg.batch)
     runs = {}
-    for label, pkg in packages:
+    for label, pkg, mode in packages:
         net = pkg.MLP(list(cfg.sizes), activation="relu", output="softmax",
                       loss="cross_entropy", dtype="float32", seed=0)
 
-        def fit(opt=None, pkg=pkg, net=net):
+        def fit(opt=None, pkg=pkg, net=net, mode=mode):
+            if mode is not None:
+                pkg.kernels.use(mode)
             net.fit(X, y, optimizer=opt or pkg.optimizers.Adam(lr=1e-3), epochs=1,
                     batch_size=cfg.batch, verbose=0, seed=0)
 
@@ -169,10 +189,15 @@ def main(argv=None):
     ap.add_argument("--compare", metavar="SRC", default=None,
                     help="also profile the deltaprop package under SRC (e.g. an old "
                          "commit's src/ from `git archive`), alternating epoch by epoch")
+    ap.add_argument("--paths", default=None,
+                    help="comma-separated kernel paths of this deltaprop to alternate "
+                         "(numpy, numba; default: the one deltaprop.kernels picks)")
     args = ap.parse_args(argv)
-    packages = [("this deltaprop", deltaprop)]
+    modes = [None] if args.paths is None else [m.strip() for m in args.paths.split(",")]
+    packages = [(f"this deltaprop{'' if m is None else ', ' + m + ' path'}", deltaprop, m)
+                for m in modes]
     if args.compare:
-        packages.insert(0, (f"deltaprop from {args.compare}", load_other(args.compare)))
+        packages.insert(0, (f"deltaprop from {args.compare}", load_other(args.compare), None))
     rows = range(len(CONFIGS)) if args.rows is None else [int(i) - 1 for i in args.rows.split(",")]
     for i in rows:
         profile_config(CONFIGS[i], CONFIGS[i].n_train, packages, cprofile=args.cprofile,

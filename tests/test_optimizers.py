@@ -15,6 +15,7 @@ import math
 import numpy as np
 import pytest
 
+from deltaprop import kernels
 from deltaprop.optimizers import (
     OPTIMIZERS,
     SGD,
@@ -47,6 +48,21 @@ except ImportError:  # pragma: no cover - torch is a test-only dependency
     torch = None
 
 needs_torch = pytest.mark.skipif(torch is None, reason="PyTorch is not installed")
+
+
+@pytest.fixture(params=["numpy", "numba"])
+def kernel_path(request):
+    """The rules on the NumPy reference path and with the fused Numba kernels."""
+    if request.param == "numba":
+        pytest.importorskip("numba")
+    previous = kernels._mode
+    kernels.use(request.param)
+    yield request.param
+    kernels._mode, kernels._table, kernels._blas = previous, None, None
+
+
+#: Runs a test on both paths (the torch comparisons, the hand-written references).
+both_paths = pytest.mark.usefixtures("kernel_path")
 
 N_STEPS = 6
 RTOL = 1e-10
@@ -190,6 +206,7 @@ TORCH_CASES = [
 
 
 # --------------------------------------------------------------------------- update rules
+@both_paths
 @needs_torch
 @pytest.mark.parametrize("case", TORCH_CASES, ids=[c[0] for c in TORCH_CASES])
 def test_update_rule_matches_torch(case):
@@ -202,6 +219,7 @@ def test_update_rule_matches_torch(case):
     assert not np.allclose(ours[-1][0], W)
 
 
+@both_paths
 @needs_torch
 @pytest.mark.parametrize("case", TORCH_CASES, ids=[c[0] for c in TORCH_CASES])
 def test_update_rule_matches_torch_with_changing_lr(case):
@@ -214,6 +232,7 @@ def test_update_rule_matches_torch_with_changing_lr(case):
     compare_histories(ours, ref, f"{name} (scheduled lr)")
 
 
+@both_paths
 @needs_torch
 @pytest.mark.parametrize(
     "lrs", [None, [0.1, 0.05, 0.2, 0.01, 0.1, 0.3]], ids=["const-lr", "lr-changes"]
@@ -241,6 +260,7 @@ def test_adamw_decoupled_decay_matches_torch_on_weights_only(lrs):
     np.testing.assert_array_equal(no_decay[-1][1], ours[-1][1])  # biases are never decayed
 
 
+@both_paths
 @needs_torch
 def test_adamw_amsgrad_matches_torch():
     W, b, grads = make_problem(seed=8)
@@ -258,6 +278,7 @@ def test_adamw_amsgrad_matches_torch():
     compare_histories(ours, ref, "adamw amsgrad")
 
 
+@both_paths
 def test_seed_002_weight_decay_sgd_matches_hand_written_reference():
     """Seed 002: W <- W - eta * dL/dW - lambda * W; the bias gets no decay."""
     W, b, grads = make_problem(seed=11)
@@ -272,6 +293,7 @@ def test_seed_002_weight_decay_sgd_matches_hand_written_reference():
     compare_histories(ours, ref, "seed-002 decay", label="reference")
 
 
+@both_paths
 def test_seed_002_weight_decay_momentum_matches_hand_written_reference():
     """Seed 002 momentum plus decay: Delta <- mu Delta + g; W <- W - eta Delta - lambda W."""
     W, b, grads = make_problem(seed=12)
@@ -292,6 +314,7 @@ def test_seed_002_weight_decay_momentum_matches_hand_written_reference():
 SEED_DECAY_CASES = [c for c in TORCH_CASES if not c[0].startswith("adamw")]
 
 
+@both_paths
 @needs_torch
 @pytest.mark.parametrize("case", SEED_DECAY_CASES, ids=[c[0] for c in SEED_DECAY_CASES])
 def test_seed_002_weight_decay_every_optimizer(case):
@@ -312,6 +335,7 @@ def test_seed_002_weight_decay_every_optimizer(case):
     compare_histories(ours, ref, f"{name} + seed-002 decay", label="torch + manual decay")
 
 
+@both_paths
 @needs_torch
 def test_seed_002_decay_equals_torch_sgd_weight_decay_with_lambda_eta_wd():
     """Plain SGD with constant lr: torch's ``weight_decay=wd`` (an L2 term in the gradient) is
@@ -333,6 +357,7 @@ def test_seed_002_decay_equals_torch_sgd_weight_decay_with_lambda_eta_wd():
 
 
 # --------------------------------------------------------------------------- clipping
+@both_paths
 @needs_torch
 @pytest.mark.parametrize("max_norm", [0.5, 2.0, 1e3])
 def test_clip_grad_norm_matches_torch(max_norm):
@@ -354,6 +379,7 @@ def test_clip_grad_norm_matches_torch(max_norm):
         np.testing.assert_array_equal(ours[0], gW)
 
 
+@both_paths
 @needs_torch
 @pytest.mark.parametrize(
     "case",
@@ -388,6 +414,7 @@ ALL_CONFIGS = [
 CONFIG_IDS = ["-".join(str(v) for v in c.values() if v is not True) for c in ALL_CONFIGS]
 
 
+@both_paths
 @pytest.mark.parametrize("cfg", ALL_CONFIGS, ids=CONFIG_IDS)
 def test_float32_stays_float32_and_updates_in_place(cfg):
     W64, b64, grads64 = make_problem(seed=31)
@@ -414,6 +441,7 @@ def test_float32_stays_float32_and_updates_in_place(cfg):
     np.testing.assert_allclose(W, hist64[-1][0], rtol=1e-4, atol=1e-4)
 
 
+@both_paths
 @pytest.mark.parametrize("cfg", ALL_CONFIGS, ids=CONFIG_IDS)
 def test_step_allocates_no_parameter_sized_arrays(cfg):
     """After the first step (which creates the state), a step works in preallocated buffers."""
@@ -435,6 +463,7 @@ def test_step_allocates_no_parameter_sized_arrays(cfg):
     assert peak < 20_000, f"a step allocated {peak} bytes"
 
 
+@both_paths
 def test_grads_used_only_as_scratch_when_clipping():
     """Without clipping the caller's gradients are left as they were."""
     W, b, grads = make_problem(seed=32, n_steps=1)
@@ -458,6 +487,7 @@ def test_changing_parameter_list_raises():
         opt.step([(np.zeros((2, 3)), np.ones((2, 3))), (np.zeros(3), np.ones(3))])
 
 
+@both_paths
 # --------------------------------------------------------------------------- state_dict
 @pytest.mark.parametrize("cfg", ALL_CONFIGS, ids=CONFIG_IDS)
 def test_state_dict_roundtrip_resumes_bitwise(cfg):
@@ -599,6 +629,7 @@ def test_lr_setter_validates():
         opt.lr = -0.1
 
 
+@both_paths
 # --------------------------------------------------------------------------- convergence
 @pytest.mark.parametrize(
     "name, lr",
@@ -638,6 +669,7 @@ def torch_lrs(make_scheduler, lr, n_epochs):
     return out
 
 
+@both_paths
 @needs_torch
 @pytest.mark.parametrize(
     "ours, make_torch",
@@ -698,6 +730,7 @@ PLATEAU_METRICS = [5.0, 4.0, 4.0, 3.99995, 4.1, 4.2, 3.0, 3.0, 3.0, 3.0, 3.0, 2.
                    2.9, 2.9, 2.9, 2.9, 2.9, float("nan"), 2.9, 2.9, 2.9]
 
 
+@both_paths
 @needs_torch
 @pytest.mark.parametrize(
     "mode, kwargs",

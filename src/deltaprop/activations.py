@@ -22,6 +22,8 @@ import math
 
 import numpy as np
 
+from . import kernels
+
 __all__ = ["Activation", "ACTIVATIONS", "get_activation", "activation_from_config", "register",
            "erf", "operator_name"]
 
@@ -158,6 +160,23 @@ class Activation:
     smooth = True  # False: piecewise at z = 0 (finite differences must not straddle it)
     output_only = False
 
+    #: Name of the activation in :mod:`deltaprop.kernels`' fused forward (``z + b``, then
+    #: ``f``) and backward (``g ⊙ f'``, then ``Σ g``), or None for NumPy only. A subclass
+    #: that redefines the maths (``forward``, ``derivative``, ``backward``) loses the
+    #: inherited kernel unless it names one itself.
+    fused_kernel = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        own = vars(cls)
+        if "fused_kernel" not in own and any(m in own for m in ("forward", "derivative",
+                                                                "backward")):
+            cls.fused_kernel = None
+
+    def kernel_parameter(self):
+        """The one number the fused kernel takes (the leaky slope); 0 by default."""
+        return 0.0
+
     def forward(self, z, out=None):
         raise NotImplementedError
 
@@ -168,6 +187,47 @@ class Activation:
     def backward(self, z, a, g, out=None):
         """Step ②: the gradient with respect to ``z`` given ``g``, the gradient w.r.t. ``a``."""
         return np.multiply(g, self.derivative(z, a), out=out)
+
+    def _kernel_for(self, name, *arrays):
+        """The fused kernel ``name`` when this activation has one and the arrays suit it
+        (2-D, C-contiguous, one dtype), else None."""
+        if self.fused_kernel is None:
+            return None
+        kernel = kernels.get(name, arrays[0].size)
+        if kernel is None:
+            return None
+        dtype = arrays[0].dtype
+        for x in arrays:
+            if x.ndim > 2 or x.dtype != dtype or not x.flags.c_contiguous:
+                return None
+        return kernel
+
+    def forward_biased(self, z, b, out):
+        """``z += b``, then ``a = f(z)`` into ``out``: a dense layer's forward step after
+        its product, in one pass when a fused kernel is available (else the two NumPy
+        steps). Returns ``a``."""
+        kernel = self._kernel_for("bias_activation", z, b, out)
+        if kernel is None or z.ndim != 2:
+            z += b
+            return self.forward(z, out=out)
+        kernel(z, b, out, kernels.ACTIVATION_CODES[self.fused_kernel],
+               z.dtype.type(self.kernel_parameter()))
+        return out
+
+    def backward_bias_grad(self, z, a, g, grad_b):
+        """Steps ② and ③: ``g <- g ⊙ f'(z)`` in place (the error vector δ) and
+        ``grad_b <- Σ_rows δ``; one pass when a fused kernel is available, otherwise
+        :meth:`backward` and ``np.sum``. Returns δ (``g``)."""
+        kernel = None
+        if self.elementwise:
+            kernel = self._kernel_for("delta_and_bias_grad", z, a, g, grad_b)
+        if kernel is None or g.ndim != 2 or len(g) == 0:
+            delta = self.backward(z, a, g, out=g)
+            np.sum(delta, axis=0, out=grad_b)
+            return delta
+        kernel(z, a, g, grad_b, kernels.ACTIVATION_CODES[self.fused_kernel],
+               g.dtype.type(self.kernel_parameter()))
+        return g
 
     def __call__(self, z):
         return self.forward(np.asarray(z))
@@ -242,6 +302,7 @@ class Identity(Activation):
     r"""``f(z) = z``, ``f'(z) = 1`` (seed 000's linear output)."""
 
     name = "identity"
+    fused_kernel = "identity"
 
     def symbol(self):
         return "id", r"\operatorname{id}"
@@ -275,6 +336,7 @@ class Sigmoid(Activation):
     """
 
     name = "sigmoid"
+    fused_kernel = "sigmoid"
 
     def forward(self, z, out=None):
         e = np.exp(-np.abs(z))  # in (0, 1]: never overflows
@@ -301,6 +363,7 @@ class Tanh(Activation):
     r"""Hyperbolic tangent, ``tanh'(z) = 1 - tanh^2(z)``."""
 
     name = "tanh"
+    fused_kernel = "tanh"
 
     def forward(self, z, out=None):
         return np.tanh(z, out=out)
@@ -328,6 +391,7 @@ class ReLU(Activation):
     """
 
     name = "relu"
+    fused_kernel = "relu"
     init = "he"
     smooth = False
 
@@ -360,11 +424,15 @@ class LeakyReLU(Activation):
     r"""``z`` for ``z > 0``, ``slope * z`` otherwise; derivative ``slope`` at 0."""
 
     name = "leaky_relu"
+    fused_kernel = "leaky_relu"
     init = "he"
     smooth = False
 
     def __init__(self, slope=0.01):
         self.slope = float(slope)
+
+    def kernel_parameter(self):
+        return self.slope
 
     def forward(self, z, out=None):
         return _into(out, np.where(z > 0, z, self.slope * z))
@@ -556,6 +624,7 @@ class Softmax(Activation):
     """
 
     name = "softmax"
+    fused_kernel = "softmax"  # the forward; its backward is not elementwise
     elementwise = False
 
     def forward(self, z, out=None):

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import kernels
 from .activations import Activation, Exponential, Sigmoid, Softmax, operator_name
 
 __all__ = ["Loss", "LOSSES", "get_loss"]
@@ -71,11 +72,31 @@ class Loss:
     """
 
     name = "loss"
+    #: Name of this loss's output delta in :mod:`deltaprop.kernels` (one pass for the
+    #: per-sample value and δ), or None for NumPy only; :meth:`_delta_kernel_args` says
+    #: with which output activation it applies. A subclass that redefines the maths loses
+    #: the inherited kernel unless it names one itself.
+    fused_kernel = None
     outputs: tuple[str, ...] | None = None
     fused_activation: type[Activation] | None = None
     default_output = "identity"
     task = "regression"
     tasks: tuple[str, ...] = ("regression", "classification", "multilabel")
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        own = vars(cls)
+        if "fused_kernel" not in own and any(m in own for m in (
+                "value", "gradient", "fused_value", "fused_delta", "output_delta",
+                "per_sample")):
+            cls.fused_kernel = None
+
+    def _delta_kernel_args(self, activation, n_outputs):
+        """``(grad_scale, value_scale)`` of the fused output delta with ``activation``, or
+        None when the kernel does not apply to that pairing."""
+        if self.fuses_with(activation):
+            return 1.0, 1.0
+        return None
 
     @property
     def fused_output(self):
@@ -123,6 +144,15 @@ class Loss:
         ``g = dl/dy`` (step ①) times ``f'(z)`` (step ②). ``out`` receives ``dl/dz``
         when given.
         """
+        if self.fused_kernel is not None and out is not None:
+            kernel = kernels.get("output_delta", z.size)
+            scales = None if kernel is None else self._delta_kernel_args(activation, z.shape[-1])
+            if scales is not None and _suits_kernel(z, y, t, out):
+                per_sample = np.empty(len(z), dtype=z.dtype)
+                dt = z.dtype.type
+                kernel(z, y, t, out, per_sample, kernels.LOSS_CODES[self.fused_kernel],
+                       dt(scales[0]), dt(scales[1]))
+                return per_sample, out
         if self.fuses_with(activation):
             return self.fused_value(z, t), self.fused_delta(y, t, out=out)
         return self.value(y, t), activation.backward(z, y, self.gradient(y, t), out=out)
@@ -183,6 +213,7 @@ class HalfSquaredError(Loss):
     r"""Seeds 000 and 003: :math:`\ell = \tfrac12\,\lVert t - y\rVert^2`, :math:`\partial\ell/\partial y = y - t`."""
 
     name = "half_squared_error"
+    fused_kernel = "squared"
 
     def value(self, y, t):
         e = t - y
@@ -190,6 +221,9 @@ class HalfSquaredError(Loss):
 
     def gradient(self, y, t):
         return y - t
+
+    def _delta_kernel_args(self, activation, n_outputs):
+        return (1.0, 0.5) if _identity_output(activation) else None
 
     def formula(self, y, t):
         (yt, yl), (tt, tl) = y, t
@@ -209,6 +243,7 @@ class SquaredError(Loss):
     r"""Seed 004's summand: :math:`\ell = \lVert t - y\rVert^2`, :math:`\partial\ell/\partial y = -2e`, :math:`e = t - y`."""
 
     name = "squared_error"
+    fused_kernel = "squared"
 
     def value(self, y, t):
         e = t - y
@@ -216,6 +251,9 @@ class SquaredError(Loss):
 
     def gradient(self, y, t):
         return 2.0 * (y - t)
+
+    def _delta_kernel_args(self, activation, n_outputs):
+        return (2.0, 1.0) if _identity_output(activation) else None
 
     def formula(self, y, t):
         (yt, yl), (tt, tl) = y, t
@@ -235,6 +273,7 @@ class MSE(Loss):
     r"""Seed 001: :math:`\ell = \frac{1}{n_K}\lVert y - t\rVert^2`, :math:`\partial\ell/\partial y = \frac{2}{n_K}(y - t)`."""
 
     name = "mse"
+    fused_kernel = "squared"
 
     def value(self, y, t):
         e = y - t
@@ -242,6 +281,9 @@ class MSE(Loss):
 
     def gradient(self, y, t):
         return (2.0 / y.shape[1]) * (y - t)
+
+    def _delta_kernel_args(self, activation, n_outputs):
+        return (2.0 / n_outputs, 1.0 / n_outputs) if _identity_output(activation) else None
 
     # dim y: the number of outputs (Rousseau's n_K)
     def formula(self, y, t):
@@ -253,6 +295,18 @@ class MSE(Loss):
         (yt, yl), (tt, tl) = y, t
         return (f"(2/dim {yt})({yt} − {tt})",
                 r"\tfrac{2}{\operatorname{dim} " + yl + r"}\left(" + yl + " - " + tl + r"\right)")
+
+
+def _suits_kernel(*arrays):
+    """2-D, C-contiguous, of one dtype, with at least one column: what the fused output
+    delta takes."""
+    dtype = arrays[0].dtype
+    return all(a.ndim == 2 and a.dtype == dtype and a.flags.c_contiguous and a.shape[1]
+               for a in arrays) and arrays[0].shape == arrays[2].shape
+
+
+def _identity_output(activation):
+    return getattr(activation, "fused_kernel", None) == "identity"
 
 
 def _check_unit_interval(t, name):
@@ -276,6 +330,7 @@ class CrossEntropy(Loss):
 
     name = "cross_entropy"
     tasks = ("classification",)
+    fused_kernel = "softmax_cross_entropy"
     outputs = ("softmax",)
     fused_activation = Softmax
     default_output = "softmax"
@@ -348,6 +403,7 @@ class BinaryCrossEntropy(Loss):
     """
 
     name = "binary_cross_entropy"
+    fused_kernel = "sigmoid_binary_cross_entropy"
     outputs = ("sigmoid",)
     fused_activation = Sigmoid
     default_output = "sigmoid"

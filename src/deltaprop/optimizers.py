@@ -45,6 +45,7 @@ import math
 
 import numpy as np
 
+from . import kernels
 from ._validation import check_bool, check_non_negative, check_number, check_positive
 from .parameters import ParameterStore
 
@@ -74,6 +75,9 @@ FULL_BATCH_OPTIMIZERS: dict[str, type[Optimizer]] = {}
 #: Elements per block of the flat update: 1 MiB of float32, so that a rule's dozen passes
 #: over the parameter, gradient, state and work arrays stay in the L2 cache.
 BLOCK = 1 << 18
+
+#: An empty state array per dtype, for a fused kernel's absent state (no velocity...).
+_EMPTY = {np.float32: np.empty(0, np.float32), np.float64: np.empty(0, np.float64)}
 
 def register(cls):
     """Class decorator: make an optimizer available by its ``name`` (in
@@ -170,6 +174,9 @@ class Optimizer:
     full_batch = False
     #: True for the decoupled ``W <- W - eta*lambda*W`` of AdamW, False for seed 002's form.
     decoupled_weight_decay = False
+    #: Name of the rule's fused kernel in :mod:`deltaprop.kernels` (None: NumPy only); a
+    #: rule with a kernel also writes :meth:`_kernel_args`.
+    kernel = None
 
     def __init__(self, lr, weight_decay=0.0, clip_norm=None):
         self.lr = check_positive("lr", lr)
@@ -184,6 +191,7 @@ class Optimizer:
         self._grads = []  # the gradients (for clipping) and
         self._decayed = []  # the parameters that weight decay applies to
         self._flat_state = {}  # key: the flat array whose views self.state[key] holds
+        self._fused = None  # what the fused kernel runs over (see _plan_fused)
 
     # -- validated hyper-parameters shared by all optimizers
     @property
@@ -239,6 +247,12 @@ class Optimizer:
         """The rule's own hyper-parameters (besides lr, weight_decay and clip_norm)."""
         return {}
 
+    def _kernel_args(self, state, dtype):
+        """``(state arrays, scalars)`` for the fused kernel: the flat state arrays in the
+        kernel's order (an empty array for an absent one) and the hyper-parameters of this
+        step, cast to ``dtype`` as NumPy casts a Python float next to an array of it."""
+        raise NotImplementedError
+
     # -- the step
     def step(self, params):
         """Update every ``param`` in place from its ``grad``.
@@ -256,6 +270,10 @@ class Optimizer:
             pairs = params.pairs() if isinstance(params, ParameterStore) else list(params)
             self._check_state(pairs, params)
             self._plan(pairs, params)
+        fused = self._fused and kernels.get(self.kernel, self._fused_size)
+        if fused:
+            self._fused_step(fused)
+            return
         if self.clip_norm is not None:
             clip_grad_norm(self._grads, self.clip_norm)
         self.t += 1
@@ -268,6 +286,56 @@ class Optimizer:
                 param *= keep
         for run in self._runs:
             self._run(*run)
+
+    def _fused_step(self, kernel):
+        """The step with the rule's fused kernel: one pass over the flat arrays per run of
+        tensors that weight decay treats alike, clipping and decay folded in (the same
+        operations, in the same order, as the NumPy passes)."""
+        coef = 1.0
+        if self.clip_norm is not None:  # clip_grad_norm's coefficient; g is scaled in the pass
+            sumsq = kernels.get("sum_of_squares", 0)
+            total_norm = math.sqrt(sum(sumsq(g) for g in self._fused_grads))  # per tensor
+            coef = min(self.clip_norm / (total_norm + 1e-6), 1.0)
+        self.t += 1
+        keep = 1.0
+        if self.weight_decay:
+            keep = 1.0 - (self.lr * self.weight_decay if self.decoupled_weight_decay
+                          else self.weight_decay)
+        for p, g, state, segments in self._fused:
+            dt = p.dtype.type
+            states, scalars = self._kernel_args(state, dt)
+            c = dt(coef)
+            for lo, hi, decayed in segments:
+                kernel(p, g, *states, lo, hi, dt(keep if decayed else 1.0), c, *scalars)
+
+    def _plan_fused(self, store):
+        """What the fused kernel runs over: per run, the flat views of the parameter, its
+        gradient and its state, and the segments ``(lo, hi, decayed)``; None when a run
+        is not contiguous or the rule has no kernel."""
+        self._fused = None
+        if self.kernel is None or self.per_tensor:
+            return
+        fused = []
+        for p, g, state, _ in self._runs:
+            arrays = [p, g, *state.values()]
+            if not all(a.flags.c_contiguous for a in arrays):
+                return
+            flat = {key: a.reshape(-1) for key, a in state.items()}
+            if store is not None:  # one run: the whole store, by slots decayed or not
+                segments = []
+                for s in store.slots:
+                    if segments and segments[-1][2] == s.decay:
+                        segments[-1] = (segments[-1][0], s.stop, s.decay)
+                    else:
+                        segments.append((s.offset, s.stop, s.decay))
+            else:
+                segments = [(0, p.size, p.ndim >= 2)]
+            fused.append((p.reshape(-1), g.reshape(-1), flat, segments))
+        self._fused = fused
+        self._fused_size = sum(p.size for p, _, _, _ in fused)
+        # The clipping norm sums tensor by tensor, flat store or not, as clip_grad_norm does.
+        self._fused_grads = ([g for _, g, _, _ in fused] if store is None else
+                             [fused[0][1][s.offset:s.stop] for s in store.slots])
 
     def _run(self, param, grad, state, work):
         """The rule over one parameter, or over the flat array block by block."""
@@ -286,6 +354,7 @@ class Optimizer:
         state = self.__dict__.copy()
         state["_seen"], state["_runs"], state["_grads"], state["_decayed"] = None, [], [], []
         state["_flat_state"] = {}  # a copy's state arrays are its own: laid out again
+        state["_fused"] = None
         return state
 
     def _same_params(self, params):
@@ -342,6 +411,7 @@ class Optimizer:
         self._grads = [g for _, g in pairs]
         self._shapes = [p.shape for p, _ in pairs]
         self._seen = store if store is not None else [(p, g) for p, g in pairs]
+        self._plan_fused(store if store is not None and store.size else None)
 
     def _check_state(self, params, source):
         """Create the state on the first step; afterwards check that it still fits."""
@@ -449,11 +519,12 @@ class Optimizer:
                         )
         self.__dict__.update({k: v for k, v in trial.__dict__.items()
                               if k not in ("state", "scratch", "t", "_shapes", "_seen", "_runs",
-                                           "_grads", "_decayed", "_flat_state")})
+                                           "_grads", "_decayed", "_flat_state", "_fused")})
         self.t = int(state["t"])
         self.state = loaded
         self._seen, self._runs = None, []  # the next step checks and lays out the new state
         self._flat_state = {}
+        self._fused = None
         if not any(loaded.values()):
             self._shapes = []  # state saved before the first step
 
@@ -514,6 +585,13 @@ class SGD(Optimizer):
 
     def _hyper(self):
         return {"momentum": self.momentum, "nesterov": self.nesterov}
+
+    kernel = "sgd"
+
+    def _kernel_args(self, state, dt):
+        velocity = state.get("velocity", _EMPTY[dt])
+        return (velocity,), (dt(self.lr), dt(self.momentum), bool(self.momentum),
+                             bool(self.nesterov))
 
     def _update(self, param, grad, state, step):
         if not self.momentum:
@@ -611,6 +689,11 @@ class AdaGrad(Optimizer):
     def _hyper(self):
         return {"eps": self.eps, "initial_accumulator_value": self.initial_accumulator_value}
 
+    kernel = "adagrad"
+
+    def _kernel_args(self, state, dt):
+        return (state["sum"],), (dt(self.lr), dt(self.eps))
+
     def _update(self, param, grad, state, step):
         G = state["sum"]
         np.multiply(grad, grad, out=step)
@@ -684,6 +767,15 @@ class RMSProp(Optimizer):
     def _hyper(self):
         return {"alpha": self.alpha, "eps": self.eps, "momentum": self.momentum,
                 "centered": self.centered}
+
+    kernel = "rmsprop"
+
+    def _kernel_args(self, state, dt):
+        empty = _EMPTY[dt]
+        return ((state["square_avg"], state.get("grad_avg", empty),
+                 state.get("momentum_buffer", empty)),
+                (dt(self.lr), dt(self.alpha), dt(1.0 - self.alpha), dt(self.eps),
+                 dt(self.momentum), bool(self.centered), bool(self.momentum)))
 
     def _update(self, param, grad, state, d):
         v = state["square_avg"]
@@ -764,6 +856,15 @@ class Adam(Optimizer):
     def _hyper(self):
         return {"beta_1": self.beta_1, "beta_2": self.beta_2, "eps": self.eps,
                 "amsgrad": self.amsgrad}
+
+    kernel = "adam"
+
+    def _kernel_args(self, state, dt):
+        c = math.sqrt(1.0 - self.beta_2**self.t)  # as in _update
+        return ((state["m"], state["v"], state.get("v_max", _EMPTY[dt])),
+                (dt(1.0 - self.beta_1), dt(self.beta_2), dt(1.0 - self.beta_2),
+                 dt(self.eps * c), dt(self.lr * c / (1.0 - self.beta_1**self.t)),
+                 bool(self.amsgrad)))
 
     def _update(self, param, grad, state, step):
         m, v = state["m"], state["v"]

@@ -22,6 +22,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
+from . import kernels
 from ._validation import check_int, check_sample_weight, check_X, issparse
 from .constraints import (Boolean, Constraint, Interval, Options, SequenceOf,
                           validate_params)
@@ -422,8 +423,8 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
                     idx = slice(lo, hi)
                 else:
                     idx = order[lo:hi]
-                    Xb = X[idx] if sparse else np.take(X, idx, axis=0, out=Xb_buf[: hi - lo])
-                    Tb = np.take(T, idx, axis=0, out=Tb_buf[: hi - lo])
+                    Xb = X[idx] if sparse else kernels.take_rows(X, idx, Xb_buf[: hi - lo])
+                    Tb = kernels.take_rows(T, idx, Tb_buf[: hi - lo])
                 wb = None if weights is None else weights[idx]
                 J, size = (net.backprop(Xb, Tb, wb) if hi > lo else 0.0), hi - lo
                 if distributed is not None:

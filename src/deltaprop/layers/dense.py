@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import kernels
 from .._validation import check_dtype, check_int, issparse
 from ..activations import Activation, activation_from_config, get_activation
 from .base import Layer, parameter, register_layer
@@ -93,7 +94,7 @@ class Dense(Layer):
     def forget(self):
         super().forget()
         self.z = self.delta = self.fprime = None
-        self._matmul = np.matmul  # _sparse_matmul after a sparse input (the first layer)
+        self._matmul = kernels.matmul  # _sparse_matmul after a sparse input (the first layer)
 
     # -- forward -----------------------------------------------------------------------------
     def _make_buffers(self, n):
@@ -117,10 +118,10 @@ class Dense(Layer):
             return self.activation.forward(self.pre_activation(x))
         z, a, _ = self.work_arrays(x.shape[0], self._make_buffers)
         # the one branch on sparsity: x @ W here and xᵀ δ in step ④ as sparse products
-        self._matmul = np.matmul if type(x) is np.ndarray or not issparse(x) else _sparse_matmul
+        self._matmul = (kernels.matmul if type(x) is np.ndarray or not issparse(x)
+                        else _sparse_matmul)
         self._matmul(x, self._W, out=z)
-        z += self._b
-        a = self.activation.forward(z, out=a)
+        a = self.activation.forward_biased(z, self._b, out=a)  # z += b, a = f(z): one pass
         self.x, self.z, self.a = x, z, a
         return a
 
@@ -144,13 +145,16 @@ class Dense(Layer):
         """
         if self.record:
             self._record(g, is_delta)
-        delta = g if is_delta else self.activation.backward(self.z, self.a, g, out=g)  # ② g ⊙ f'(α)
-        np.sum(delta, axis=0, out=self.grad_b)                # ③ ∇b J = g
+        if is_delta:
+            delta = g
+            np.sum(delta, axis=0, out=self.grad_b)            # ③ ∇b J = g
+        else:  # ② g ⊙ f'(α) and ③ ∇b J = g, in one pass where a fused kernel is available
+            delta = self.activation.backward_bias_grad(self.z, self.a, g, self.grad_b)
         self._matmul(self.x.T, delta, out=self.grad_W)        # ④ ∇W J = h gᵀ (as W: n_in × n_out)
         self.delta = delta
         if not need_input_grad:
             return None
-        return np.matmul(delta, self._W.T, out=self._input_grad_buffer(len(delta)))  # ⑤ g ← W g
+        return kernels.matmul(delta, self._W.T, out=self._input_grad_buffer(len(delta)))  # ⑤ g ← W g
 
     def _record(self, g, is_delta):
         self.grad_output = None if is_delta else g.copy()

@@ -1,0 +1,219 @@
+"""Fused kernels (Numba) for the training step, and the BLAS thread count per product.
+
+NumPy is the reference. With the optional extra ``fast`` (``pip install
+'deltaprop[fast]'``: Numba and threadpoolctl) the objects that own the maths run their
+elementwise work as compiled one-pass kernels instead of one NumPy pass per operator:
+
+* an optimizer's rule (:mod:`deltaprop.optimizers`: SGD, momentum, Nesterov, AdaGrad,
+  RMSProp, Adam, AdamW), with weight decay and the gradient-norm clipping folded in;
+* an activation's forward step after the product, ``z += b; a = f(z)``, and its backward
+  step ``g ⊙ f'(z)`` together with the bias gradient ``Σ g`` (ReLU, leaky ReLU, sigmoid,
+  tanh, identity; softmax forward);
+* a loss's output delta with its per-sample value (softmax + cross-entropy, sigmoid +
+  binary cross-entropy, the squared errors with an identity output);
+* the gather of a shuffled batch (:func:`take_rows`).
+
+Which operations are bitwise those of NumPy and which agree to float32 rounding is said in
+:mod:`deltaprop.kernels.compiled` and checked in ``tests/test_kernels.py``.
+
+The switch: :func:`use` (``"auto"``, ``"numba"`` or ``"numpy"``), or the environment
+variable ``DELTAPROP_KERNELS`` with the same values, read once, when the first kernel is
+asked for (``"auto"``, the default: Numba when it is installed, from the first training
+step with work of :data:`AUTO_MIN_SIZE` elements on). ``"numpy"`` forces the
+reference path everywhere, the BLAS thread choice included. Numba is imported on the first
+training step, never by ``import deltaprop``; its machine code is cached on disk, so only
+the first run on a machine compiles.
+
+Threads. OpenBLAS hands a product to all its threads from about 2.6·10⁵ multiply-adds
+on. For a small product the hand-off costs more than it saves, and when another process
+keeps a core busy, a product that waits for its descheduled second thread can take 5–50×
+longer. :func:`matmul` runs the products below :data:`BLAS_SPLIT_MIN` multiply-adds on one
+thread (threadpoolctl's handle on OpenBLAS; the count is set back after each product), the
+larger ones on all (with :data:`ADAPTIVE_BLAS`, on one thread or all, whichever measures
+faster for that shape). The parallel kernels (the optimizer over a large flat array, the
+gather of a large batch) choose between Numba's parallel loop and the serial one by
+measurement (:mod:`~deltaprop.kernels._choice`: both are timed now and then); their
+results are the same bits either way.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+from ._choice import choice_for
+
+_perf = time.perf_counter
+
+__all__ = ["use", "backend", "get", "matmul", "take_rows", "BLAS_SPLIT_MIN", "MODES"]
+
+#: The values of :func:`use` and of ``DELTAPROP_KERNELS``.
+MODES = ("auto", "numba", "numpy")
+
+#: Multiply-adds (m·k·n) from which a product is left to all of OpenBLAS's threads; below,
+#: one thread. Measured on 2 cores: a second thread gains nothing at 10×784×100 (0.8 M) and
+#: 32×256×128 (1 M), 15 % at 128×256×128 (4.2 M), 30–40 % from 6 M on.
+BLAS_SPLIT_MIN = 1 << 22
+#: In ``"auto"`` mode, the size of work (elements of a batch's array, or parameters for an
+#: optimizer) from which Numba is imported: 64-128-10 on batches of 32 (Nielsen-sized
+#: digits) stays below, 784-100-10 (79,510 parameters) does not.
+AUTO_MIN_SIZE = 1 << 14
+#: Whether the products from BLAS_SPLIT_MIN on choose their thread count by measurement
+#: (one thread or all, whichever is faster now: see ``_choice``) instead of using all
+#: threads. Off by default: OpenBLAS rounds some products differently on one thread than
+#: on two (measured: those with k = 784, e.g. 128×784×256; not 256×1024×1024), and a choice
+#: made by timing would make the trained weights differ in their last bits from run to
+#: run; the size rule below BLAS_SPLIT_MIN is deterministic. On a machine that other jobs
+#: keep busy it is the faster setting (the products stop waiting for a descheduled thread).
+ADAPTIVE_BLAS = False
+#: OpenBLAS's own limit (SMP_THRESHOLD_MIN × GEMM_MULTITHREAD_THRESHOLD): below it, it uses
+#: one thread anyway, and nothing needs setting.
+_BLAS_OWN_MIN = 65536 * 4
+
+#: The activations that the fused kernels know, by their ``fused_kernel`` name.
+ACTIVATION_CODES = {"identity": 0, "relu": 1, "leaky_relu": 2, "sigmoid": 3, "tanh": 4,
+                    "softmax": 5}
+#: The output deltas that the fused kernel knows (a loss's ``fused_kernel``).
+LOSS_CODES = {"softmax_cross_entropy": 0, "sigmoid_binary_cross_entropy": 1, "squared": 2}
+
+_table = None  # name -> kernel, once resolved ({} on the reference path)
+_mode = None  # the mode asked for by use(), or None: the environment's
+_blas = None  # (get_num_threads, set_num_threads) of OpenBLAS, False: none / not used
+
+
+def use(mode):
+    """Choose the kernels: ``"numba"`` (fused, compiled; ImportError when Numba is not
+    installed), ``"numpy"`` (the reference path) or ``"auto"`` (Numba when installed).
+    Takes effect at the next training step. Returns the previous mode."""
+    global _mode, _table, _blas
+    if mode not in MODES:
+        raise ValueError(f"deltaprop.kernels.use: mode must be one of {', '.join(MODES)}, "
+                         f"got {mode!r}")
+    previous = _mode or _env_mode()
+    _mode, _table, _blas = mode, None, None
+    if mode == "numba":
+        _resolve()  # raises now, not at the next step, when Numba is missing
+    return previous
+
+
+def _env_mode():
+    mode = os.environ.get("DELTAPROP_KERNELS", "auto").strip().lower() or "auto"
+    if mode not in MODES:
+        raise ValueError(f"DELTAPROP_KERNELS must be one of {', '.join(MODES)}, got "
+                         f"{os.environ['DELTAPROP_KERNELS']!r}")
+    return mode
+
+
+def _resolve():
+    global _table
+    mode = _mode or _env_mode()
+    table = {}
+    if mode != "numpy":
+        try:
+            from . import compiled
+        except ImportError as exc:
+            if mode == "numba":
+                raise ImportError("deltaprop.kernels: the 'numba' kernels need Numba: "
+                                  "pip install 'deltaprop[fast]'") from exc
+        else:
+            table = compiled.KERNELS
+    _table = table
+    return table
+
+
+def backend():
+    """``"numba"`` or ``"numpy"``: the path the next training step takes (resolves the
+    mode, importing Numba if it is to be used)."""
+    table = _table if _table is not None else _resolve()
+    return "numba" if table else "numpy"
+
+
+def get(name, size=None):
+    """The fused kernel ``name``, or None on the reference path (or for an unknown name).
+
+    ``size``: the number of elements the kernel is asked to work on. In ``"auto"`` mode
+    Numba is imported (about 0.4 s, and a few tens of milliseconds per cached kernel) only
+    once work of at least :data:`AUTO_MIN_SIZE` elements comes; until then smaller work
+    takes the NumPy path, so that a short job on a small network pays no import. Once
+    imported, every kernel is used."""
+    table = _table
+    if table is None:
+        if size is not None and size < AUTO_MIN_SIZE and (_mode or _env_mode()) == "auto":
+            return None
+        table = _resolve()
+    return table.get(name)
+
+
+# --------------------------------------------------------------------------- BLAS threads
+def _blas_handle():
+    """OpenBLAS's (get, set) thread functions through threadpoolctl, or False."""
+    global _blas
+    _blas = False
+    if (_mode or _env_mode()) == "numpy":
+        return _blas
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:
+        return _blas
+    for lib in ThreadpoolController().select(internal_api="openblas").lib_controllers:
+        if "numpy" not in lib.filepath:
+            continue
+        for prefix in ("", "scipy_"):
+            for suffix in ("", "64_", "_64"):
+                get_n = getattr(lib.dynlib, f"{prefix}openblas_get_num_threads{suffix}", None)
+                set_n = getattr(lib.dynlib, f"{prefix}openblas_set_num_threads{suffix}", None)
+                if get_n is not None and set_n is not None:
+                    _blas = (get_n, set_n)
+                    return _blas
+    return _blas
+
+
+def matmul(a, b, out):
+    """``np.matmul(a, b, out=out)`` on one BLAS thread when the product is small
+    (below :data:`BLAS_SPLIT_MIN` multiply-adds); above, on all threads, or with
+    :data:`ADAPTIVE_BLAS` on one thread or all, whichever measures faster for this shape
+    (:mod:`deltaprop.kernels._choice`)."""
+    blas = _blas
+    if blas is None:
+        blas = _blas_handle()
+    if blas:
+        work = a.shape[0] * a.shape[1] * b.shape[1]
+        if work >= _BLAS_OWN_MIN:
+            threads = blas[0]()
+            if threads > 1:
+                if work < BLAS_SPLIT_MIN:
+                    option, choice = 0, None
+                elif not ADAPTIVE_BLAS:
+                    return np.matmul(a, b, out=out)
+                else:
+                    choice = choice_for((a.shape, b.shape, a.flags.c_contiguous,
+                                         b.flags.c_contiguous))
+                    option = choice.pick()
+                t0 = _perf()
+                if option == 0:
+                    blas[1](1)
+                    try:
+                        np.matmul(a, b, out=out)
+                    finally:
+                        blas[1](threads)
+                else:
+                    np.matmul(a, b, out=out)
+                if choice is not None:
+                    choice.record(option, _perf() - t0)
+                return out
+    return np.matmul(a, b, out=out)
+
+
+# --------------------------------------------------------------------------- batches
+def take_rows(X, idx, out):
+    """``np.take(X, idx, axis=0, out=out)``: the rows ``idx`` of ``X`` into ``out`` (the
+    batch gather), with a parallel kernel for a C-contiguous 2-D ``X``."""
+    kernel = get("take_rows", out.size)
+    if (kernel is None or X.ndim != 2 or X.dtype != out.dtype or not X.flags.c_contiguous
+            or not out.flags.c_contiguous or idx.dtype != np.int64):
+        return np.take(X, idx, axis=0, out=out)
+    if len(idx) != len(out) or not kernel(X, idx, out):
+        return np.take(X, idx, axis=0, out=out)  # NumPy's own error for a bad index
+    return out

@@ -1,0 +1,394 @@
+"""The fused kernels, compiled by Numba (imported by :mod:`deltaprop.kernels` on first use).
+
+Each kernel makes one pass over memory where the NumPy reference makes one pass per
+operator. Where the reference's operations can be repeated in the same order and in the
+same dtype, they are (the results are then identical to the last bit, see
+``tests/test_kernels.py``): every scalar arrives already cast to the arrays' dtype, as NumPy
+casts a Python float next to a float32 array, and no fast-math flag lets LLVM reorder or
+contract (fused multiply-add) anything. ``exp``, ``log`` and ``tanh`` come from the C
+library here and from NumPy's own SIMD code there, so the kernels that call them agree with
+the reference to float32 rounding, not bitwise.
+
+``cache=True`` keeps the machine code on disk (``__pycache__`` beside this file, or
+Numba's user cache directory when that is not writable): only the first run on a machine
+compiles.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+from ._choice import choice_for
+
+_perf = time.perf_counter
+_THREADS = numba.config.NUMBA_NUM_THREADS
+
+# Elements per chunk of a parallel loop over a flat array, and the size below which the
+# loops stay on one thread (a parallel launch costs a few microseconds).
+CHUNK = 1 << 15
+PARALLEL_MIN = 1 << 16
+
+_opts = {"cache": True, "nogil": True, "error_model": "numpy"}
+
+
+# --------------------------------------------------------------------------- optimizers
+# Each range kernel first takes the slices lo..hi and loops from 0: LLVM then knows the
+# indices are non-negative and vectorizes the loop (4-5x faster than indexing from lo).
+# Signature of every rule: (p, g, <state arrays>, lo, hi, keep, coef, <hyper-parameters>),
+# over the elements lo..hi of flat arrays. keep != 1 multiplies p first (weight decay,
+# W <- keep W); coef != 1 scales g in place first (gradient-norm clipping), as the NumPy
+# path does in passes of its own. Absent state arrays are passed as empty arrays.
+
+
+@njit(**_opts)
+def _sgd_range(p, g, vel, lo, hi, keep, coef, lr, mu, momentum, nesterov):
+    p, g, vel = p[lo:hi], g[lo:hi], vel[lo:hi]
+    for i in range(p.size):
+        gi = g[i]
+        if coef != 1:
+            gi = gi * coef
+            g[i] = gi
+        pi = p[i]
+        if keep != 1:
+            pi = pi * keep
+        if momentum:
+            vi = vel[i] * mu + gi  # Delta <- mu Delta + g
+            vel[i] = vi
+            step = (vi * mu + gi) * lr if nesterov else vi * lr
+        else:
+            step = gi * lr
+        p[i] = pi - step
+
+
+@njit(parallel=True, **_opts)
+def _sgd_par(p, g, vel, lo, hi, keep, coef, lr, mu, momentum, nesterov):
+    n_chunks = (hi - lo + CHUNK - 1) // CHUNK
+    for c in prange(n_chunks):
+        a = lo + c * CHUNK
+        _sgd_range(p, g, vel, a, min(a + CHUNK, hi), keep, coef, lr, mu, momentum, nesterov)
+
+
+@njit(**_opts)
+def _adagrad_range(p, g, G, lo, hi, keep, coef, lr, eps):
+    p, g, G = p[lo:hi], g[lo:hi], G[lo:hi]
+    for i in range(p.size):
+        gi = g[i]
+        if coef != 1:
+            gi = gi * coef
+            g[i] = gi
+        pi = p[i]
+        if keep != 1:
+            pi = pi * keep
+        Gi = G[i] + gi * gi  # G <- G + g*g
+        G[i] = Gi
+        p[i] = pi - (gi / (math.sqrt(Gi) + eps)) * lr
+
+
+@njit(parallel=True, **_opts)
+def _adagrad_par(p, g, G, lo, hi, keep, coef, lr, eps):
+    n_chunks = (hi - lo + CHUNK - 1) // CHUNK
+    for c in prange(n_chunks):
+        a = lo + c * CHUNK
+        _adagrad_range(p, g, G, a, min(a + CHUNK, hi), keep, coef, lr, eps)
+
+
+@njit(**_opts)
+def _rmsprop_range(p, g, v, gbar, B, lo, hi, keep, coef, lr, alpha, one_minus_alpha, eps, mu,
+                   centered, momentum):
+    p, g, v, gbar, B = p[lo:hi], g[lo:hi], v[lo:hi], gbar[lo:hi], B[lo:hi]
+    for i in range(p.size):
+        gi = g[i]
+        if coef != 1:
+            gi = gi * coef
+            g[i] = gi
+        pi = p[i]
+        if keep != 1:
+            pi = pi * keep
+        vi = v[i] * alpha + (gi * gi) * one_minus_alpha  # v <- alpha v + (1 - alpha) g*g
+        v[i] = vi
+        if centered:
+            gb = gbar[i] * alpha + gi * one_minus_alpha
+            gbar[i] = gb
+            d = math.sqrt(vi - gb * gb) + eps
+        else:
+            d = math.sqrt(vi) + eps
+        d = gi / d
+        if momentum:
+            Bi = B[i] * mu + d  # B <- mu B + g / d
+            B[i] = Bi
+            d = Bi * lr
+        else:
+            d = d * lr
+        p[i] = pi - d
+
+
+@njit(parallel=True, **_opts)
+def _rmsprop_par(p, g, v, gbar, B, lo, hi, keep, coef, lr, alpha, one_minus_alpha, eps, mu,
+                 centered, momentum):
+    n_chunks = (hi - lo + CHUNK - 1) // CHUNK
+    for c in prange(n_chunks):
+        a = lo + c * CHUNK
+        _rmsprop_range(p, g, v, gbar, B, a, min(a + CHUNK, hi), keep, coef, lr, alpha,
+                       one_minus_alpha, eps, mu, centered, momentum)
+
+
+@njit(**_opts)
+def _adam_range(p, g, m, v, v_max, lo, hi, keep, coef, one_minus_beta_1, beta_2,
+                one_minus_beta_2, eps_c, scale, amsgrad):
+    p, g, m, v, v_max = p[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], v_max[lo:hi]
+    for i in range(p.size):
+        gi = g[i]
+        if coef != 1:
+            gi = gi * coef
+            g[i] = gi
+        pi = p[i]
+        if keep != 1:
+            pi = pi * keep
+        mi = m[i]
+        mi = mi + (gi - mi) * one_minus_beta_1  # torch's lerp, as the NumPy rule
+        m[i] = mi
+        vi = v[i] * beta_2 + (gi * gi) * one_minus_beta_2
+        v[i] = vi
+        if amsgrad:
+            vm = v_max[i]
+            if not (vm >= vi or vm != vm):  # np.maximum, NaN included
+                vm = vi
+            v_max[i] = vm
+            vi = vm
+        p[i] = pi - (mi / (math.sqrt(vi) + eps_c)) * scale
+
+
+@njit(parallel=True, **_opts)
+def _adam_par(p, g, m, v, v_max, lo, hi, keep, coef, one_minus_beta_1, beta_2,
+              one_minus_beta_2, eps_c, scale, amsgrad):
+    n_chunks = (hi - lo + CHUNK - 1) // CHUNK
+    for c in prange(n_chunks):
+        a = lo + c * CHUNK
+        _adam_range(p, g, m, v, v_max, a, min(a + CHUNK, hi), keep, coef, one_minus_beta_1,
+                    beta_2, one_minus_beta_2, eps_c, scale, amsgrad)
+
+
+@njit(**_opts)
+def _sumsq_range(x, lo, hi):
+    x = x[lo:hi]
+    s = 0.0
+    for i in range(x.size):
+        xi = np.float64(x[i])
+        s += xi * xi
+    return s
+
+
+def sum_of_squares(x):
+    """Σ x² of a flat array, accumulated in float64, serially: a parallel reduction would
+    add in an order that depends on the threads, and the clipped weights with it."""
+    return _sumsq_range(x, 0, x.size)
+
+
+def _timed(name, serial, parallel, args, n):
+    """``serial(*args)`` or ``parallel(*args)``: for n >= PARALLEL_MIN, whichever measures
+    faster for this kernel and size (see deltaprop.kernels._choice)."""
+    if n < PARALLEL_MIN or _THREADS < 2:
+        return serial(*args)
+    choice = choice_for((name, n))
+    option = choice.pick()
+    t0 = _perf()
+    result = (parallel if option else serial)(*args)
+    choice.record(option, _perf() - t0)
+    return result
+
+
+def _rule(name, serial, parallel, n_state):
+    hi_at = 2 + n_state + 1
+
+    def rule(*args):
+        return _timed(name, serial, parallel, args, args[hi_at] - args[hi_at - 1])
+
+    rule.__name__ = name
+    return rule
+
+
+# --------------------------------------------------------------------------- activations
+# Activation codes (the order of ACTIVATION_CODES in deltaprop.kernels).
+IDENTITY, RELU, LEAKY_RELU, SIGMOID, TANH, SOFTMAX = range(6)
+
+
+@njit(**_opts)
+def bias_activation(z, b, a, kind, param):
+    """z <- z + b (row by row), a <- f(z): the forward step of a dense layer after its
+    product, in one pass."""
+    n, k = z.shape
+    one = z.dtype.type(1.0)
+    zero = z.dtype.type(0.0)
+    for i in range(n):
+        if kind == SOFTMAX:
+            m = z[i, 0] + b[0]
+            for j in range(k):
+                zij = z[i, j] + b[j]
+                z[i, j] = zij
+                if zij > m:
+                    m = zij
+            s = zero
+            for j in range(k):
+                e = math.exp(z[i, j] - m)
+                a[i, j] = e
+                s += e
+            for j in range(k):
+                a[i, j] = a[i, j] / s
+            continue
+        for j in range(k):
+            zij = z[i, j] + b[j]
+            z[i, j] = zij
+            if kind == RELU:
+                a[i, j] = zero if zij < zero else zij  # np.maximum(z, 0): NaN kept
+            elif kind == LEAKY_RELU:
+                a[i, j] = zij if zij > zero else param * zij
+            elif kind == SIGMOID:
+                e = math.exp(-abs(zij))
+                s = one / (one + e)
+                a[i, j] = s * e if zij < zero else s
+            elif kind == TANH:
+                a[i, j] = math.tanh(zij)
+            else:
+                a[i, j] = zij
+
+
+@njit(**_opts)
+def delta_and_bias_grad(z, a, g, grad_b, kind, param):
+    """g <- g ⊙ f'(z) in place (step ②) and grad_b <- Σ_rows g (step ③), in one pass;
+    f' from z (ReLU, leaky ReLU) or from a (sigmoid, tanh), whichever it needs. The sum
+    runs row after row from row 0, as NumPy's reduction over axis 0 does."""
+    n, k = g.shape
+    one = g.dtype.type(1.0)
+    zero = g.dtype.type(0.0)
+    for i in range(n):
+        for j in range(k):
+            gij = g[i, j]
+            if kind == RELU:
+                gij = gij * (one if z[i, j] > zero else zero)
+            elif kind == LEAKY_RELU:
+                gij = gij * (one if z[i, j] > zero else param)
+            elif kind == SIGMOID:
+                aij = a[i, j]
+                gij = gij * (aij * (one - aij))
+            elif kind == TANH:
+                aij = a[i, j]
+                gij = gij * (one - aij * aij)
+            g[i, j] = gij
+            if i == 0:
+                grad_b[j] = gij
+            else:
+                grad_b[j] = grad_b[j] + gij
+
+
+@njit(**_opts)
+def bias_grad(g, grad_b):
+    """grad_b <- Σ_rows g (step ③ where g is already δ), row after row as NumPy."""
+    n, k = g.shape
+    for j in range(k):
+        grad_b[j] = g[0, j]
+    for i in range(1, n):
+        for j in range(k):
+            grad_b[j] = grad_b[j] + g[i, j]
+
+
+# --------------------------------------------------------------------------- losses
+# Loss codes (deltaprop.kernels.LOSS_CODES).
+SOFTMAX_CE, SIGMOID_BCE, SQUARED = range(3)
+
+
+@njit(**_opts)
+def output_delta(z, y, t, delta, per_sample, kind, grad_scale, value_scale):
+    """Steps ① and ② at the output layer in one pass: the per-sample loss and
+    δ = ∂l/∂z. softmax + cross-entropy and sigmoid + binary cross-entropy: δ = y − t and
+    the loss from z (log-sum-exp, softplus); squared errors with an identity output:
+    δ = grad_scale (y − t) and value_scale ‖t − y‖²."""
+    n, k = z.shape
+    zero = z.dtype.type(0.0)
+    for i in range(n):
+        s = zero
+        if kind == SOFTMAX_CE:
+            m = z[i, 0]
+            for j in range(1, k):
+                if z[i, j] > m:
+                    m = z[i, j]
+            e = zero
+            for j in range(k):
+                e += math.exp(z[i, j] - m)
+            lse = m + math.log(e)
+            for j in range(k):
+                tij = t[i, j]
+                s += tij * (lse - z[i, j])
+                delta[i, j] = y[i, j] - tij
+        elif kind == SIGMOID_BCE:
+            for j in range(k):
+                zij, tij = z[i, j], t[i, j]
+                sp = (zij if zij > zero else zero) + math.log1p(math.exp(-abs(zij)))
+                s += sp - tij * zij
+                delta[i, j] = y[i, j] - tij
+        else:
+            for j in range(k):
+                e = t[i, j] - y[i, j]
+                s += e * e
+                delta[i, j] = grad_scale * (y[i, j] - t[i, j])
+            s = s * value_scale
+        per_sample[i] = s
+
+
+# --------------------------------------------------------------------------- batches
+@njit(**_opts)
+def _indices_ok(idx, n):
+    for r in range(idx.size):
+        if idx[r] < 0 or idx[r] >= n:
+            return False
+    return True
+
+
+@njit(**_opts)
+def _take_rows_serial(X, idx, out):
+    if not _indices_ok(idx, X.shape[0]):
+        return False
+    n, d = out.shape
+    for r in range(n):
+        src = idx[r]
+        for j in range(d):
+            out[r, j] = X[src, j]
+    return True
+
+
+@njit(parallel=True, **_opts)
+def _take_rows_par(X, idx, out):
+    if not _indices_ok(idx, X.shape[0]):
+        return False
+    n, d = out.shape
+    for r in prange(n):
+        src = idx[r]
+        for j in range(d):
+            out[r, j] = X[src, j]
+    return True
+
+
+def take_rows(X, idx, out):
+    """out[r] <- X[idx[r]] for every r (``np.take(X, idx, axis=0, out=out)``); False,
+    with nothing written, when an index is out of range."""
+    return _timed("take_rows", _take_rows_serial, _take_rows_par, (X, idx, out), out.size)
+
+
+#: The registry: kernel name -> callable.
+KERNELS = {
+    "sgd": _rule("sgd", _sgd_range, _sgd_par, 1),
+    "adagrad": _rule("adagrad", _adagrad_range, _adagrad_par, 1),
+    "rmsprop": _rule("rmsprop", _rmsprop_range, _rmsprop_par, 3),
+    "adam": _rule("adam", _adam_range, _adam_par, 3),
+    "sum_of_squares": sum_of_squares,
+    "bias_activation": bias_activation,
+    "delta_and_bias_grad": delta_and_bias_grad,
+    "bias_grad": bias_grad,
+    "output_delta": output_delta,
+    "take_rows": take_rows,
+}
+
