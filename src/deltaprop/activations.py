@@ -89,7 +89,7 @@ def _erf_numpy(x):
     return np.copysign(result, x).astype(x.dtype, copy=False)
 
 
-_ERF = []  # SciPy's erf (faster; both are exact to double precision), or None, once looked up
+_ERF: list = []  # SciPy's erf (faster; both are exact to double precision), or None, once looked up
 
 
 def _scipy_erf():

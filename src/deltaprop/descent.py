@@ -160,6 +160,7 @@ def plot_descent(path: str | os.PathLike[str] | None = None,
     g = np.linspace(-lim, lim, 300)
     X, Y = np.meshgrid(g, g)
     Z = f(X, Y)
+    axes: Any
     if ax is None:
         fig, axes = new_figure((12, 5.6), 1, 2, standalone=path is not None)
     else:
@@ -167,21 +168,21 @@ def plot_descent(path: str | os.PathLike[str] | None = None,
         fig = axes[0].figure
     panels = ((axes[0], gd, lambda eta: f"η = {eta:g}" + (" (1 − 3η = %+.4f)" % (1 - 3 * eta))),
               (axes[1], opt, lambda label: label))
-    for ax, paths, label in panels:
+    for panel, paths, label in panels:
         levels = [lv for lv in (2.25, 2.5, 3, 4, 6, 9, 13, 18, 25, 35, 50) if lv < Z.max()]
-        cs = ax.contour(X, Y, Z, levels=levels, colors="0.7", linewidths=0.8)
-        ax.clabel(cs, levels[::2], fmt="f=%g", fontsize=7)
-        ax.plot(*start, "*", color="0.3", ms=14, zorder=1,
-                label=f"start ({start[0]:g}, {start[1]:g})")
-        ax.plot(0, 0, "kx", ms=9, zorder=1, label="minimum (0, 0)")
+        cs = panel.contour(X, Y, Z, levels=levels, colors="0.7", linewidths=0.8)
+        panel.clabel(cs, levels[::2], fmt="f=%g", fontsize=7)
+        panel.plot(*start, "*", color="0.3", ms=14, zorder=1,
+                   label=f"start ({start[0]:g}, {start[1]:g})")
+        panel.plot(0, 0, "kx", ms=9, zorder=1, label="minimum (0, 0)")
         for key, p in paths.items():
-            ax.plot(p[:, 0], p[:, 1], "o-", ms=3, lw=1.2, label=label(key), zorder=2)
-        ax.set_xlim(-lim, lim)
-        ax.set_ylim(-lim, lim)
-        ax.set_aspect("equal")
-        ax.set_xlabel("x")
-        ax.set_ylabel("y")
-        ax.legend(fontsize=8, loc="lower right")
+            panel.plot(p[:, 0], p[:, 1], "o-", ms=3, lw=1.2, label=label(key), zorder=2)
+        panel.set_xlim(-lim, lim)
+        panel.set_ylim(-lim, lim)
+        panel.set_aspect("equal")
+        panel.set_xlabel("x")
+        panel.set_ylabel("y")
+        panel.legend(fontsize=8, loc="lower right")
     axes[0].set_title(f"gradient descent, {steps} steps: stable only for η < 2/3")
     axes[1].set_title(f"optimizers compared, {steps} steps")
     fig.suptitle(title or "f(x, y) = 1.5x² + y² + 2,  ∇f = (3x, 2y)")

@@ -125,8 +125,8 @@ class Diagnostics(Callback):
         if isinstance(max_samples, bool) or int(max_samples) < 1:
             raise ValueError(f"max_samples must be a positive integer, got {max_samples!r}")
         self.X, self.y, self.max_samples = X, y, int(max_samples)
-        self.history = {"epoch": [], **{name: [] for name in QUANTITIES}}
-        self.activations = []
+        self.history: dict[str, list] = {"epoch": [], **{name: [] for name in QUANTITIES}}
+        self.activations: list[str] = []
         self._probe = None
         self._start = None
 
@@ -205,6 +205,8 @@ def plot_diagnostics(diag: Diagnostics, path: str | os.PathLike[str] | None = No
     Writes the figure to ``path`` when given and returns it (see :mod:`deltaprop.plots`
     for the figure's life: stand-alone with a path, a pyplot figure without).
     """
+    from matplotlib.ticker import MaxNLocator
+
     from .plots import finish, new_figure
 
     h = diag.history
@@ -229,7 +231,7 @@ def plot_diagnostics(diag: Diagnostics, path: str | os.PathLike[str] | None = No
         ax.set_title(QUANTITIES[name], fontsize=10)
         ax.set_xlabel("epoch")
         ax.set_xlim(epochs[0] - 0.5, epochs[-1] + 0.5)
-        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         if name in ("dead", "saturated"):
             ax.set_ylim(-0.03, 1.03)
@@ -254,8 +256,11 @@ def plot_layer_profile(runs: Mapping[str, Diagnostics],
 
     ``ax`` is a pair of Axes to draw into; the figure is written to ``path`` when given
     and returned."""
+    from matplotlib.ticker import MaxNLocator
+
     from .plots import finish, new_figure
 
+    axes: Any
     if ax is None:
         fig, axes = new_figure((12, 4.6), 1, 2, standalone=path is not None)
     else:
@@ -279,10 +284,10 @@ def plot_layer_profile(runs: Mapping[str, Diagnostics],
     axes[1].set_xlabel("layer k (1 = next to the input)")
     axes[1].set_ylabel("share")
     axes[1].set_ylim(-0.03, 1.03)
-    for ax in axes:
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-        ax.xaxis.get_major_locator().set_params(integer=True)
+    for panel in axes:
+        panel.grid(alpha=0.3)
+        panel.legend(fontsize=8)
+        panel.xaxis.set_major_locator(MaxNLocator(integer=True))
     if title:
         fig.suptitle(title)
     return finish(fig, path)

@@ -65,8 +65,15 @@ def finish(fig: Figure, path: str | os.PathLike[str] | IO[bytes] | None,
            dpi: int = 120) -> Figure:
     """Write ``fig`` to ``path`` (a file name or a binary file object) when given; return it."""
     if path is not None:
-        fig.savefig(path if hasattr(path, "write") else Path(path), dpi=dpi)  # type: ignore[arg-type]
+        fig.savefig(path if hasattr(path, "write") else Path(path), dpi=dpi)
     return fig
+
+
+def _integer_ticks(axis: Any) -> None:
+    """Whole-number ticks (epochs)."""
+    from matplotlib.ticker import MaxNLocator
+
+    axis.set_major_locator(MaxNLocator(integer=True))
 
 
 def _axes_figure(ax: Axes) -> Figure:
@@ -119,7 +126,7 @@ def learning_curves(history: Any, path: str | os.PathLike[str] | None = None, *,
         a.set_title(key)
         a.grid(alpha=0.3)
         a.legend()
-        a.xaxis.get_major_locator().set_params(integer=True)
+        _integer_ticks(a.xaxis)
     loss = np.asarray(h["loss"], dtype=float)
     if np.all(loss > 0) and loss.max() / loss.min() > 20:
         axes[0].set_yscale("log")
@@ -276,5 +283,5 @@ def gradient_norms(norms: Any, path: str | os.PathLike[str] | None = None, *,
     ax.set_title(title)
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
-    ax.xaxis.get_major_locator().set_params(integer=True)
+    _integer_ticks(ax.xaxis)
     return finish(fig, path)
