@@ -1,4 +1,6 @@
-// MathJax 3 for pymdownx.arithmatex (generic mode) and the notebooks' Markdown outputs.
+// MathJax 3 for pymdownx.arithmatex (generic mode: \( \) and \[ \]) and for the notebooks'
+// Markdown (cells and outputs such as a rendered Trace: $ $ and $$ $$). Code is never
+// typeset (MathJax skips pre and code).
 window.MathJax = {
   tex: {
     inlineMath: [["\\(", "\\)"], ["$", "$"]],
@@ -7,8 +9,7 @@ window.MathJax = {
     processEnvironments: true
   },
   options: {
-    ignoreHtmlClass: ".*|",
-    processHtmlClass: "arithmatex|jp-RenderedMarkdown|jp-RenderedHTMLCommon|jp-MarkdownOutput"
+    ignoreHtmlClass: "tex2jax_ignore|mathjax_ignore|highlight|jp-OutputArea-output jp-RenderedText"
   }
 };
 document$.subscribe(() => {

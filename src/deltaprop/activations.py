@@ -1,7 +1,7 @@
 """Activation functions: each one small object with its value and its derivative.
 
-An activation ``f`` is applied to the pre-activation ``z`` of a layer (seed 000's
-``alpha``, seed 003's ``z``, seed 004's ``n``) and gives the activation ``a = f(z)``.
+An activation ``f`` is applied to the pre-activation ``z`` of a layer (Goodfellow et al.'s
+``alpha``, Nielsen's ``z``, Hagan et al.'s ``n``) and gives the activation ``a = f(z)``.
 In the backward step ② it turns the gradient with respect to ``a`` into the gradient
 with respect to ``z``: ``g <- g * f'(z)`` for elementwise functions, and a
 Jacobian-vector product for softmax.
@@ -239,7 +239,7 @@ class Activation:
 
 @register
 class Identity(Activation):
-    r"""``f(z) = z``, ``f'(z) = 1`` (seed 000's linear output)."""
+    r"""``f(z) = z``, ``f'(z) = 1`` (the linear output of the worked 2-2-1 example)."""
 
     name = "identity"
 
@@ -476,7 +476,7 @@ class SiLU(Activation):
 
 @register
 class GELU(Activation):
-    r"""Exact GELU (seed 001; Hendrycks and Gimpel).
+    r"""Exact GELU (Rousseau's lecture notes; Hendrycks and Gimpel).
 
     .. math:: \mathrm{GELU}(z) = z\,\Phi(z), \qquad
               \mathrm{GELU}'(z) = \Phi(z) + z\,\varphi(z),
@@ -545,7 +545,7 @@ class GELUTanh(Activation):
 
 @register
 class Softmax(Activation):
-    r"""Softmax over each row (seed 001, seed 002's ``o(a)``).
+    r"""Softmax over each row (Rousseau's lecture notes; Sayrol's ``o(a)``).
 
     .. math:: a_i = \frac{e^{z_i - m}}{\sum_c e^{z_c - m}}, \quad m = \max_c z_c
 

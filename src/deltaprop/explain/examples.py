@@ -12,8 +12,7 @@ name                      notation      what it shows
 
 The 2-2-1 example is the network the README, ``deltaprop explain --example relu-2-2-1``,
 the notebook *Backpropagation by hand* and the tests all use: ``x = (1, 2)``, ``t = 0.5``,
-``J = 1.125``. (Older names ``seed000``, ``seed003`` and ``seed004`` still work, with a
-:class:`DeprecationWarning`.)
+``J = 1.125``. (The names of earlier versions still work, with a :class:`DeprecationWarning`.)
 """
 
 from __future__ import annotations
