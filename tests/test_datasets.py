@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from deltaprop.datasets import (
+    dataset_info,
     DATASETS,
     DatasetError,
     Standardizer,
@@ -253,7 +254,10 @@ CSV_ERRORS = {
     "ragged long": ("a,b,y\n1,2,0,9\n", "line 2: 4 values, but the header has 3 columns"),
     "not a number": ("a,b,y\n1,2,0\n1,abc,1\n", "line 3, column 'b': 'abc' is not a number"),
     "empty feature": ("a,b,y\n1,2,0\n\n ,2,1\n", "line 4, column 'a': empty value"),
-    "nan feature": ("a,b,y\n1,nan,0\n", "line 2, column 'b': 'nan' is not a finite"),
+    "nan feature": ("a,b,y\n1,nan,0\n", "line 2, column 'b': missing value 'nan'"),
+    "NA target": ("a,y\n1,0\n2,NA\n3,1\n", "line 3, column 'y': missing value 'NA'"),
+    "mixed target": ("a,y\n1,0.5\n2,abc\n", r"column 'y' mixes numbers \('0.5', line 2\) and "
+                                              r"text \('abc', line 3\)"),
     "overflow": ("a,b,y\n1,1e300,0\n", "line 2, column 'b': '1e300' is not a finite float32"),
     "empty target": ("a,y\n1,0\n2,\n", "line 3, column 'y': empty value"),
     "inf target": ("a,y\n1,0\n2,inf\n", "line 3, column 'y': 'inf' is not a finite number"),
@@ -302,7 +306,8 @@ FEATURE_CSV_ERRORS = {
     "not a number, no header": ("1,2\n3,x4\n", "line 2, column 2: 'x4' is not a number"),
     "bad first row": ("1,x\n2,3\n", "line 1, column 2: 'x' is not a number"),
     "empty value": ("a,b\n1,\n", "line 2, column 'b': empty value"),
-    "nan": ("1,2\n3,nan\n", "line 2, column 2: 'nan' is not a finite float32 number"),
+    "nan": ("1,2\n3,nan\n", "line 2, column 2: missing value 'nan'"),
+    "inf": ("1,2\n3,1e999\n", "line 2, column 2: '1e999' is not a finite float32 number"),
 }
 
 
@@ -420,18 +425,25 @@ def test_generator_argument_errors():
     ("digits", (1797, 64), 10), ("iris", (150, 4), 3), ("wine", (178, 13), 3),
     ("breast_cancer", (569, 30), 2),
 ])
-def test_sklearn_sets(name, shape, n_classes):
-    pytest.importorskip("sklearn")
+def test_small_sets_are_scikit_learns_to_the_bit(name, shape, n_classes):
+    sk_datasets = pytest.importorskip("sklearn.datasets")
     X, y = load_dataset(name, dtype="float64")
     assert X.shape == shape and X.dtype == np.float64
     assert y.dtype == np.int64 and np.unique(y).tolist() == list(range(n_classes))
+    bunch = getattr(sk_datasets, f"load_{name}")()
+    np.testing.assert_array_equal(X, bunch.data)
+    np.testing.assert_array_equal(y, bunch.target)
+    info = dataset_info(name)
+    assert info["target_names"] == [str(t) for t in bunch.target_names]
+    assert len(info["feature_names"]) == shape[1]
 
 
-def test_sklearn_missing_gives_install_hint(monkeypatch):
+def test_small_sets_load_without_scikit_learn(monkeypatch):
     monkeypatch.setitem(sys.modules, "sklearn", None)
-    with pytest.raises(ImportError, match=r"load_digits needs scikit-learn: "
-                                          r"pip install 'deltaprop\[sklearn\]'"):
-        load_digits()
+    monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
+    X, y = load_digits()
+    assert X.shape == (1797, 64) and X.dtype == np.float32
+    assert dataset_info("iris")["target_names"] == ["setosa", "versicolor", "virginica"]
 
 
 def test_registry_names_and_errors(tmp_path):
@@ -566,3 +578,29 @@ def test_standardizer_errors():
         Standardizer.from_state({"mean": [0.0]})
     with pytest.raises(ValueError, match="scales positive"):
         Standardizer.from_state({"mean": [0.0], "scale": [0.0]})
+
+
+@pytest.mark.parametrize("sep,suffix", [(",", ".csv"), (";", ".csv"), ("\t", ".tsv"),
+                                        ("\t", ".txt"), ("|", ".csv")])
+def test_csv_delimiter_is_detected(sep, suffix, tmp_path):
+    from deltaprop.datasets.csvfile import detect_delimiter
+
+    path = tmp_path / f"data{suffix}"
+    path.write_text(sep.join(["x 1", "x2", "y"]) + "\n" + sep.join(["1.5", "2", "a"]) + "\n"
+                    + sep.join(["3", "4.25", "b"]) + "\n")
+    assert detect_delimiter(path) == sep
+    X, y, names = load_csv(path, "y")
+    assert names == ["x 1", "x2"]
+    np.testing.assert_array_equal(X, [[1.5, 2], [3, 4.25]])
+
+
+def test_csv_missing_rows_dropped_only_when_asked(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("a,b,y\n1,2,0\nNA,3,1\n4,5,\n6,7,1\n")
+    with pytest.raises(DatasetError, match="line 3, column 'a': missing value 'NA'"):
+        load_csv(path, "y")
+    dropped = []
+    X, y, _ = load_csv(path, "y", missing="drop", on_drop=dropped.extend)
+    assert dropped == [3, 4]
+    np.testing.assert_array_equal(X, [[1, 2], [6, 7]])
+    np.testing.assert_array_equal(y, [0, 1])

@@ -192,7 +192,7 @@ def test_mlp_builds_norm_and_dropout_after_each_hidden_layer():
     text = net.summary(print_fn=None)
     assert "batch_norm_1" in text and "dropout_2" in text
     assert f"Total params: {4 * 8 + 8 + 16 + 8 * 8 + 8 + 16 + 8 * 3 + 3:,}" in text
-    with pytest.raises(ValueError, match="norm must be None, 'batch' or 'layer'"):
+    with pytest.raises(ValueError, match="norm must be None or one of batch, layer"):
         dp.MLP([2, 2], norm="group")
 
 

@@ -235,6 +235,37 @@ def test_ctrl_c_rolls_back_to_the_last_epoch_and_resumes(rng):
     assert_same_weights(weights(net), weights(full))
 
 
+@pytest.mark.parametrize("where", ["batch", "epoch_end"])
+def test_ctrl_c_anywhere_resumes_bitwise_with_a_plateau_schedule(where, rng):
+    # Ctrl-C during on_epoch_end (a checkpoint being saved) used to keep the schedule's
+    # update of the rolled-back epoch: the learning-rate sequence then shifted.
+    X, y = blobs(rng, n=80)
+    kw = dict(batch_size=16, verbose=0, seed=3, optimizer="sgd", validation_split=0.25)
+
+    def plateau():
+        return dp.schedules.ReduceOnPlateau(0.5, patience=0, factor=0.5)
+
+    full = dp.MLP([2, 8, 3], output="softmax", loss="cross_entropy", seed=0)
+    full_hist = full.fit(X, y, epochs=6, schedule=plateau(), **kw)
+
+    def interrupt_batch(batch, logs):
+        if logs["epoch"] == 3 and batch == 1:
+            raise KeyboardInterrupt
+
+    def interrupt_epoch_end(epoch, logs):
+        if epoch == 3:
+            raise KeyboardInterrupt
+
+    cb = (LambdaCallback(on_batch_end=interrupt_batch) if where == "batch"
+          else LambdaCallback(on_epoch_end=interrupt_epoch_end))
+    net = dp.MLP([2, 8, 3], output="softmax", loss="cross_entropy", seed=0)
+    hist = net.fit(X, y, epochs=6, schedule=plateau(), callbacks=[cb], **kw)
+    assert hist.interrupted and hist.epoch == [0, 1, 2]
+    resumed = net.fit(X, y, epochs=6, resume=True, **kw)
+    assert hist["lr"] + resumed["lr"] == full_hist["lr"]
+    assert_same_weights(weights(net), weights(full))
+
+
 def test_schedule_sets_the_learning_rate(rng):
     X, y = blobs(rng, n=40)
     net = dp.MLP([2, 4, 3], output="softmax", loss="cross_entropy", seed=0)
@@ -277,9 +308,18 @@ def test_fit_does_not_modify_inputs(rng, tmp_path):
 
 
 @pytest.mark.parametrize("kwargs,match", [
-    (dict(epochs=0), "epochs must be a positive integer"),
-    (dict(batch_size=0), "batch_size must be a positive integer"),
-    (dict(validation_split=1.5), r"validation_split must be in \[0, 1\)"),
+    (dict(epochs=0), "fit: epochs must be an integer >= 1; got 0"),
+    (dict(batch_size=0), "fit: batch_size must be an integer >= 1 or None; got 0"),
+    (dict(validation_split=1.5), r"validation_split must be a finite number in \[0, 1\)"),
+    (dict(validation_split="0.1"), r"validation_split must be .*; got '0.1'"),
+    (dict(seed="x"), r"fit: seed must be None or an integer >= 0; got 'x'"),
+    (dict(seed=-1), r"fit: seed must be None or an integer >= 0; got -1"),
+    (dict(callbacks=[1]), r"callbacks must be a sequence whose items are each an instance of "
+                          r"deltaprop.training.Callback; got \[1\]"),
+    (dict(verbose=5), "verbose must be 0, 1, 2, True or False; got 5"),
+    (dict(shuffle="yes"), "shuffle must be True or False"),
+    (dict(validation_data=(np.zeros((2, 3)), np.zeros(2), np.ones(2))),
+     r"validation_data must be None or a pair \(X_val, y_val\); got a tuple of 3 items"),
     (dict(optimizer="adamm"), "unknown optimizer"),
     (dict(resume=True), "resume=True, but this network has no saved training state"),
 ])
@@ -287,7 +327,7 @@ def test_bad_fit_arguments(kwargs, match, rng):
     X, y = blobs(rng, n=20)
     net = dp.MLP([2, 3], output="softmax", loss="cross_entropy")
     with pytest.raises(ValueError, match=match):
-        net.fit(X, y, verbose=0, **{"epochs": 1, **kwargs})
+        net.fit(X, y, **{"epochs": 1, "verbose": 0, **kwargs})
 
 
 def test_sample_weight_equals_repeating_samples(rng):

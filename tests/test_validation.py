@@ -64,7 +64,7 @@ def test_bad_targets_for_other_losses():
     (dict(layer_sizes=[3, -4, 2]), ValueError, r"layer_sizes\[1\] must be positive"),
     (dict(layer_sizes=[3]), ValueError, r"at least an input and an output"),
     (dict(layer_sizes=[3, 2.5, 2]), TypeError, r"layer_sizes\[1\] must be an integer"),
-    (dict(layer_sizes=5), TypeError, r"layer_sizes must be a sequence"),
+    (dict(layer_sizes=5), TypeError, r"layer_sizes must be a list or tuple of integers"),
     (dict(layer_sizes=[3, 2], activation="rleu"), ValueError, r"unknown activation 'rleu'"),
     (dict(layer_sizes=[3, 2], output="softmaxx"), ValueError, r"unknown activation 'softmaxx'"),
     (dict(layer_sizes=[3, 2], loss="hinge"), ValueError, r"unknown loss 'hinge'; valid names"),

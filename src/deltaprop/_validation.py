@@ -126,11 +126,13 @@ def check_targets(T, n_samples, n_outputs, loss, dtype, name="T"):
 
 
 def check_layer_sizes(layer_sizes):
-    """A list of at least two positive integers."""
-    try:
-        sizes = list(layer_sizes)
-    except TypeError:
-        raise TypeError(f"layer_sizes must be a sequence of integers, got {layer_sizes!r}") from None
+    """A list of at least two positive integers, from a list, tuple, range or 1-D array (a
+    set or a dict has no order to read the layers in)."""
+    if not isinstance(layer_sizes, (list, tuple, range, np.ndarray)):
+        raise TypeError(f"layer_sizes must be a list or tuple of integers, got "
+                        f"{type(layer_sizes).__name__} {layer_sizes!r}")
+    sizes = list(np.asarray(layer_sizes).ravel()) if isinstance(layer_sizes, np.ndarray) \
+        else list(layer_sizes)
     if len(sizes) < 2:
         raise ValueError(f"layer_sizes needs at least an input and an output size, got {sizes}")
     for i, n in enumerate(sizes):
@@ -139,6 +141,49 @@ def check_layer_sizes(layer_sizes):
         if n <= 0:
             raise ValueError(f"layer_sizes[{i}] must be positive, got {n}")
     return [int(n) for n in sizes]
+
+
+def available_memory():
+    """Bytes of memory free for a new allocation (Linux's MemAvailable; the free physical
+    pages elsewhere), or None when the system does not say."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        import os
+
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def format_bytes(n):
+    """``1.5 GB``: a byte count for messages (powers of 1000, as ``df -H``)."""
+    for unit in ("bytes", "kB", "MB", "GB", "TB"):
+        if n < 1000 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1000.0
+
+
+def check_network_size(sizes, dtype, name="layer_sizes"):
+    """Refuse, before allocating anything, a network whose weights and gradients cannot fit
+    in the memory that is free: building one holds each parameter four times (the layer's
+    weights and gradients, then the flat store's) plus one float64 copy of the largest
+    weight matrix while it is drawn."""
+    n_params = sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
+    largest = max(a * b for a, b in zip(sizes, sizes[1:]))
+    need = 4 * n_params * np.dtype(dtype).itemsize + 8 * largest
+    free = available_memory()
+    if free is not None and need > free:
+        raise MemoryError(
+            f"{name} {sizes}: {n_params:,} parameters need about {format_bytes(need)} to "
+            f"build in {np.dtype(dtype).name}, but this machine has {format_bytes(free)} "
+            f"free; choose smaller layers")
+    return n_params
 
 
 def check_sample_weight(sample_weight, n_samples, dtype):

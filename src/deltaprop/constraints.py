@@ -247,8 +247,21 @@ class InstanceOf(Constraint):
 
 
 def _type_name(cls):
-    module = cls.__module__
-    return cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
+    """``numpy.random.Generator``: the public spelling (private submodules dropped)."""
+    module = ".".join(part for part in cls.__module__.split(".") if not part.startswith("_"))
+    return cls.__qualname__ if module in ("builtins", "") else f"{module}.{cls.__qualname__}"
+
+
+def brief(value, limit=80):
+    """``repr(value)`` for a message: an array by its shape and dtype, anything else cut
+    to ``limit`` characters."""
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape} and dtype {value.dtype}"
+    if isinstance(value, (tuple, list)) and any(isinstance(v, np.ndarray) for v in value):
+        items = ", ".join(brief(v, limit) for v in value)
+        return f"a {type(value).__name__} of {len(value)} items ({items})"
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 class _NoneConstraint(Constraint):
@@ -349,7 +362,7 @@ def validate_params(params, constraints, *, owner=None, hints=None):
         accepted = [_as_constraint(c) for c in accepted]
         if any(c.is_satisfied_by(value) for c in accepted):
             continue
-        message = f"{name} must be {describe(accepted)}; got {value!r}"
+        message = f"{name} must be {describe(accepted)}; got {brief(value)}"
         if owner:
             message = f"{owner}: {message}"
         if hints and name in hints:

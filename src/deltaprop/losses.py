@@ -62,7 +62,12 @@ class Loss:
     default_output : str
         The output activation to pair this loss with when none is given.
     task : {"classification", "regression"}
-        What the loss is for: ``"classification"`` losses take class labels as targets.
+        What the loss is for when the network declares no task: ``"classification"``
+        losses take class labels as targets.
+    tasks : tuple of str
+        Every task the loss can serve when a network declares one (``MLP(task=...)``):
+        the squared errors serve all three (one-hot or 0/1 targets for classes, as in
+        Nielsen's sigmoid network with the quadratic cost).
     """
 
     name = "loss"
@@ -70,6 +75,7 @@ class Loss:
     fused_activation: type[Activation] | None = None
     default_output = "identity"
     task = "regression"
+    tasks: tuple[str, ...] = ("regression", "classification", "multilabel")
 
     @property
     def fused_output(self):
@@ -269,6 +275,7 @@ class CrossEntropy(Loss):
     """
 
     name = "cross_entropy"
+    tasks = ("classification",)
     outputs = ("softmax",)
     fused_activation = Softmax
     default_output = "softmax"
@@ -398,6 +405,7 @@ class Poisson(Loss):
     """
 
     name = "poisson"
+    tasks = ("regression",)
     outputs = ("exponential", "softplus", "identity")
     fused_activation = Exponential
     default_output = "exponential"

@@ -12,17 +12,19 @@ holding ② to ⑤). It never names a layer's fields: the parameters live in one
 from __future__ import annotations
 
 import copy as _copy
+from numbers import Integral, Real
 
 import numpy as np
 
 from . import io
-from ._validation import (check_dtype, check_layer_sizes, check_number, check_sample_weight,
-                          check_targets, check_X, issparse)
+from ._validation import (check_dtype, check_layer_sizes, check_network_size, check_number,
+                          check_sample_weight, check_targets, check_X, issparse)
 from .activations import Identity, Softmax, get_activation
+from .constraints import Interval, StrOptions, validate_params
 from .layers import BatchNorm, Dense, Dropout, Layer, LayerNorm, layer_from_config
 from .losses import get_loss
 from .parameters import ParameterStore
-from .tasks import METRICS, encode_targets, predict_index, r2_score
+from .tasks import TASKS, METRICS, encode_targets, infer_network_task, predict_index, r2_score
 
 __all__ = ["Dense", "Dropout", "BatchNorm", "LayerNorm", "Sequential", "MLP"]
 
@@ -50,6 +52,12 @@ class Sequential:
     l2 : float
         ``λ`` in the objective above.
     reduction : {"mean", "sum"}
+    task : {None, "classification", "multilabel", "regression"}
+        What the targets are. ``None`` (default): inferred from the targets at the first
+        ``fit`` (:func:`deltaprop.tasks.infer_network_task`: labels that can only be
+        classes, such as strings or 1-D labels for several outputs, make a classifier),
+        else the loss's own task. Declare it to train, for example, Nielsen's sigmoid
+        network with the quadratic cost as a classifier of 0/1 labels on one output.
 
     Attributes
     ----------
@@ -58,7 +66,7 @@ class Sequential:
         of each tensor; the layers' arrays are views into it.
     """
 
-    def __init__(self, layers, loss="mse", l2=0.0, reduction="mean"):
+    def __init__(self, layers, loss="mse", l2=0.0, reduction="mean", task=None):
         self.layers = list(layers)
         if not self.layers:
             raise ValueError("a network needs at least one layer")
@@ -80,7 +88,24 @@ class Sequential:
         if reduction not in ("mean", "sum"):
             raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
         self.reduction = reduction
+        self.declared_task = self._check_task(task)
         self._build_store()
+
+    def _check_task(self, task):
+        """``task`` (None or one of :data:`~deltaprop.tasks.TASKS`), checked against the
+        loss and the output activation."""
+        if task is None:
+            return None
+        if task not in TASKS:
+            raise ValueError(f"task must be None or one of {', '.join(map(repr, TASKS))}; "
+                             f"got {task!r}")
+        if isinstance(self.output_activation, Softmax) and task != "classification":
+            raise ValueError(f"task={task!r} does not fit a softmax output, whose outputs are "
+                             f"class probabilities: use task='classification'")
+        if task not in self.loss_function.tasks:
+            raise ValueError(f"loss {self.loss_function.name!r} cannot serve task={task!r}; "
+                             f"it serves {', '.join(map(repr, self.loss_function.tasks))}")
+        return task
 
     def _check_shapes(self):
         width, dtypes = None, set()
@@ -141,9 +166,16 @@ class Sequential:
 
     @property
     def task(self):
-        """``"classification"``, ``"multilabel"`` or ``"regression"``: the loss decides
-        (:meth:`~deltaprop.losses.Loss.task_for`); a softmax output always gives class
-        probabilities."""
+        """``"classification"``, ``"multilabel"`` or ``"regression"``: the declared task
+        (``task=``), else the one inferred from the targets at ``fit``, else the loss's
+        (:meth:`~deltaprop.losses.Loss.task_for`; a softmax output always gives class
+        probabilities)."""
+        task = getattr(self, "declared_task", None) or getattr(self, "task_", None)
+        return task or self.default_task
+
+    @property
+    def default_task(self):
+        """The task the loss and the output activation give, before any target is seen."""
         if isinstance(self.output_activation, Softmax):
             return "classification"
         return self.loss_function.task_for(self.n_outputs)
@@ -387,6 +419,8 @@ class Sequential:
     def encode_targets(self, y, n_samples, fit=False):
         """Targets for the loss, and class indices (or None): labels are mapped through
         ``classes_``, which ``fit=True`` (re)computes from ``y`` (:mod:`deltaprop.tasks`)."""
+        if fit and getattr(self, "declared_task", None) is None:
+            self.task_ = infer_network_task(y, self.default_task, self.n_outputs)
         known = getattr(self, "classes_", None)
         T, labels, classes = encode_targets(y, n_samples, self.n_outputs, self.loss_function,
                                             self.dtype, self.task,
@@ -421,7 +455,8 @@ class Sequential:
         return p
 
     def evaluate(self, X, y):
-        """Loss and metrics on ``(X, y)``: ``{"loss", "accuracy"}`` for classifiers,
+        """Loss and metrics on ``(X, y)``: ``{"loss", "accuracy"}`` for classifiers (for
+        multilabel targets the subset accuracy: every label of a sample right),
         ``{"loss", "mse", "r2"}`` for regression."""
         X = check_X(X, self.dtype, self.n_inputs)
         T, labels = self.encode_targets(y, X.shape[0], fit=False)
@@ -431,19 +466,22 @@ class Sequential:
         """:meth:`evaluate` on validated, encoded arrays (evaluation mode, in chunks)."""
         total, correct, sse = 0.0, 0, 0.0
         act = self.output_activation
+        multilabel = self.task == "multilabel"
         for i in range(0, X.shape[0], chunk):
             Tc = T[i:i + chunk]
             z, y = self.forward_sweep(X[i:i + chunk])
             total += float(self.loss_function.per_sample(z, y, Tc, act).sum(dtype=np.float64))
             if labels is not None:
                 correct += int(np.count_nonzero(predict_index(y) == labels[i:i + chunk]))
+            elif multilabel:  # subset accuracy: every label of the sample right
+                correct += int(np.count_nonzero(((y > 0.5) == (Tc > 0.5)).all(axis=1)))
             sse += float(((y - Tc) ** 2).sum(dtype=np.float64))
         n = X.shape[0]
         loss = total / n if self.reduction == "mean" else total
         if self.l2:
             loss += 0.5 * self.l2 * sum(float(np.vdot(W, W)) for W, _ in self._decayed)
         result = {"loss": loss}
-        if self.task == "classification":
+        if self.task in ("classification", "multilabel"):
             result["accuracy"] = correct / n
         elif self.task == "regression":
             result["mse"] = sse / T.size
@@ -458,9 +496,12 @@ class Sequential:
     # -- model files ----------------------------------------------------------------------------
     def get_config(self):
         """The architecture as a JSON-able dict (what a model file's header holds)."""
-        return {"layers": [{"kind": layer.kind, **layer.get_config()} for layer in self.layers],
-                "loss": self.loss_function.name, "l2": self.l2, "reduction": self.reduction,
-                "dtype": str(self.dtype)}
+        config = {"layers": [{"kind": layer.kind, **layer.get_config()} for layer in self.layers],
+                  "loss": self.loss_function.name, "l2": self.l2, "reduction": self.reduction,
+                  "dtype": str(self.dtype)}
+        if self.task != self.default_task or getattr(self, "declared_task", None):
+            config["task"] = self.task
+        return config
 
     @classmethod
     def from_config(cls, config):
@@ -468,7 +509,7 @@ class Sequential:
         layers = [layer_from_config(spec, config["dtype"]) for spec in config["layers"]]
         net = cls.__new__(cls)
         Sequential.__init__(net, layers, loss=config["loss"], l2=config["l2"],
-                            reduction=config["reduction"])
+                            reduction=config["reduction"], task=config.get("task"))
         return net
 
     def save(self, path, include_optimizer=True):
@@ -530,6 +571,14 @@ io.register_model(Sequential)
 
 _NORMS = {"batch": BatchNorm, "layer": LayerNorm}
 
+#: What MLP's parameters accept (deltaprop.constraints), shared with the estimators.
+MLP_CONSTRAINTS = {
+    "seed": [None, Interval(Integral, 0, None, closed="left"), np.random.Generator,
+             np.random.SeedSequence],
+    "dropout": [Interval(Real, 0, 1, closed="left")],
+    "norm": [None, StrOptions(tuple(_NORMS))],
+}
+
 
 class MLP(Sequential):
     """A multilayer perceptron: Dense layers of the given sizes.
@@ -555,6 +604,8 @@ class MLP(Sequential):
     norm : {None, "batch", "layer"}
         A :class:`~deltaprop.layers.BatchNorm` or :class:`~deltaprop.layers.LayerNorm`
         after every hidden layer's activation (before its dropout).
+    task : {None, "classification", "multilabel", "regression"}
+        As for :class:`Sequential`.
 
     Examples
     --------
@@ -567,14 +618,14 @@ class MLP(Sequential):
     """
 
     def __init__(self, layer_sizes, activation="relu", output="identity", loss="mse", l2=0.0,
-                 reduction="mean", dtype="float32", seed=None, dropout=0.0, norm=None):
+                 reduction="mean", dtype="float32", seed=None, dropout=0.0, norm=None,
+                 task=None):
+        validate_params({"seed": seed, "dropout": dropout, "norm": norm}, MLP_CONSTRAINTS,
+                        owner="MLP")
         sizes = check_layer_sizes(layer_sizes)
         dtype = check_dtype(dtype)
-        dropout = check_number("dropout", dropout)
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
-        if norm is not None and norm not in _NORMS:
-            raise ValueError(f"norm must be None, 'batch' or 'layer', got {norm!r}")
+        check_network_size(sizes, dtype)
+        dropout = float(dropout)
         hidden = get_activation(activation)
         out = get_activation(output)
         rng = np.random.default_rng(seed)
@@ -590,7 +641,7 @@ class MLP(Sequential):
                 # and without dropout.
                 layers.append(Dropout(dropout, seed=int(rng.integers(1 << 62))))
         layers.append(dense[-1])
-        super().__init__(layers, loss=loss, l2=l2, reduction=reduction)
+        super().__init__(layers, loss=loss, l2=l2, reduction=reduction, task=task)
         self.layer_sizes = sizes
         self.seed = seed
         self.dropout, self.norm = dropout, norm

@@ -1,13 +1,14 @@
 """The task of a network: what its targets are, how they are encoded, how it is scored.
 
-Three tasks, decided by the loss (:meth:`~deltaprop.losses.Loss.task_for`), never by
-comparing names:
+Three tasks, declared (``MLP(task=...)``, ``--task``) or inferred from the targets
+(:func:`infer_network_task`), else the loss's own (:meth:`~deltaprop.losses.Loss.task_for`),
+never by comparing names:
 
 * ``"classification"``: one label per sample (integers, strings, booleans...) or one-hot
   rows; the network's outputs are class scores (softmax, or one sigmoid unit for two
   classes); scored by accuracy;
 * ``"multilabel"``: several independent yes/no labels per sample (sigmoid units with
-  binary cross-entropy); no single metric;
+  binary cross-entropy); scored by subset accuracy (every label of a sample right);
 * ``"regression"``: real targets; scored by R².
 
 This module is the one home of target encoding, class labels, the metrics and the default
@@ -21,12 +22,13 @@ import numpy as np
 from ._validation import check_targets
 
 __all__ = ["TASKS", "METRICS", "predict_index", "classes_for", "label_indices", "encode_targets",
-           "infer_task", "default_head", "RunningMetric", "r2_score"]
+           "infer_task", "infer_network_task", "check_labels", "default_head", "RunningMetric",
+           "r2_score"]
 
 TASKS = ("classification", "multilabel", "regression")
 
 #: The metric that ``fit`` logs for each task (None: no single number).
-METRICS = {"classification": "accuracy", "multilabel": None, "regression": "r2"}
+METRICS = {"classification": "accuracy", "multilabel": "accuracy", "regression": "r2"}
 
 
 def predict_index(y, out=None):
@@ -44,13 +46,35 @@ def preview(values, n=10):
     return f"[{items}{', ...' if len(values) > n else ''}]"
 
 
+def check_labels(y, name="y"):
+    """Class labels as an array of numbers, booleans or strings; complex numbers, ``None``
+    and mixed kinds are refused, naming the first bad label."""
+    y = np.asarray(y)
+    if y.dtype.kind == "c":
+        raise TypeError(f"{name} holds complex numbers; class labels must be integers, "
+                        f"floats, booleans or strings")
+    if y.dtype.kind == "O":
+        flat = y.ravel()
+        kinds = [str if isinstance(v, str) else None for v in flat]
+        if all(k is str for k in kinds):
+            return flat.astype(str).reshape(y.shape)
+        i = next((i for i, v in enumerate(flat) if not isinstance(v, str)), 0)
+        raise TypeError(f"{name}[{i}] is {flat[i]!r}: class labels must be all numbers, all "
+                        f"booleans or all strings")
+    if y.dtype.kind not in "biufUS":
+        raise TypeError(f"{name} has dtype {y.dtype}; class labels must be integers, floats, "
+                        f"booleans or strings")
+    return y
+
+
 def classes_for(y, n_classes):
-    """The label set: 0..n-1 when the labels are already indices, else the sorted labels."""
+    """The label set: 0..n-1 (in the labels' own dtype) when the labels are already indices,
+    else the sorted labels."""
     if y.dtype.kind in "biuf":
         if not np.isfinite(y).all():
             raise ValueError("y contains NaN or inf")
         if np.all(np.mod(y, 1) == 0) and y.min() >= 0 and y.max() < n_classes:
-            return np.arange(n_classes)
+            return np.arange(n_classes).astype(y.dtype)
     classes = np.unique(y)
     if len(classes) != n_classes:
         raise ValueError(f"y has {len(classes)} distinct labels {preview(classes)}, but the "
@@ -84,6 +108,7 @@ def encode_targets(y, n_samples, n_outputs, loss, dtype, task, classes=None):
         return T, T.argmax(axis=1), np.arange(n_outputs) if classes is None else classes
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
+    y = check_labels(y)
     if y.ndim != 1:
         raise ValueError(f"y must be 1-D class labels or one-hot rows with {n_outputs} "
                          f"columns, got shape {y.shape}")
@@ -107,6 +132,23 @@ def infer_task(y, max_classes=20):
         return "classification"
     integral = bool(np.all(np.mod(y, 1) == 0))
     return "classification" if integral and len(np.unique(y)) <= max_classes else "regression"
+
+
+def infer_network_task(y, default, n_outputs):
+    """The task a network without a declared one takes from its first targets ``y``.
+
+    Targets that can only be class labels make it a classifier: strings, booleans, or a
+    1-D vector of labels for a network with several outputs (one-hot encoded for it).
+    Otherwise the network keeps ``default``, the task of its loss and output activation.
+    """
+    if default == "classification":
+        return default
+    y = np.asarray(y)
+    if y.dtype.kind in "bUSO":
+        return "classification"
+    if n_outputs > 1 and (y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1)):
+        return "classification"
+    return default
 
 
 def default_head(task, n_outputs, output=None, loss=None):
@@ -147,22 +189,30 @@ class RunningMetric:
     def __init__(self, metric, T_all, labels):
         self.metric = metric
         self.labels = labels
-        if metric == "accuracy":
+        self.multilabel = metric == "accuracy" and labels is None
+        if self.multilabel:
+            self.correct = 0
+        elif metric == "accuracy":
             self.pred = np.empty(len(labels), dtype=np.int64)
         elif metric == "r2":
             self.sst = float(((T_all - T_all.mean(axis=0)) ** 2).sum())
 
     def reset(self, order):
-        self.order, self.a, self.n = order, 0.0, 0
+        self.order, self.a, self.n, self.correct = order, 0.0, 0, 0
 
     def update(self, lo, hi, y, T):
-        if self.metric == "accuracy":
+        if self.multilabel:  # subset accuracy: every label of the sample right
+            self.correct += int(np.count_nonzero(((y > 0.5) == (T > 0.5)).all(axis=1)))
+            self.n = hi
+        elif self.metric == "accuracy":
             predict_index(y, out=self.pred[lo:hi])
             self.n = hi
         elif self.metric == "r2":
             self.a += float(((y - T) ** 2).sum())
 
     def value(self):
+        if self.multilabel:
+            return self.correct / self.n
         if self.metric == "accuracy":
             n = self.n
             labels = self.labels[:n] if self.order is None else self.labels[self.order[:n]]

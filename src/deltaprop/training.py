@@ -13,14 +13,18 @@ batches as an uninterrupted one.
 
 from __future__ import annotations
 
+import copy as _copy
 import math
 import sys
 import time
 from dataclasses import dataclass, field
+from numbers import Integral, Real
 
 import numpy as np
 
 from ._validation import check_int, check_sample_weight, check_X, issparse
+from .constraints import (Boolean, Constraint, Interval, Options, SequenceOf,
+                          validate_params)
 from .improvement import Improvement, mode_for
 from .optimizers import get_optimizer
 from .schedules import get_schedule
@@ -71,6 +75,13 @@ class History:
         self.epoch.append(epoch)
         for key, value in logs.items():
             self.history.setdefault(key, []).append(value)
+
+    def drop_epoch(self, epoch):
+        """Forget the record of ``epoch`` if it is the last one (an epoch rolled back)."""
+        if self.epoch and self.epoch[-1] == epoch:
+            self.epoch.pop()
+            for values in self.history.values():
+                values.pop()
 
     def to_dict(self):
         return {"epoch": list(self.epoch), **{k: list(v) for k, v in self.history.items()}}
@@ -295,10 +306,39 @@ def _validation_split(X, T, labels, weights, fraction, seed):
     return (X[tr], T[tr], lab[0]), (X[va], T[va], lab[1]), None if weights is None else weights[tr]
 
 
+class _Pair(Constraint):
+    """A pair ``(X, y)``: a tuple or list of two items."""
+
+    def is_satisfied_by(self, value):
+        return isinstance(value, (tuple, list)) and len(value) == 2
+
+    def alternatives(self):
+        return ["a pair (X_val, y_val)"]
+
+
+#: What each parameter of :func:`fit` accepts (deltaprop.constraints).
+FIT_CONSTRAINTS = {
+    "epochs": [Interval(Integral, 1, None, closed="left")],
+    "batch_size": [Interval(Integral, 1, None, closed="left"), None],
+    "shuffle": [Boolean()],
+    "validation_data": [None, _Pair()],
+    "validation_split": [Interval(Real, 0, 1, closed="left")],
+    "callbacks": [SequenceOf(Callback)],
+    "verbose": [Options([0, 1, 2]), Boolean()],
+    "seed": [None, Interval(Integral, 0, None, closed="left")],
+    "resume": [Boolean()],
+    "rollback": [Boolean()],
+}
+
+
 def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
         validation_data=None, validation_split=0.0, callbacks=(), verbose=1, seed=None,
         schedule=None, resume=False, sample_weight=None, rollback=True):
     """Train ``net`` by mini-batch gradient descent; see :meth:`Sequential.fit`."""
+    validate_params(dict(epochs=epochs, batch_size=batch_size, shuffle=shuffle,
+                         validation_data=validation_data, validation_split=validation_split,
+                         callbacks=callbacks, verbose=verbose, seed=seed, resume=resume,
+                         rollback=rollback), FIT_CONSTRAINTS, owner="fit")
     epochs = check_int("epochs", epochs)
     X = net.check_sparse(check_X(X, net.dtype, net.n_inputs))
     T, labels = net.encode_targets(y, X.shape[0], fit=not resume)
@@ -371,7 +411,9 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
             safe = None
             if rollback:
                 safe_weights = trainer.snapshot_weights(into=safe_weights)
-                safe = safe_weights, opt.state_dict()
+                # A schedule that learns from the epochs (ReduceOnPlateau) goes back too.
+                safe = (safe_weights, opt.state_dict(),
+                        _copy.deepcopy(schedule) if hasattr(schedule, "update") else schedule)
             order = np.random.default_rng([seed, epoch]).permutation(n) if shuffle and n_batches > 1 else None
             for cb in callbacks:
                 cb.on_epoch_begin(epoch, {})
@@ -431,11 +473,14 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
             if trainer.stop_training:
                 break
     except KeyboardInterrupt:
-        # Roll back the unfinished epoch so that the network holds a consistent state
-        # that fit(..., resume=True) continues exactly.
+        # Roll back the unfinished epoch (also when it was interrupted in a callback at its
+        # end) so that the network holds a consistent state that fit(..., resume=True)
+        # continues exactly: weights, optimizer, schedule and history of epoch - 1.
         if safe is not None:
             trainer.restore_weights(safe[0])
             opt.load_state_dict(safe[1])
+            net.train_state_["schedule"] = safe[2]
+            history.drop_epoch(epoch)
         net.train_state_["epoch"] = epoch
         history.interrupted = True
         if verbose and rollback:

@@ -1,9 +1,8 @@
 """Data sets: IDX files (MNIST, Fashion-MNIST), CSV files, generated 2-D problems,
 scikit-learn's small real sets, a train/test split and a feature standardizer.
 
-Only NumPy and the standard library are needed. scikit-learn is imported lazily, by the
-four loaders that wrap its bundled data sets (``pip install 'deltaprop[sklearn]'``).
-Nothing is ever unpickled.
+Only NumPy and the standard library are needed: the four small real sets (digits, iris,
+wine, breast cancer) ship with the package. Nothing is ever unpickled.
 
 Every loader returns ``(X, y)``: ``X`` a float array (``float32`` unless ``dtype`` says
 otherwise), ``y`` ``int64`` class labels (``load_csv`` also returns the feature names;
@@ -13,13 +12,13 @@ the offending value.
 
 One concept a module: :mod:`.base` (the error, the wording of an unreadable file, the dtype
 check), :mod:`.idx` (IDX files, MNIST, Fashion-MNIST), :mod:`.csvfile` (CSV files),
-:mod:`.generated` (moons, circles, ...), :mod:`.bundled` (scikit-learn's sets), :mod:`.split`
+:mod:`.generated` (moons, circles, ...), :mod:`.bundled` (the shipped small sets), :mod:`.split`
 (train/test split), :mod:`.scaling` (:class:`Standardizer`) and :mod:`.registry` (the data
 sets by name).
 """
 
 from .base import DatasetError
-from .bundled import load_breast_cancer, load_digits, load_iris, load_wine
+from .bundled import SMALL_SETS, dataset_info, load_breast_cancer, load_digits, load_iris, load_wine
 from .csvfile import load_csv, load_features_csv
 from .generated import make_blobs, make_circles, make_moons, make_spirals, make_xor
 from .idx import (
@@ -38,6 +37,8 @@ from .split import train_test_split
 __all__ = [
     "DATASETS",
     "DatasetError",
+    "SMALL_SETS",
+    "dataset_info",
     "Standardizer",
     "load_breast_cancer",
     "load_csv",

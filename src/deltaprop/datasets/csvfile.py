@@ -10,6 +10,51 @@ import numpy as np
 
 from .base import DatasetError, float_dtype, reading
 
+#: Cells read as a missing value (compared in lower case, stripped): pandas' default NA
+#: markers that are not numbers.
+MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?", "#n/a", "<na>"})
+
+#: The separators :func:`detect_delimiter` chooses from.
+DELIMITERS = ",;\t|"
+
+
+def detect_delimiter(path, sample_bytes=65536) -> str:
+    """The field separator of a CSV file: a tab for ``.tsv``, else the one of
+    :data:`DELIMITERS` that :class:`csv.Sniffer` finds in the first lines (a comma when
+    the file has a single column or the sniffer cannot tell)."""
+    path = Path(path)
+    if path.suffix.lower() == ".tsv":
+        return "\t"
+    try:
+        with reading(path), open(path, newline="", encoding="utf-8-sig") as f:
+            sample = f.read(sample_bytes)
+    except UnicodeDecodeError:
+        return ","  # read_csv_rows reports it
+    lines = [line for line in sample.splitlines() if line.strip()][:20]
+    if len(lines) > 1 and not sample.endswith(("\n", "\r")) and len(sample) == sample_bytes:
+        lines = lines[:-1]  # a line cut by the sample's end
+    try:
+        return csv.Sniffer().sniff("\n".join(lines), delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        return ","
+
+
+def _is_missing(cell: str) -> bool:
+    return cell.strip().lower() in MISSING
+
+
+def _drop_missing(path, rows, columns, on_drop):
+    """``rows`` without those with a missing value in ``columns``; ``on_drop`` is told the
+    line numbers of the rows dropped."""
+    kept, dropped = [], []
+    for line, cells in rows:
+        (dropped if any(_is_missing(cells[j]) for j in columns) else kept).append((line, cells))
+    if not kept:
+        raise DatasetError(f"{path}: every data row has a missing value")
+    if dropped and on_drop is not None:
+        on_drop([line for line, _ in dropped])
+    return kept
+
 
 def read_csv_rows(path, delimiter=",") -> list[tuple[int, list[str]]]:
     """The non-blank rows of a CSV file, each with its (last) physical line number.
@@ -85,8 +130,10 @@ def _is_number(cell: str) -> bool:
 
 
 def _bad_cell(path, line, name, cell, what="is not a number"):
-    if not cell.strip():
-        return DatasetError(f"{path}, line {line}, column {name!r}: empty value")
+    if _is_missing(cell):
+        shown = "empty value" if not cell.strip() else f"missing value {cell.strip()!r}"
+        return DatasetError(f"{path}, line {line}, column {name!r}: {shown} (drop the rows with "
+                            f"missing values explicitly: missing='drop', or --missing drop)")
     return DatasetError(f"{path}, line {line}, column {name!r}: {cell.strip()!r} {what}")
 
 
@@ -117,19 +164,25 @@ def _parse_features(path, rows, header, columns, dt):
 def _parse_target(path, rows, name, t):
     values = [cells[t].strip() for _, cells in rows]
     for (line, _), value in zip(rows, values):
-        if not value:
+        if _is_missing(value):
             raise _bad_cell(path, line, name, value)
-    try:
-        y = np.array([float(v) for v in values], dtype=np.float64)
-    except ValueError:
+    numbers = [_is_number(v) for v in values]
+    if not all(numbers):
+        if any(numbers):  # a number among text labels, or text among numbers: no guess
+            i, k = numbers.index(True), numbers.index(False)
+            raise DatasetError(
+                f"{path}: column {name!r} mixes numbers ({values[i]!r}, line {rows[i][0]}) "
+                f"and text ({values[k]!r}, line {rows[k][0]}); make it all numbers or all "
+                f"text labels")
         return np.array(values, dtype=str)  # class labels, mapped by the caller
+    y = np.array([float(v) for v in values], dtype=np.float64)
     bad = np.flatnonzero(~np.isfinite(y))
     if len(bad):
         raise _bad_cell(path, rows[bad[0]][0], name, values[bad[0]], "is not a finite number")
     return y
 
 
-def load_csv(path, target, *, delimiter=",", dtype="float32"):
+def load_csv(path, target, *, delimiter=None, dtype="float32", missing="error", on_drop=None):
     """Load a table of numeric features and one target column from a CSV file.
 
     Parameters
@@ -139,10 +192,16 @@ def load_csv(path, target, *, delimiter=",", dtype="float32"):
         skipped.
     target : str
         Name of the target column; every other column is a numeric feature.
-    delimiter : str
-        Field separator (``"\\t"`` for tab-separated files).
+    delimiter : str or None
+        Field separator (``"\\t"`` for tab-separated files); None detects it
+        (:func:`detect_delimiter`).
     dtype : str or numpy dtype
         Floating-point type of ``X``.
+    missing : {"error", "drop"}
+        What a missing value (an empty cell, ``NA``, ``NaN``, ``null``, ``?``...: see
+        :data:`MISSING`) does: an error naming its line and column, or the row is dropped.
+    on_drop : callable, optional
+        With ``missing="drop"``, called with the list of the line numbers dropped.
 
     Returns
     -------
@@ -164,7 +223,8 @@ def load_csv(path, target, *, delimiter=",", dtype="float32"):
     """
     dt = float_dtype(dtype)
     path = Path(path)
-    rows = read_csv_rows(path, delimiter)
+    _check_missing_option(missing)
+    rows = read_csv_rows(path, detect_delimiter(path) if delimiter is None else delimiter)
     if not rows:
         raise DatasetError(f"{path} is empty: expected a header row with the column names")
     (header_line, header), rows = rows[0], rows[1:]
@@ -173,13 +233,51 @@ def load_csv(path, target, *, delimiter=",", dtype="float32"):
     if not rows:
         raise DatasetError(f"{path} has a header row but no data rows")
     _check_widths(path, rows, len(header), "the header")
+    if missing == "drop":
+        rows = _drop_missing(path, rows, range(len(header)), on_drop)
     columns = [j for j in range(len(header)) if j != t]
     X = _parse_features(path, rows, header, columns, dt)
     y = _parse_target(path, rows, target, t)
     return X, y, [header[j] for j in columns]
 
 
-def load_features_csv(path, *, delimiter=",", dtype="float32"):
+def _check_missing_option(missing):
+    if missing not in ("error", "drop"):
+        raise ValueError(f"missing must be 'error' or 'drop', got {missing!r}")
+
+
+def read_table(path, *, delimiter=None, missing="error", on_drop=None):
+    """``(header, rows)`` of a CSV file whose first row may be a header: ``header`` the
+    stripped column names (None when the first row holds a number: no header), ``rows``
+    the ``(line, cells)`` of the data, each as wide as the first row."""
+    path = Path(path)
+    _check_missing_option(missing)
+    rows = read_csv_rows(path, detect_delimiter(path) if delimiter is None else delimiter)
+    if not rows:
+        raise DatasetError(f"{path} is empty: expected rows of numbers, after an optional "
+                           f"header row")
+    first_line, first = rows[0]
+    if any(_is_number(cell) for cell in first):
+        header = None
+        _check_widths(path, rows, len(first), f"line {first_line}")
+    else:
+        header, rows = [name.strip() for name in first], rows[1:]
+        if not rows:
+            raise DatasetError(f"{path} has a header row but no data rows")
+        _check_widths(path, rows, len(header), "the header")
+    if missing == "drop":
+        rows = _drop_missing(path, rows, range(len(rows[0][1])), on_drop)
+    return header, rows
+
+
+def parse_columns(path, header, rows, columns, dtype="float32"):
+    """The ``columns`` (indices) of :func:`read_table`'s ``rows`` as a float array; the
+    messages name a bad cell's line and column."""
+    names = header if header is not None else list(range(1, len(rows[0][1]) + 1))
+    return _parse_features(Path(path), rows, names, list(columns), float_dtype(dtype))
+
+
+def load_features_csv(path, *, delimiter=None, dtype="float32", missing="error", on_drop=None):
     """Load a table of numeric features, without a target, from a CSV file.
 
     What ``deltaprop predict`` and ``deltaprop explain`` read: one sample a row.
@@ -190,7 +288,7 @@ def load_features_csv(path, *, delimiter=",", dtype="float32"):
         A UTF-8 text file. Its first non-blank row is a header (column names, which are not
         used) when none of its cells is a number, and the first sample otherwise. Blank
         lines are skipped.
-    delimiter, dtype
+    delimiter, dtype, missing, on_drop
         As for :func:`load_csv`.
 
     Returns
@@ -207,19 +305,5 @@ def load_features_csv(path, *, delimiter=",", dtype="float32"):
         a header); or if a value is empty, not a number or not finite (the message names the
         line, the column and the value).
     """
-    dt = float_dtype(dtype)
-    path = Path(path)
-    rows = read_csv_rows(path, delimiter)
-    if not rows:
-        raise DatasetError(f"{path} is empty: expected rows of numbers, after an optional "
-                           f"header row")
-    first_line, first = rows[0]
-    if any(_is_number(cell) for cell in first):
-        header = list(range(1, len(first) + 1))  # no header: columns named by number
-        _check_widths(path, rows, len(header), f"line {first_line}")
-    else:
-        header, rows = [name.strip() for name in first], rows[1:]
-        if not rows:
-            raise DatasetError(f"{path} has a header row but no data rows")
-        _check_widths(path, rows, len(header), "the header")
-    return _parse_features(path, rows, header, range(len(header)), dt)
+    header, rows = read_table(path, delimiter=delimiter, missing=missing, on_drop=on_drop)
+    return parse_columns(path, header, rows, range(len(rows[0][1])), dtype)
