@@ -802,3 +802,12 @@ def test_notebook_display_of_traces_and_networks():
     assert W.shape == tuple(data["layers"][0]["W_shape"]) == (trace.layers[0].n_in,
                                                               trace.layers[0].n_out)
     assert data["layers"][0]["W_layout"].startswith("deltaprop's layer.W (n_in x n_out)")
+
+
+def test_a_trace_shows_as_markdown_and_no_html_shadows_it():
+    """JupyterLab, VS Code and nbconvert prefer text/html over text/markdown: a trace has no
+    _repr_html_, so frontends show its Markdown, whose equations they typeset."""
+    trace = explain_example("relu-2-2-1")
+    assert not hasattr(trace, "_repr_html_")
+    md = trace._repr_markdown_()
+    assert md.startswith("# Backpropagation step by step") and "$$" in md
