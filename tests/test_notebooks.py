@@ -40,6 +40,9 @@ def execute(name, tmp_path, monkeypatch):
                                      resources={"metadata": {"path": str(NOTEBOOKS)}})
     client.execute()
     nbformat.write(nb, tmp_path / name)
+    stderr = [o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs
+              if o.get("name") == "stderr"]
+    assert not stderr, f"{name} writes to stderr (a warning in the rendered page):\n{stderr}"
     return nb
 
 
