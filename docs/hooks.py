@@ -101,3 +101,23 @@ def on_post_build(config):
             if "assets/mathjax/tex-chtml.js" in text:
                 html.write_text(re.sub(r'src="[^"]*assets/mathjax/tex-chtml\.js"',
                                        f'src="{MATHJAX_CDN}"', text), encoding="utf-8")
+
+
+ROLE = re.compile(r":(?:class|meth|func|mod|data|attr|exc|obj):<code>(~?)([^<]*)</code>")
+MATH_ROLE = re.compile(r":math:<code>([^<]*)</code>")
+MATH_DIRECTIVE = re.compile(r"<p>\.\. math::\s*(.*?)</p>", re.S)
+
+
+def _role(m: re.Match[str]) -> str:
+    name = m.group(2).split(".")[-1] if m.group(1) else m.group(2)
+    return f"<code>{name}</code>"
+
+
+def on_page_content(html, page, config, files):
+    """The docstrings are written for Sphinx (numpydoc): their roles and math become what
+    this site shows, code and MathJax, in the API reference."""
+    if not page.file.src_uri.startswith("api/"):
+        return html
+    html = MATH_DIRECTIVE.sub(lambda m: f'<div class="arithmatex">\\[{m.group(1)}\\]</div>', html)
+    html = MATH_ROLE.sub(lambda m: f'<span class="arithmatex">\\({m.group(1)}\\)</span>', html)
+    return ROLE.sub(_role, html)

@@ -93,3 +93,9 @@ def test_readme_links_are_rewritten_for_the_guide_pages():
         "[w](https://x.org/a)")
     assert hooks.slug("Losses (per sample; `reduction`)") == "losses"
     assert hooks.slug("The command line") == "the-command-line"
+
+
+def test_sphinx_roles_and_math_of_the_docstrings_become_code_and_mathjax(site):
+    html = (site / "api" / "descent.html").read_text(encoding="utf-8")
+    assert ":math:" not in html and ".. math::" not in html and ":class:" not in html
+    assert '<span class="arithmatex">\\(' in html and '<div class="arithmatex">\\[' in html

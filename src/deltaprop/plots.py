@@ -11,11 +11,16 @@ the figure (PNG, PDF or SVG by the suffix). None of them changes matplotlib's ba
   does not know (nothing to close, no window, no backend involved: what a script or a
   server wants), written to ``path`` and returned.
 
->>> import deltaprop as dp                                  # doctest: +SKIP
->>> fig = dp.plots.learning_curves(history)                 # doctest: +SKIP
->>> fig, ax = plt.subplots(); dp.plots.confusion_matrix(y, p, ax=ax)   # doctest: +SKIP
-
 matplotlib is imported by the functions, never by ``import deltaprop``.
+
+Examples
+--------
+>>> import matplotlib.pyplot as plt                          # doctest: +SKIP
+>>> import deltaprop as dp                                   # doctest: +SKIP
+>>> fig = dp.plots.learning_curves(history, "curves.png")    # doctest: +SKIP
+>>> fig, (left, right) = plt.subplots(1, 2)                  # doctest: +SKIP
+>>> dp.plots.confusion_matrix(y_test, y_pred, ax=left)       # doctest: +SKIP
+>>> dp.plots.gradient_norms(norms, ax=right)                 # doctest: +SKIP
 """
 
 from __future__ import annotations
