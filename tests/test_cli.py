@@ -60,12 +60,12 @@ def test_summary_evaluate_predict(digits_run, tmp_path):
     model = cwd / "runs" / "digits" / "model.npz"
     out = run("summary", model, cwd=tmp_path).stdout
     assert "dense_2" in out and "softmax" in out and "Total params: 9,610" in out
-    res = json.loads(run("evaluate", model, "--data", "digits", "--json", cwd=tmp_path).stdout)
+    res = json.loads(run("evaluate", model, "digits", "--json", cwd=tmp_path).stdout)
     assert res["accuracy"] > 0.95 and res["loss"] > 0
     import deltaprop as dp
 
     X, y = dp.datasets.load_digits()
-    header = ",".join(f"p{i}" for i in range(64))
+    header = ",".join(dp.datasets.dataset_info("digits")["feature_names"])
     np.savetxt(tmp_path / "in.csv", X[:20], delimiter=",", header=header, comments="", fmt="%g")
     run("predict", model, "in.csv", "-o", "pred.csv", "--proba", cwd=tmp_path)
     lines = (tmp_path / "pred.csv").read_text().splitlines()
@@ -115,7 +115,7 @@ def test_train_on_csv_classification_and_regression(tmp_path):
                          "--hidden", "32", "--lr", "0.01", cwd=tmp_path).stdout)
     assert res["task"] == "regression" and res["test_r2"] > 0.9
     model = tmp_path / "runs" / "reg" / "model.npz"
-    ev = json.loads(run("evaluate", model, "--data", "reg.csv", "--target", "y", "--json",
+    ev = json.loads(run("evaluate", model, "reg.csv", "--target", "y", "--json",
                         cwd=tmp_path).stdout)
     assert ev["r2"] > 0.9
 
@@ -147,8 +147,8 @@ def test_errors_are_one_line(tmp_path, digits_run):
     fails("train", "mnist", cwd=tmp_path, match="data_dir")
     fails("train", "mnist", "--data-dir", tmp_path / "absent", cwd=tmp_path, match="absent")
     fails("train", "nosuchset", cwd=tmp_path, match="nosuchset")
-    fails("predict", model, "ok.csv", cwd=tmp_path, match="model expects 64")
-    fails("evaluate", model, "--data", "iris", cwd=tmp_path, match="model expects 64")
+    fails("predict", model, "ok.csv", cwd=tmp_path, match="ok.csv has no column 'pixel_0_0'")
+    fails("evaluate", model, "iris", cwd=tmp_path, match="model expects 64")
     fails("summary", tmp_path / "missing.npz", cwd=tmp_path, match="does not exist")
     (tmp_path / "broken.npz").write_bytes(b"PK\x03\x04 not really")
     fails("summary", tmp_path / "broken.npz", cwd=tmp_path, match="not a readable")
@@ -169,9 +169,10 @@ def test_train_with_dropout_and_batch_norm(tmp_path):
     summary = run("summary", result["model"], cwd=tmp_path).stdout
     assert "batch_norm_1" in summary and "dropout_2" in summary
     # the saved model evaluates to the figure train printed (dropout off, running statistics)
-    again = json.loads(run("evaluate", result["model"], "--data", "iris", "--json",
+    again = json.loads(run("evaluate", result["model"], "iris", "--json",
                            cwd=tmp_path).stdout)
-    assert again["loss"] > 0
+    assert again["rows"] == 38 and again["split"] == "test"
+    assert again["accuracy"] == result["test_accuracy"]
     for bad, message in ((("--norm", "group"), "invalid choice: 'group'"),
                          (("--dropout", "1.5"), "expected a fraction in [0, 1), got 1.5")):
         proc = run("train", "iris", *bad, cwd=tmp_path, check=False)

@@ -103,8 +103,18 @@ def check_X(X, dtype, n_features=None, name="X"):
         return check_sparse_X(X, dtype, n_features, name)
     arr = _as_numeric(X, name)
     _check_shape(arr.shape, n_features, name)
-    arr = np.asarray(arr, dtype=dtype)
-    _check_finite(arr, name)
+    given = arr
+    with np.errstate(over="ignore"):
+        arr = np.asarray(arr, dtype=dtype)
+    try:
+        _check_finite(arr, name)
+    except ValueError:
+        _check_finite(given, name)  # NaN or inf in the data itself: that message
+        where = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
+        idx = ", ".join(map(str, where))
+        raise ValueError(f"{name}[{idx}] = {given[where]:g} does not fit in {np.dtype(dtype)} "
+                         f"(largest {np.finfo(dtype).max:.3g}): scale the data, or use "
+                         f"dtype='float64'") from None
     return arr
 
 

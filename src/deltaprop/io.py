@@ -4,23 +4,46 @@ Layout (format version 2):
 
 * ``__meta__``: UTF-8 JSON as a uint8 array: the format name and version, the network's
   class and architecture (``net.get_config()``: each layer's kind and config, the loss,
-  L2, reduction, dtype), the class labels, the preprocessing, the training state (epoch,
-  seed, optimizer configuration, schedule, the layers' random generators) and a SHA-256
-  digest of the header and of every array in the file;
+  L2, reduction, dtype), the class labels with their dtype, the preprocessing, the data
+  contract (``"data"``), the training state (epoch, seed, optimizer configuration,
+  schedule, the layers' random generators) and a SHA-256 digest of the header and of
+  every array in the file;
 * ``layer{k}/{name}``: the parameters and buffers of layer ``k`` (1-based), e.g.
   ``layer1/W``, ``layer1/b``, ``layer2/running_mean``;
 * ``optimizer/{key}/{i}``: the optimizer's state arrays, when saved with it.
 
-Files of format version 1 (Dense layers only; the digest covers the arrays) still load.
+Files of format version 1 (Dense layers only; the digest covers the arrays, not the
+header) still load; their header is checked against the same schema.
 
-``net.preprocessing_`` (a JSON-able dict, e.g. the feature standardisation that
-``deltaprop train`` applies) is stored in the header and restored on load.
+``net.preprocessing_`` (e.g. the feature standardisation that ``deltaprop train`` applies)
+and ``net.data_info_`` (the data contract: feature and target names, the task, the data
+source, the split and its fingerprint, the target scaling) are JSON-able dicts stored in
+the header and restored on load; :data:`HEADER_SCHEMA` says what each may hold.
 
-Loading reads with ``allow_pickle=False``, so a file cannot run code; it checks the
-format, the version, the shapes and the digest, so that a truncated, corrupted or
-edited file gives a :class:`ModelFileError` instead of a wrong network. Saving writes
-a temporary file in the same directory and renames it over the target: a crash during
-a save leaves any existing file intact.
+Loading trusts nothing in the file:
+
+* it reads with no pickle, so a file cannot run code;
+* the header is at most :data:`MAX_HEADER_BYTES` and :data:`MAX_HEADER_DEPTH` levels deep
+  (checked before it is parsed) and is validated against :data:`HEADER_SCHEMA` (types,
+  lengths, registered kinds, layer sizes that fit together, as many classes as outputs,
+  preprocessing as long as the input) before anything is built;
+* memory is bounded: the shape and dtype that each array's ``.npy`` header declares must
+  match the header's architecture and the archive's real sizes, and their total must be
+  under ``max_bytes`` (default 2 GiB, or the environment variable
+  ``DELTAPROP_MAX_MODEL_BYTES``, e.g. ``8G``) before any array is allocated; no member is
+  decompressed beyond the size it declares;
+* the digest covers the header and the arrays, and every array must be finite;
+
+so that a missing, truncated, corrupted, edited or hostile file gives a one-line
+:class:`ModelFileError` instead of a traceback or a wrong network.
+
+Saving validates the header against the same schema and refuses non-finite arrays (a
+file is never written that would not load). It writes a temporary file
+``.{name}.{pid}.{random}.tmp`` in the same directory and renames it over the target, so
+that a crash during a save leaves any existing file intact; the temporary files that a
+killed save left behind for that target are removed by the next save to it (only those
+whose writing process is gone). A new file gets the mode the umask gives (``0o666 &
+~umask``), an existing file keeps its own.
 
 This module knows networks only through their public methods and the classes that
 register themselves (:func:`register_model`), so that it imports no network module.
@@ -30,20 +53,56 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
-import tempfile
+import re
+import secrets
+import stat
+import time
 import zipfile
+import zlib
+from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
+from numpy.lib import format as npy_format
 
 from .activations import ACTIVATIONS
+from .constraints import Boolean, Interval, Options, StrOptions, describe
 
-__all__ = ["save", "load", "ModelFileError", "FORMAT_VERSION", "register_model", "MODELS"]
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "FORMAT_VERSION",
+    "HEADER_SCHEMA",
+    "MAX_HEADER_BYTES",
+    "MAX_HEADER_DEPTH",
+    "MODELS",
+    "ModelFileError",
+    "check_writable",
+    "load",
+    "register_model",
+    "save",
+]
 
 FORMAT_NAME = "deltaprop-model"
 FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)
+
+#: The default bound on the arrays a model file may declare (``load(max_bytes=)``).
+DEFAULT_MAX_BYTES = 2 << 30
+#: The environment variable that overrides :data:`DEFAULT_MAX_BYTES` (``"4000000000"``, ``"8G"``).
+MAX_BYTES_ENV = "DELTAPROP_MAX_MODEL_BYTES"
+#: The largest JSON header read (an MLP's header is a few kB; feature names add to it).
+MAX_HEADER_BYTES = 8 << 20
+#: The deepest nesting of lists and objects in a header (deltaprop writes 5).
+MAX_HEADER_DEPTH = 32
+#: The most entries an archive may have.
+MAX_MEMBERS = 100_000
+#: Deflate expands at most about 1032-fold; a member declaring more is not a real one.
+_DEFLATE_MAX_RATIO = 1100
+#: A temporary file of a killed save is removed only when its writer is gone, or, for
+#: names without a process id (older deltaprop), when it is older than this (seconds).
+STALE_TMP_AGE = 60.0
 
 #: The network classes a file can name, filled by :func:`register_model`.
 MODELS: dict[str, type] = {}
@@ -56,10 +115,442 @@ def register_model(cls):
 
 
 class ModelFileError(ValueError):
-    """A model file that cannot be read: missing, truncated, corrupted, tampered with,
-    or written by an unknown format version."""
+    """A model file that cannot be read or written: missing, truncated, corrupted,
+    tampered with, hostile, too large, written by an unknown format version, or a target
+    that cannot be written."""
 
 
+# =========================================================================== the schema
+class _Invalid(Exception):
+    """A header that does not fit the schema; the message names the field."""
+
+
+def _show(value, limit=60):
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _where(prefix, key):
+    if isinstance(key, int):
+        return f"{prefix}[{key}]"
+    return f"{prefix}.{key}" if prefix else key
+
+
+class _Leaf:
+    """A value that satisfies one of a list of :mod:`deltaprop.constraints` constraints."""
+
+    def __init__(self, *constraints):
+        self.constraints = constraints
+
+    def __call__(self, value, where):
+        for c in self.constraints:
+            try:
+                ok = value is None if c is None else (
+                    not isinstance(value, (np.generic, np.ndarray)) and c.is_satisfied_by(value))
+            except Exception:  # noqa: BLE001 - e.g. an int too large for a float
+                ok = False
+            if ok:
+                return
+        raise _Invalid(f"{where} must be {describe(self.constraints)}; got {_show(value)}")
+
+
+class _Str:
+    """A string of at most ``max_len`` characters, optionally matching ``pattern``."""
+
+    def __init__(self, max_len=10_000, pattern=None, what="a string"):
+        self.max_len, self.pattern, self.what = max_len, pattern and re.compile(pattern), what
+
+    def __call__(self, value, where):
+        if not isinstance(value, str) or len(value) > self.max_len or (
+                self.pattern is not None and not self.pattern.fullmatch(value)):
+            raise _Invalid(f"{where} must be {self.what}; got {_show(value)}")
+
+
+class _Optional:
+    """``None`` or what ``inner`` accepts."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def __call__(self, value, where):
+        if value is not None:
+            self.inner(value, where)
+
+
+class _Any:
+    """One of several alternatives (the message of the last is given)."""
+
+    def __init__(self, *alternatives):
+        self.alternatives = alternatives
+
+    def __call__(self, value, where):
+        for alt in self.alternatives[:-1]:
+            try:
+                alt(value, where)
+                return
+            except _Invalid:
+                pass
+        self.alternatives[-1](value, where)
+
+
+class _List:
+    """A JSON list of at most ``max_len`` items, each checked by ``item``."""
+
+    def __init__(self, item, max_len=10_000_000, min_len=0, unique=False):
+        self.item, self.max_len, self.min_len, self.unique = item, max_len, min_len, unique
+
+    def __call__(self, value, where):
+        if not isinstance(value, list):
+            raise _Invalid(f"{where} must be a list; got {_show(value)}")
+        if not self.min_len <= len(value) <= self.max_len:
+            raise _Invalid(f"{where} must have {self.min_len} to {self.max_len} items; "
+                           f"got {len(value)}")
+        for i, item in enumerate(value):
+            self.item(item, _where(where, i))
+        if self.unique:
+            seen = set()
+            for i, item in enumerate(value):
+                key = (type(item).__name__, item)
+                if key in seen:
+                    raise _Invalid(f"{where} has the value {_show(item)} twice")
+                seen.add(key)
+
+
+class _Record:
+    """A JSON object with the keys of ``fields`` (``key?``: optional), nothing else unless
+    ``extra`` checks the values of other keys."""
+
+    def __init__(self, fields, extra=None):
+        self.fields = {k.rstrip("?"): (v, k.endswith("?")) for k, v in fields.items()}
+        self.extra = extra
+
+    def __call__(self, value, where):
+        if not isinstance(value, dict):
+            raise _Invalid(f"{where or 'the header'} must be an object; got {_show(value)}")
+        for key, (check, optional) in self.fields.items():
+            if key in value:
+                check(value[key], _where(where, key))
+            elif not optional:
+                raise _Invalid(f"{where or 'the header'} has no {key!r}")
+        for key in value:
+            if key not in self.fields:
+                if self.extra is None:
+                    raise _Invalid(f"{where or 'the header'} has an unknown entry {key!r}")
+                self.extra(value[key], _where(where, key))
+
+
+class _Tagged:
+    """An object whose ``tag`` (e.g. a layer's ``"kind"``) selects its record."""
+
+    def __init__(self, tag, records, known, fallback):
+        self.tag, self.records, self.known, self.fallback = tag, records, known, fallback
+
+    def __call__(self, value, where):
+        if not isinstance(value, dict):
+            raise _Invalid(f"{where} must be an object; got {_show(value)}")
+        kind = value.get(self.tag)
+        _Leaf(StrOptions(self.known))(kind, _where(where, self.tag))
+        rest = {k: v for k, v in value.items() if k != self.tag}
+        self.records.get(kind, self.fallback)(rest, where)
+
+
+def _registry(module, name):
+    """The keys of a registry, read at check time (extensions register later)."""
+    def names():
+        import importlib
+
+        return sorted(getattr(importlib.import_module(f"deltaprop.{module}"), name))
+    return names
+
+
+_SIZE = _Leaf(Interval(Integral, 1, None, closed="left"))
+_COUNT = _Leaf(Interval(Integral, 0, None, closed="left"))
+_INT = _Leaf(Interval(Integral, None, None, closed="neither"))
+_FLOAT = _Leaf(Interval(Real, None, None, closed="neither"))
+_POSITIVE = _Leaf(Interval(Real, 0, None, closed="neither"))
+_FRACTION = _Leaf(Interval(Real, 0, 1, closed="left"))
+
+
+class _ScalarCheck:
+    """A number (±inf allowed), a bool, a string or null: a hyper-parameter's value."""
+
+    def __call__(self, value, where):
+        if value is None or isinstance(value, bool) or (
+                isinstance(value, str) and len(value) <= 10_000):
+            return
+        if isinstance(value, int) or (isinstance(value, float) and not math.isnan(value)):
+            return
+        raise _Invalid(f"{where} must be a number, a bool, a string or null; got {_show(value)}")
+
+
+class _JSONCheck:
+    """Any JSON value without NaN (nesting is bounded before parsing)."""
+
+    def __call__(self, value, where):
+        if isinstance(value, dict):
+            for k, v in value.items():
+                self(v, _where(where, k))
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                self(v, _where(where, i))
+        else:
+            _ScalarCheck()(value, where)
+
+
+_SCALAR = _ScalarCheck()
+_JSON = _JSONCheck()
+_HEX64 = _Str(64, r"[0-9a-f]{64}", "a SHA-256 digest (64 hexadecimal digits)")
+_ACTIVATION = _Record({"name": _Leaf(StrOptions(lambda: sorted(ACTIVATIONS)))}, extra=_SCALAR)
+_NUMBERS = _List(_FLOAT)
+_POSITIVES = _List(_POSITIVE)
+_STANDARDIZE = _Record({"mean": _NUMBERS, "scale": _POSITIVES})
+
+
+class _LayerSpec:
+    """What io knows of a built-in layer kind: its config, the arrays it keeps (name ->
+    shape: its parameters, then its ``buffers``) and its (input, output) widths (None:
+    it keeps its input's), so that a file is checked before a layer is built. A kind
+    registered elsewhere is checked by its own ``from_config`` instead."""
+
+    def __init__(self, record, arrays, widths, buffers=()):
+        self.record, self.arrays, self.widths, self.buffers = record, arrays, widths, buffers
+
+
+_LAYER_SPECS = {
+    "dense": _LayerSpec(
+        _Record({"n_in": _SIZE, "n_out": _SIZE, "activation": _ACTIVATION}),
+        lambda c: {"W": (c["n_in"], c["n_out"]), "b": (c["n_out"],)},
+        lambda c: (c["n_in"], c["n_out"])),
+    "batch_norm": _LayerSpec(
+        _Record({"n_features": _SIZE, "momentum": _Leaf(Interval(Real, 0, 1, closed="right")),
+                 "eps": _POSITIVE}),
+        lambda c: {n: (c["n_features"],) for n in
+                   ("gamma", "beta", "running_mean", "running_var")},
+        lambda c: (c["n_features"], c["n_features"]), buffers=("running_mean", "running_var")),
+    "layer_norm": _LayerSpec(
+        _Record({"n_features": _SIZE, "eps": _POSITIVE}),
+        lambda c: {n: (c["n_features"],) for n in ("gamma", "beta")},
+        lambda c: (c["n_features"], c["n_features"])),
+    "dropout": _LayerSpec(
+        _Record({"p": _FRACTION, "seed": _Optional(_INT)}),
+        lambda c: {}, lambda c: (None, None)),
+}
+
+_LAYER = _Tagged("kind", {kind: spec.record for kind, spec in _LAYER_SPECS.items()},
+                 _registry("layers.base", "LAYERS"), _Record({}, extra=_JSON))
+
+_CLASS_DTYPES = r"bool|u?int(8|16|32|64)|float(16|32|64)|[<>=|]?U[0-9]{1,5}"
+_CLASSES = _Record({
+    "kind": _Leaf(Options("biufU")),
+    "dtype?": _Str(16, _CLASS_DTYPES, "a label dtype (bool, int64, float64, <U5...)"),
+    "values": _List(_Any(_Leaf(Boolean()), _INT, _FLOAT, _Str()), min_len=1, unique=True),
+})
+
+_SPLIT = _Record({"seed": _INT, "test_fraction": _FRACTION, "val_fraction": _FRACTION,
+                  "n_rows": _COUNT, "fingerprint": _HEX64})
+
+_MODEL = _Record({
+    "layers": _List(_LAYER, max_len=10_000, min_len=1),
+    "loss": _Leaf(StrOptions(_registry("losses", "LOSSES"))),
+    "l2": _Leaf(Interval(Real, 0, None, closed="left")),
+    "reduction": _Leaf(Options(("mean", "sum"))),
+    "dtype": _Leaf(Options(("float32", "float64"))),
+    "task?": _Leaf(Options(("classification", "regression", "multilabel"))),
+    "mlp?": _Record({"layer_sizes": _List(_SIZE, min_len=2), "seed": _Optional(_INT),
+                     "dropout?": _Leaf(Interval(Real, 0, 1, closed="left")),
+                     "norm?": _Leaf(Options(("batch", "layer")), None)}),
+})
+
+_TRAINING = _Record({
+    "epoch": _COUNT,
+    "seed": _Optional(_INT),
+    "optimizer": _Record({"name": _Str(200)}, extra=_SCALAR),
+    "optimizer_state": _Record({"name": _Str(200), "hyper": _Record({}, extra=_SCALAR),
+                                "t": _COUNT},
+                               extra=_Any(_SCALAR, _Record({"__arrays__": _COUNT}))),
+    "schedule": _Optional(_Record({
+        "config": _Record({"name": _Leaf(StrOptions(_registry("schedules", "SCHEDULES")))},
+                          extra=_SCALAR),
+        "state": _Optional(_Record({}, extra=_SCALAR))})),
+    "layer_states?": _List(_Optional(_Record({}, extra=_JSON)), max_len=10_000),
+})
+
+#: The header of a format-2 file, field by field (``key?``: optional).
+HEADER_SCHEMA = _Record({
+    "format": _Leaf(Options((FORMAT_NAME,))),
+    "format_version": _Leaf(Options(READABLE_VERSIONS)),
+    "class": _Leaf(StrOptions(lambda: sorted(MODELS))),
+    "model": _MODEL,
+    "classes": _Optional(_CLASSES),
+    "preprocessing": _Optional(_Record({"standardize?": _STANDARDIZE})),
+    "data?": _Optional(_Record({
+        "feature_names": _Optional(_List(_Str(), unique=True)),
+        "target_name": _Optional(_Str()),
+        "task": _Leaf(Options(("classification", "regression", "multilabel"))),
+        "source": _Str(),
+        "split": _Optional(_SPLIT),
+        "target_scaling": _Optional(_Record({"mean": _NUMBERS, "scale": _POSITIVES})),
+    })),
+    "training": _Optional(_TRAINING),
+    "sha256": _HEX64,
+})
+
+#: The header of a format-1 file (upgraded to format 2's ``model`` before the checks).
+_HEADER_V1 = _Record({
+    "format": _Leaf(Options((FORMAT_NAME,))),
+    "format_version": _Leaf(Options((1,))),
+    "class": _Leaf(StrOptions(lambda: sorted(MODELS))),
+    "dtype": _JSON, "layers": _List(_Record({}, extra=_JSON), max_len=10_000, min_len=1),
+    "loss": _JSON, "l2": _JSON, "reduction": _JSON, "seed": _JSON,
+    "classes": _JSON, "preprocessing": _JSON, "training": _JSON, "layer_sizes?": _JSON,
+    "sha256": _HEX64,
+})
+
+
+# ---------------------------------------------------------- rules across fields
+def _widths(model):
+    """``[(layer index, spec or None, config)]`` and the network's input and output widths."""
+    entries, n_in, width, known = [], None, None, True
+    for k, layer in enumerate(model["layers"]):
+        config = {key: v for key, v in layer.items() if key != "kind"}
+        spec = _LAYER_SPECS.get(layer["kind"])
+        entries.append((k, spec, config))
+        if spec is None:
+            width, known = None, False  # an extension layer: checked once it is built
+            continue
+        a, b = spec.widths(config)
+        if a is not None:
+            if width is not None and a != width:
+                raise _Invalid(f"model.layers[{k}] takes {a} inputs, but the layer before it "
+                               f"gives {width}")
+            if n_in is None and known:
+                n_in = a
+            width = b
+    return entries, n_in, width
+
+
+def _check_rules(meta):
+    """The checks that involve several fields (sizes that fit together)."""
+    model = meta["model"]
+    _, n_in, n_out = _widths(model)
+    mlp = model.get("mlp")
+    if mlp is not None and n_in is not None:
+        dense = [layer for layer in model["layers"] if layer["kind"] == "dense"]
+        sizes = [dense[0]["n_in"]] + [d["n_out"] for d in dense] if dense else []
+        if mlp["layer_sizes"] != sizes:
+            raise _Invalid(f"model.mlp.layer_sizes {_show(mlp['layer_sizes'])} does not match "
+                           f"the layers' sizes {_show(sizes)}")
+    classes = meta.get("classes")
+    if classes is not None:
+        values, kind = classes["values"], classes["kind"]
+        types = {"b": (bool,), "i": (int,), "u": (int,), "f": (int, float), "U": (str,)}[kind]
+        for i, v in enumerate(values):
+            if not isinstance(v, types) or (kind != "b" and isinstance(v, bool)) or (
+                    kind == "u" and v < 0):
+                raise _Invalid(f"classes.values[{i}] = {_show(v)} is not a label of kind "
+                               f"{kind!r}")
+        dtype = classes.get("dtype")
+        if dtype is not None and np.dtype(dtype).kind != kind:
+            raise _Invalid(f"classes.dtype {dtype!r} is not of kind {kind!r}")
+        if n_out is not None and not (len(values) == n_out or (n_out == 1 and len(values) == 2)):
+            raise _Invalid(f"the file has {len(values)} classes but the network has {n_out} "
+                           f"output{'s' if n_out != 1 else ''}")
+    standardize = (meta.get("preprocessing") or {}).get("standardize")
+    if standardize is not None:
+        for key in ("mean", "scale"):
+            if n_in is not None and len(standardize[key]) != n_in:
+                raise _Invalid(f"preprocessing.standardize.{key} has {len(standardize[key])} "
+                               f"values but the network has {n_in} inputs")
+    data = meta.get("data")
+    if data is not None:
+        names = data["feature_names"]
+        if names is not None and n_in is not None and len(names) != n_in:
+            raise _Invalid(f"data.feature_names has {len(names)} names but the network has "
+                           f"{n_in} inputs")
+        scaling = data["target_scaling"]
+        if scaling is not None:
+            if data["task"] != "regression":
+                raise _Invalid(f"data.target_scaling is for regression, but data.task is "
+                               f"{data['task']!r}")
+            for key in ("mean", "scale"):
+                if n_out is not None and len(scaling[key]) != n_out:
+                    raise _Invalid(f"data.target_scaling.{key} has {len(scaling[key])} values "
+                                   f"but the network has {n_out} outputs")
+        if classes is not None and data["task"] == "regression":
+            raise _Invalid("the file has class labels but data.task is 'regression'")
+    training = meta.get("training")
+    if training is not None:
+        states = training.get("layer_states")
+        if states is not None and len(states) != len(model["layers"]):
+            raise _Invalid(f"training.layer_states has {len(states)} entries for "
+                           f"{len(model['layers'])} layers")
+
+
+def _upgrade_v1(meta):
+    """The architecture of a version-1 header (Dense layers only) as ``get_config()``."""
+    config = {"layers": [{"kind": "dense", **spec} for spec in meta["layers"]],
+              "loss": meta["loss"], "l2": meta["l2"], "reduction": meta["reduction"],
+              "dtype": meta["dtype"]}
+    if meta["class"] == "MLP":
+        config["mlp"] = {"layer_sizes": meta.get("layer_sizes"), "seed": meta["seed"]}
+    return config
+
+
+def _validate_header(meta):
+    """The header in format 2's shape, checked against the schema and the rules.
+
+    Raises
+    ------
+    _Invalid
+    """
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
+        raise _Invalid("not a deltaprop model file (no deltaprop header)")
+    version = meta.get("format_version")
+    if version not in READABLE_VERSIONS:
+        raise _Invalid(f"format version {_show(version)}; this deltaprop reads version 1 "
+                       f"and version 2 (upgrade deltaprop to read newer files)")
+    if version == 1:
+        _HEADER_V1(meta, "")
+        meta = {"format": FORMAT_NAME, "format_version": 1, "class": meta["class"],
+                "model": _upgrade_v1(meta), "classes": meta["classes"],
+                "preprocessing": meta["preprocessing"], "training": meta["training"],
+                "sha256": meta["sha256"]}
+    HEADER_SCHEMA(meta, "")
+    _check_rules(meta)
+    return meta
+
+
+def _expected_arrays(meta):
+    """``{key: shape or None}`` of the arrays the header implies (None: a layer kind that
+    io does not know, checked once built), and whether the list is complete."""
+    model = meta["model"]
+    entries, _, _ = _widths(model)
+    expected, shapes, complete = {}, [], True
+    for k, spec, config in entries:
+        if spec is None:
+            complete = False
+            continue
+        for name, shape in spec.arrays(config).items():
+            expected[f"layer{k + 1}/{name}"] = shape
+            if name not in spec.buffers:
+                shapes.append(shape)  # the trainable parameters, in the store's order
+    training = meta.get("training")
+    if training is not None:
+        for key, value in training["optimizer_state"].items():
+            if isinstance(value, dict) and "__arrays__" in value:
+                n = value["__arrays__"]
+                if complete and n not in (0, len(shapes)):
+                    raise _Invalid(f"training.optimizer_state.{key} holds {n} arrays for "
+                                   f"{len(shapes)} parameters")
+                for i in range(n):
+                    expected[f"optimizer/{key}/{i}"] = shapes[i] if complete else None
+    return expected, complete
+
+
+# ======================================================================== the archive
 def _digest(arrays, meta=None):
     h = hashlib.sha256()
     if meta is not None:
@@ -70,10 +561,378 @@ def _digest(arrays, meta=None):
         h.update(key.encode())
         h.update(str(a.dtype).encode())
         h.update(repr(a.shape).encode())
-        h.update(a.tobytes())
+        h.update(memoryview(a).cast("B") if a.size else b"")  # no copy of the data
     return h.hexdigest()
 
 
+def _max_bytes(max_bytes):
+    if max_bytes is None:
+        text = os.environ.get(MAX_BYTES_ENV, "").strip()
+        if not text:
+            return DEFAULT_MAX_BYTES
+        match = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?)\s*([KMGT]?)i?B?", text, re.IGNORECASE)
+        if not match:
+            raise ModelFileError(f"{MAX_BYTES_ENV} must be a number of bytes such as "
+                                 f"4000000000 or 4G; got {text!r}")
+        scale = 1024 ** " KMGT".index(match.group(2).upper() or " ")
+        return int(float(match.group(1)) * scale)
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, Integral) or max_bytes <= 0:
+        raise ValueError(f"max_bytes must be a positive integer (bytes); got {max_bytes!r}")
+    return int(max_bytes)
+
+
+def _size(n):
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+
+
+def _too_large(what, n, limit):
+    return ModelFileError(
+        f"{what} {_size(n)}, over the limit of {_size(limit)} for loading a model (raise it "
+        f"with load(path, max_bytes=...) or the environment variable {MAX_BYTES_ENV})")
+
+
+_MEMBER = re.compile(r"__meta__|layer[1-9][0-9]{0,5}/[A-Za-z_][A-Za-z0-9_]{0,63}"
+                     r"|optimizer/[A-Za-z_][A-Za-z0-9_]{0,63}/(0|[1-9][0-9]{0,6})")
+
+
+class _Member:
+    """One ``.npy`` entry of the archive, its declared shape and dtype read from its own
+    header without reading its data."""
+
+    def __init__(self, zf, info):
+        self.zf, self.info = zf, info
+        with zf.open(info) as f:
+            version = npy_format.read_magic(f)
+            if version == (1, 0):
+                shape, fortran, dtype = npy_format.read_array_header_1_0(f)
+            elif version == (2, 0):
+                shape, fortran, dtype = npy_format.read_array_header_2_0(f)
+            else:
+                raise ValueError(f"unsupported .npy version {version}")
+            self.offset = f.tell()
+        if dtype.hasobject:
+            raise ModelFileError(f"not a deltaprop model file ({info.filename} holds pickled "
+                                 f"Python objects, which deltaprop never reads)")
+        if dtype.kind not in "uf" or dtype.fields is not None:
+            raise ValueError(f"{info.filename} holds {dtype} data, not numbers")
+        self.shape, self.fortran, self.dtype = shape, fortran, dtype
+        self.nbytes = math.prod(shape) * dtype.itemsize
+        if self.offset + self.nbytes != info.file_size:
+            raise ValueError(f"{info.filename} declares {_size(self.nbytes)} of data but holds "
+                             f"{_size(info.file_size - self.offset)}")
+
+    def read(self, out=None):
+        """The array, read into a buffer of its declared size (never more): ``out`` (of
+        the member's shape and dtype, C-contiguous) or a new array."""
+        if out is not None and (out.shape != self.shape or out.dtype != self.dtype):
+            raise ValueError(f"{self.info.filename} has shape {self.shape} and dtype "
+                             f"{self.dtype}, expected {out.shape} and {out.dtype}")
+        if out is not None and not self.fortran and out.flags.c_contiguous:
+            a = out.reshape(-1)
+        else:
+            a = np.empty(math.prod(self.shape), dtype=self.dtype)
+        view = memoryview(a).cast("B") if a.size else memoryview(b"")
+        with self.zf.open(self.info) as f:
+            f.seek(self.offset)
+            got = 0
+            while got < len(view):
+                n = f.readinto(view[got:got + (1 << 24)])
+                if not n:
+                    raise EOFError(f"{self.info.filename} ends early")
+                got += n
+            if f.read(1):  # also makes zipfile check the CRC
+                raise ValueError(f"{self.info.filename} has more data than it declares")
+        a = a.reshape(self.shape[::-1]).T if self.fortran else a.reshape(self.shape)
+        if out is not None and a.base is not out and a is not out:
+            out[...] = a
+            return out
+        return a
+
+
+_JSON_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+
+
+def _header_depth(raw, limit):
+    """A number above ``limit`` exactly when JSON text nests deeper than ``limit``
+    (json.loads recurses once per level), found without parsing it: a vectorised count of the brackets bounds the depth from
+    above (brackets inside strings count too); only when that bound exceeds ``limit``
+    are the brackets walked one by one, strings skipped, until the depth passes it."""
+    b = np.frombuffer(raw, dtype=np.uint8)
+    depth = bound = 0
+    for start in range(0, len(b), 1 << 20):  # in blocks: a few MB at most
+        block = b[start:start + (1 << 20)]
+        step = ((block == ord("[")).view(np.int8) + (block == ord("{")).view(np.int8)
+                - (block == ord("]")).view(np.int8) - (block == ord("}")).view(np.int8))
+        running = np.cumsum(step, dtype=np.int64) + depth
+        bound = max(bound, int(running.max(initial=depth)))
+        depth = int(running[-1]) if len(running) else depth
+    if bound <= limit:
+        return bound
+    depth = 0
+    for token in _JSON_TOKEN.finditer(raw):
+        c = raw[token.start()]
+        if c in b"[{":
+            depth += 1
+            if depth > limit:
+                return depth
+        elif c in b"]}":
+            depth -= 1
+    return depth
+
+
+def _no_duplicates(pairs):
+    obj = {}
+    for key, value in pairs:
+        if key in obj:
+            raise ValueError(f"the key {key!r} appears twice in one object")
+        obj[key] = value
+    return obj
+
+
+def _parse_header(raw):
+    if _header_depth(raw, MAX_HEADER_DEPTH) > MAX_HEADER_DEPTH:
+        raise ModelFileError(f"the header nests more than {MAX_HEADER_DEPTH} levels deep")
+    try:
+        return json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicates)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ModelFileError(f"the header is not valid JSON ({exc})") from None
+
+
+def _check_path(path):
+    path = Path(path)
+    if path.is_dir():
+        raise ModelFileError(f"{path} is a directory, not a model file")
+    if not path.exists():
+        raise ModelFileError(f"model file {path} does not exist")
+    if not path.is_file():
+        raise ModelFileError(f"{path} is not a regular file")
+    return path
+
+
+class _BuildError(Exception):
+    """The network that a valid header describes cannot be built or filled."""
+
+
+def _read(path, max_bytes=None):
+    """``(meta in format 2's shape, the network with its weights, the file's arrays)``."""
+    limit = _max_bytes(max_bytes)
+    path = _check_path(path)
+    try:
+        return _read_archive(path, limit)
+    except ModelFileError as exc:
+        message = str(exc)
+        raise ModelFileError(message if message.startswith(str(path)) else
+                             f"{path}: {message}") from None
+    except _BuildError as exc:
+        raise ModelFileError(f"{path}: inconsistent model file: {exc}") from None
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, KeyError,
+            NotImplementedError, RuntimeError, SyntaxError, OverflowError) as exc:
+        raise ModelFileError(f"{path} is not a readable deltaprop model file (truncated or "
+                             f"corrupted?): {exc}") from None
+
+
+def _one_line(exc):
+    text = str(exc)
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _network(meta):
+    """The network of the header, with fresh weights (its arrays are read into it)."""
+    try:
+        return MODELS[meta["class"]].from_config(meta["model"])
+    except Exception as exc:  # noqa: BLE001 - any failure to build is the file's fault
+        raise _BuildError(_one_line(exc)) from None
+
+
+def _layer_arrays(net):
+    """``{"layer{k}/{name}": array}``: every parameter and buffer, where it lives."""
+    return {f"layer{k}/{name}": value
+            for k, layer in enumerate(net.layers, start=1)
+            for name, value in [*zip(layer.parameter_names,
+                                     (v for v, _ in layer.parameters())),
+                                *layer.buffers().items()]}
+
+
+def _read_archive(path, limit):
+    size = path.stat().st_size
+    if size > limit + MAX_HEADER_BYTES:
+        raise _too_large("the file is", size, limit)
+    if not zipfile.is_zipfile(path):
+        raise ModelFileError(f"{path} is not a readable deltaprop model file (not a .npz "
+                             f"archive: truncated, or another kind of file)")
+    with zipfile.ZipFile(path) as zf:
+        infos = zf.infolist()
+        if len(infos) > MAX_MEMBERS:
+            raise ModelFileError(f"the archive has {len(infos)} entries (at most {MAX_MEMBERS})")
+        by_key, declared = {}, 0
+        for info in infos:
+            key = info.filename[:-4] if info.filename.endswith(".npy") else None
+            if key is None or not _MEMBER.fullmatch(key):
+                raise ModelFileError(f"not a deltaprop model file (unexpected entry "
+                                     f"{info.filename!r})")
+            if key in by_key:
+                raise ModelFileError(f"the archive has the entry {info.filename!r} twice")
+            if info.flag_bits & 0x1:
+                raise ModelFileError(f"the entry {info.filename!r} is encrypted")
+            if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                raise ModelFileError(f"the entry {info.filename!r} uses an unsupported "
+                                     f"compression")
+            if (info.compress_type == zipfile.ZIP_DEFLATED
+                    and info.file_size > _DEFLATE_MAX_RATIO * info.compress_size + 4096):
+                raise ModelFileError(f"the entry {info.filename!r} declares {_size(info.file_size)}"
+                                     f" from {_size(info.compress_size)} of compressed data, "
+                                     f"more than deflate can give (a zip bomb?)")
+            if info.compress_type == zipfile.ZIP_STORED and info.file_size != info.compress_size:
+                raise ModelFileError(f"the entry {info.filename!r} has inconsistent sizes")
+            by_key[key] = info
+            if key != "__meta__":
+                declared += info.file_size
+        if "__meta__" not in by_key:
+            raise ModelFileError(f"{path} is not a deltaprop model file (no __meta__ entry)")
+        if declared > limit:
+            raise _too_large("the arrays take", declared, limit)
+
+        info = by_key.pop("__meta__")
+        if info.file_size > MAX_HEADER_BYTES:
+            raise ModelFileError(f"the header is {_size(info.file_size)} (at most "
+                                 f"{_size(MAX_HEADER_BYTES)})")
+        member = _Member(zf, info)
+        if member.dtype != np.uint8 or len(member.shape) != 1:
+            raise ModelFileError("the __meta__ entry is not UTF-8 text")
+        meta = _parse_header(member.read().tobytes())
+        try:
+            meta = _validate_header(meta)
+            expected, complete = _expected_arrays(meta)
+        except _Invalid as exc:
+            text = str(exc)
+            if text.startswith(("not a deltaprop", "format version")):
+                raise ModelFileError(f"{path} {'is ' if text.startswith('not') else 'has '}"
+                                     f"{text}") from None
+            raise ModelFileError(f"invalid header: {text}") from None
+
+        # Every declared shape is checked before anything is allocated.
+        dtype = np.dtype(meta["model"]["dtype"])
+        members = {}
+        for key, shape in expected.items():
+            if key not in by_key:
+                raise ModelFileError(f"the array {key} is missing")
+            members[key] = _Member(zf, by_key[key])
+            if shape is not None and members[key].shape != shape:
+                raise ModelFileError(f"the array {key} has shape {members[key].shape}, but the "
+                                     f"header implies {shape}")
+            if members[key].dtype != dtype:
+                raise ModelFileError(f"the array {key} has dtype {members[key].dtype}, but the "
+                                     f"network is {dtype}")
+        for key, info in by_key.items():
+            if key in members:
+                continue
+            if complete or not key.startswith("layer"):
+                raise ModelFileError(f"the archive has an entry {key!r} that the header does "
+                                     f"not describe")
+            members[key] = _Member(zf, info)
+
+        # The weights are read straight into the network (no second copy of them).
+        net = _network(meta)
+        arrays = {}
+        for key, value in _layer_arrays(net).items():
+            if key not in members:
+                raise _BuildError(f"the array {key} is missing")
+            m = members.pop(key)
+            if (m.shape, m.dtype) != (value.shape, value.dtype):
+                raise _BuildError(f"{key} has shape {m.shape} and dtype {m.dtype}, expected "
+                                  f"{value.shape} and {value.dtype}")
+            arrays[key] = m.read(out=value)
+        extra = [key for key in members if key.startswith("layer")]
+        if extra:
+            raise _BuildError(f"the file has arrays that no layer holds: {', '.join(extra)}")
+        arrays.update((key, m.read()) for key, m in members.items())
+
+    if meta["sha256"] != _digest(arrays, meta if meta["format_version"] >= 2 else None):
+        what = "the arrays do not" if meta["format_version"] == 1 else \
+            "the header and arrays do not"
+        raise ModelFileError(f"{what} match the file's checksum (the file was modified or "
+                             f"corrupted)")
+    for key, a in arrays.items():
+        if not np.isfinite(a).all():
+            raise ModelFileError(f"the array {key} contains NaN or inf")
+    return meta, net, arrays
+
+
+def load(path, max_bytes=None):
+    """Read a model written by :func:`save` / ``net.save``.
+
+    Parameters
+    ----------
+    path : str or Path
+    max_bytes : int, optional
+        The most bytes the file's arrays may declare (default: the environment variable
+        ``DELTAPROP_MAX_MODEL_BYTES``, e.g. ``"8G"``, else 2 GiB). Checked against every
+        array's declared shape before anything is allocated. The network built takes a
+        small multiple of it: its weights, their gradients and, while it is built, its
+        initial weights (about 3x the weights at the peak), plus the optimizer's state.
+
+    Returns
+    -------
+    Sequential
+        An :class:`~deltaprop.MLP` when one was saved, with ``classes_`` (in the dtype
+        they had), ``preprocessing_`` and ``data_info_`` when the file has them, and the
+        training state for ``fit(..., resume=True)``.
+
+    Raises
+    ------
+    ModelFileError
+        For a missing, truncated, corrupted, tampered, hostile, too large or wrong-version
+        file; the message is one line naming the file and what is wrong.
+    """
+    meta, net, arrays = _read(path, max_bytes)
+    try:
+        return _restore(net, meta, arrays)
+    except Exception as exc:  # noqa: BLE001 - any failure to build is the file's fault
+        raise ModelFileError(f"{path}: inconsistent model file: {_one_line(exc)}") from None
+
+
+def _labels(classes):
+    kind = classes["kind"]
+    dtype = classes.get("dtype") or {"U": str, "b": bool, "f": np.float64}.get(kind, np.int64)
+    return np.array(classes["values"], dtype=dtype)
+
+
+def _restore(net, meta, arrays):
+    """The labels, preprocessing, data contract and training state of the header."""
+    from .optimizers import optimizer_from_config
+    from .schedules import schedule_from_config
+
+    if meta["classes"] is not None:
+        net.classes_ = _labels(meta["classes"])
+    if meta.get("preprocessing") is not None:
+        net.preprocessing_ = meta["preprocessing"]
+    net.data_info_ = meta.get("data")
+    training = meta.get("training")
+    if training:
+        state = {}
+        for key, value in training["optimizer_state"].items():
+            if isinstance(value, dict) and "__arrays__" in value:
+                value = [arrays[f"optimizer/{key}/{i}"] for i in range(value["__arrays__"])]
+            state[key] = value
+        opt = optimizer_from_config(training["optimizer"])
+        opt.load_state_dict(state)
+        schedule = None
+        if training["schedule"] is not None:
+            schedule = schedule_from_config(training["schedule"]["config"])
+            if training["schedule"]["state"] is not None:
+                schedule.load_state_dict(training["schedule"]["state"])
+        for layer, layer_state in zip(net.layers, training.get("layer_states") or []):
+            if layer_state is not None:
+                layer.set_state(layer_state)
+        net.train_state_ = {"optimizer": opt, "seed": training["seed"],
+                            "epoch": training["epoch"], "schedule": schedule}
+    return net
+
+
+# ============================================================================== saving
 def _check_registered(net):
     for k, layer in enumerate(net.layers, start=1):
         act = layer.activation
@@ -89,8 +948,11 @@ def _jsonable_labels(classes):
     classes = np.asarray(classes)
     kind = classes.dtype.kind
     if kind not in "biufU":
-        raise ValueError(f"cannot save class labels of dtype {classes.dtype}")
-    return {"kind": kind, "values": classes.tolist()}
+        what = "complex numbers" if kind == "c" else f"dtype {classes.dtype}"
+        raise ValueError(f"cannot save the class labels (classes_): they are {what}; class "
+                         f"labels must be integers, floats, booleans or strings")
+    return {"kind": kind, "dtype": classes.dtype.name if kind != "U" else classes.dtype.str,
+            "values": classes.tolist()}
 
 
 def _training_meta(net, arrays):
@@ -118,6 +980,64 @@ def _training_meta(net, arrays):
     }
 
 
+_TMP_SUFFIX = ".tmp"
+
+
+def _tmp_pattern(name):
+    """Our temporary names for the target ``name``: ``.{name}.{pid}.{hex}.tmp``, and the
+    ``.{name}.{random}.tmp`` of older versions (no pid)."""
+    return re.compile(rf"\.{re.escape(name)}\.(?:(?P<pid>[0-9]+)\.[0-9a-f]{{16}}|[a-z0-9_]{{8}})"
+                      rf"{re.escape(_TMP_SUFFIX)}")
+
+
+def _pid_alive(pid):
+    if os.name == "nt":  # os.kill(pid, 0) would not be a harmless probe there
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True  # another user's process (or an unusable pid): keep its file
+    return True
+
+
+def _remove_stale_temporaries(directory, name):
+    """Remove the temporary files that killed saves to ``directory/name`` left: ours only
+    (the name pattern, regular files), and only when their process is gone (or, for names
+    without a pid, when older than :data:`STALE_TMP_AGE`)."""
+    pattern = _tmp_pattern(name)
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return
+    now = time.time()
+    for entry in entries:
+        match = pattern.fullmatch(entry.name)
+        if match is None:
+            continue
+        try:
+            st = entry.stat(follow_symlinks=False)
+            if not stat.S_ISREG(st.st_mode):
+                continue
+            pid = match.group("pid")
+            if pid is not None:
+                if int(pid) == os.getpid() or _pid_alive(int(pid)):
+                    continue
+            elif now - st.st_mtime < STALE_TMP_AGE:
+                continue
+            os.unlink(entry.path)
+        except OSError:
+            pass  # gone already, or not ours to remove
+
+
+def _check_finite_arrays(arrays):
+    for key, a in arrays.items():
+        if not np.isfinite(a).all():
+            raise ValueError(f"cannot save the network: {key} contains NaN or inf (a file "
+                             f"with it would not load; a diverged run? reload a checkpoint)")
+
+
 def save(net, path, include_optimizer=True):
     """Write ``net`` to ``path`` (one ``.npz`` file), atomically.
 
@@ -125,11 +1045,20 @@ def save(net, path, include_optimizer=True):
     ----------
     net : Sequential
     path : str or Path
-        The file to write, used as given (no suffix is added).
+        The file to write, used as given (no suffix is added). A new file gets the mode
+        the umask gives; an existing one keeps its mode.
     include_optimizer : bool
         Also store the optimizer state, epoch counter, seed, schedule and the layers'
         random generators, so that ``deltaprop.load(path).fit(..., resume=True)``
         continues the run exactly.
+
+    Raises
+    ------
+    ModelFileError
+        When the target cannot be written (no such directory, a directory).
+    ValueError
+        When the network cannot be stored faithfully: a non-finite array, complex class
+        labels, ``preprocessing_`` or ``data_info_`` that do not fit the header schema.
     """
     path = Path(path)
     _check_registered(net)
@@ -147,18 +1076,44 @@ def save(net, path, include_optimizer=True):
         "model": net.get_config(),
         "classes": _jsonable_labels(getattr(net, "classes_", None)),
         "preprocessing": getattr(net, "preprocessing_", None),
+        "data": getattr(net, "data_info_", None),
         "training": None,
     }
     if include_optimizer and getattr(net, "train_state_", None) is not None:
         meta["training"] = _training_meta(net, arrays)
+    _check_finite_arrays(arrays)
+    try:
+        text = json.dumps(meta, allow_nan=True)
+        meta = json.loads(text)  # what a reader will see (tuples as lists...)
+        meta["sha256"] = "0" * 64
+        _validate_header(meta)
+    except _Invalid as exc:
+        raise ValueError(f"cannot save the network: {exc}") from None
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"cannot save the network: its header is not JSON-able ({exc})") \
+            from None
     meta["sha256"] = _digest(arrays, meta)
     arrays["__meta__"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
 
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise ModelFileError(f"cannot save to {path}: the directory {directory} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    if path.is_dir():
+        raise ModelFileError(f"cannot save to {path}: it is a directory")
+    _remove_stale_temporaries(directory, path.name)
     try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        mode = None  # a new file: the umask decides, as for any file the user creates
+    tmp = directory / f".{path.name}.{os.getpid()}.{secrets.token_hex(8)}{_TMP_SUFFIX}"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
+                     0o666)
+    except OSError as exc:
+        raise ModelFileError(f"cannot save to {path}: {exc.strerror or exc}") from None
+    try:
+        if mode is not None:
+            os.chmod(tmp, mode)
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)
             f.flush()
@@ -170,106 +1125,36 @@ def save(net, path, include_optimizer=True):
         raise
 
 
-def _read(path):
-    path = Path(path)
-    if not path.is_file():
-        raise ModelFileError(f"model file {path} does not exist")
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {key: npz[key] for key in npz.files}
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError) as exc:
-        raise ModelFileError(f"{path} is not a readable deltaprop model file "
-                             f"(truncated or corrupted?): {exc}") from None
-    if "__meta__" not in arrays:
-        raise ModelFileError(f"{path} is not a deltaprop model file (no __meta__ entry)")
-    try:
-        meta = json.loads(arrays.pop("__meta__").tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelFileError(f"{path}: the metadata is not valid JSON: {exc}") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
-        raise ModelFileError(f"{path} is not a deltaprop model file")
-    version = meta.get("format_version")
-    if version not in READABLE_VERSIONS:
-        raise ModelFileError(f"{path} has format version {version!r}; this deltaprop reads "
-                             f"version 1 and version 2 (upgrade deltaprop to read newer files)")
-    if meta.get("sha256") != _digest(arrays, meta if version >= 2 else None):
-        what = "the arrays do not" if version == 1 else "the header and arrays do not"
-        raise ModelFileError(f"{path}: {what} match the file's checksum "
-                             f"(the file was modified or corrupted)")
-    return meta, arrays
+def check_writable(path):
+    """Check, before a long computation, that a file can later be written at ``path``.
 
-
-def load(path):
-    """Read a model written by :func:`save` / ``net.save``.
-
-    Returns
-    -------
-    Sequential
-        An :class:`~deltaprop.MLP` when one was saved, with ``classes_`` and, when the
-        file has it, the training state for ``fit(..., resume=True)``.
+    The directory (or, when it does not exist yet, the nearest existing parent, where it
+    would be created) must be a directory in which a file can be created: a temporary
+    file is created and removed there; nothing else is created.
 
     Raises
     ------
     ModelFileError
-        For a missing, truncated, corrupted, tampered or wrong-version file.
+        Naming the path and the reason (a directory, a parent that is a file, no
+        permission, a read-only file system).
     """
-    meta, arrays = _read(path)
+    path = Path(path)
+    if path.is_dir():
+        raise ModelFileError(f"cannot write {path}: it is a directory")
+    directory = path.parent if str(path.parent) else Path(".")
+    probe = directory
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if not probe.is_dir():
+        raise ModelFileError(f"cannot write {path}: {probe} is not a directory")
+    import tempfile
+
     try:
-        return _build(meta, arrays)
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
-        raise ModelFileError(f"{path}: inconsistent model file: {exc}") from None
-
-
-def _upgrade_v1(meta):
-    """The architecture of a version-1 header (Dense layers only) as ``get_config()``."""
-    config = {"layers": [{"kind": "dense", **spec} for spec in meta["layers"]],
-              "loss": meta["loss"], "l2": meta["l2"], "reduction": meta["reduction"],
-              "dtype": meta["dtype"]}
-    if meta["class"] == "MLP":
-        config["mlp"] = {"layer_sizes": meta["layer_sizes"], "seed": meta["seed"]}
-    return config
-
-
-def _build(meta, arrays):
-    from .optimizers import optimizer_from_config
-    from .schedules import schedule_from_config
-
-    config = meta["model"] if meta["format_version"] >= 2 else _upgrade_v1(meta)
-    if meta["class"] not in MODELS:
-        raise ValueError(f"unknown network class {meta['class']!r}")
-    net = MODELS[meta["class"]].from_config(config)
-    for k, layer in enumerate(net.layers, start=1):
-        for name, value in [*zip(layer.parameter_names, (v for v, _ in layer.parameters())),
-                            *layer.buffers().items()]:
-            a = arrays[f"layer{k}/{name}"]
-            if a.dtype != value.dtype:
-                raise ValueError(f"layer{k}/{name} has dtype {a.dtype}, expected {value.dtype}")
-            if a.shape != value.shape:
-                raise ValueError(f"layer{k}/{name} has shape {a.shape}, expected {value.shape}")
-            value[...] = a
-    if meta["classes"] is not None:
-        kind = meta["classes"]["kind"]
-        net.classes_ = np.array(meta["classes"]["values"],
-                                dtype={"U": str, "b": bool, "f": float}.get(kind, np.int64))
-    if meta.get("preprocessing") is not None:
-        net.preprocessing_ = meta["preprocessing"]
-    training = meta.get("training")
-    if training:
-        state = {}
-        for key, value in training["optimizer_state"].items():
-            if isinstance(value, dict) and "__arrays__" in value:
-                value = [arrays[f"optimizer/{key}/{i}"] for i in range(value["__arrays__"])]
-            state[key] = value
-        opt = optimizer_from_config(training["optimizer"])
-        opt.load_state_dict(state)
-        schedule = None
-        if training["schedule"] is not None:
-            schedule = schedule_from_config(training["schedule"]["config"])
-            if training["schedule"]["state"] is not None:
-                schedule.load_state_dict(training["schedule"]["state"])
-        for layer, layer_state in zip(net.layers, training.get("layer_states") or []):
-            if layer_state is not None:
-                layer.set_state(layer_state)
-        net.train_state_ = {"optimizer": opt, "seed": training["seed"],
-                            "epoch": training["epoch"], "schedule": schedule}
-    return net
+        with tempfile.TemporaryFile(dir=probe, prefix=".deltaprop-write-check."):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ModelFileError(f"cannot write {path}: {probe} is not writable ({reason})") \
+            from None

@@ -349,7 +349,7 @@ class Sequential:
     # -- training ---------------------------------------------------------------------------
     def fit(self, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
             validation_data=None, validation_split=0.0, callbacks=(), verbose=1, seed=None,
-            schedule=None, resume=False, sample_weight=None, rollback=True):
+            schedule=None, resume=False, sample_weight=None, rollback=True, distributed=None):
         """Train by mini-batch gradient descent; returns a :class:`~deltaprop.training.History`.
 
         Parameters
@@ -399,6 +399,10 @@ class Sequential:
             ``rollback=False`` keeps no copy: a diverged or interrupted run keeps the
             weights it has (before the failing batch's update), and a resumed run
             restarts the interrupted epoch from them.
+        distributed : deltaprop.distributed.Distributed, optional
+            Data-parallel training over MPI: ``X`` is this process's shard,
+            ``batch_size`` the local batch, and one all-reduce of the gradients per step
+            keeps every process's weights the same (:mod:`deltaprop.distributed`).
 
         Raises
         ------
@@ -409,11 +413,13 @@ class Sequential:
         """
         from .training import fit
 
-        return fit(self, X, y, optimizer=optimizer, epochs=epochs, batch_size=batch_size,
-                   shuffle=shuffle, validation_data=validation_data,
-                   validation_split=validation_split, callbacks=callbacks, verbose=verbose,
-                   seed=seed, schedule=schedule, resume=resume, sample_weight=sample_weight,
-                   rollback=rollback)
+        kw = dict(optimizer=optimizer, epochs=epochs, batch_size=batch_size, shuffle=shuffle,
+                  validation_data=validation_data, validation_split=validation_split,
+                  callbacks=callbacks, verbose=verbose, seed=seed, schedule=schedule,
+                  resume=resume, sample_weight=sample_weight, rollback=rollback)
+        if distributed is not None:  # an error on one process ends the job, not a hang
+            return distributed.guard(fit, self, X, y, distributed=distributed, **kw)
+        return fit(self, X, y, **kw)
 
     # -- targets, prediction, scores ---------------------------------------------------------
     def encode_targets(self, y, n_samples, fit=False):

@@ -333,15 +333,20 @@ FIT_CONSTRAINTS = {
 
 def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
         validation_data=None, validation_split=0.0, callbacks=(), verbose=1, seed=None,
-        schedule=None, resume=False, sample_weight=None, rollback=True):
-    """Train ``net`` by mini-batch gradient descent; see :meth:`Sequential.fit`."""
+        schedule=None, resume=False, sample_weight=None, rollback=True, distributed=None):
+    """Train ``net`` by mini-batch gradient descent; see :meth:`Sequential.fit`.
+
+    ``distributed`` (a :class:`deltaprop.distributed.Distributed`): data-parallel
+    training, ``X`` being this process's shard."""
     validate_params(dict(epochs=epochs, batch_size=batch_size, shuffle=shuffle,
                          validation_data=validation_data, validation_split=validation_split,
                          callbacks=callbacks, verbose=verbose, seed=seed, resume=resume,
                          rollback=rollback), FIT_CONSTRAINTS, owner="fit")
     epochs = check_int("epochs", epochs)
     X = net.check_sparse(check_X(X, net.dtype, net.n_inputs))
-    T, labels = net.encode_targets(y, X.shape[0], fit=not resume)
+    if distributed is not None and not resume:
+        distributed.agree_classes(net, y)  # the classes of every process's labels
+    T, labels = net.encode_targets(y, X.shape[0], fit=not resume and distributed is None)
     weights = check_sample_weight(sample_weight, X.shape[0], net.dtype)
 
     state = getattr(net, "train_state_", None)
@@ -371,13 +376,20 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
     else:
         Xv = Tv = labels_v = None
     if getattr(opt, "full_batch", False):
+        if distributed is not None:
+            raise ValueError("distributed training needs a mini-batch optimizer (sgd, adam, "
+                             "...), not the full-batch L-BFGS")
         return _fit_full_batch(net, opt, (X, T, labels, weights), (Xv, Tv, labels_v),
                                start, epochs, list(callbacks), verbose, seed, schedule,
                                rollback)
-    n = X.shape[0]
+    n = n_global = X.shape[0]
     bs = n if batch_size is None else min(check_int("batch_size", batch_size), n)
     n_batches = math.ceil(n / bs)
     smallest = n - (n_batches - 1) * bs
+    if distributed is not None:  # the same number of steps on every process
+        bs, n_batches, n_global = distributed.plan(net, T, Tv, batch_size)
+        smallest = bs
+        callbacks, verbose = distributed.callbacks(callbacks), distributed.verbose(verbose)
     if min(bs, smallest) < net.min_training_batch:
         raise ValueError(
             f"the network needs batches of at least {net.min_training_batch} samples in "
@@ -414,7 +426,8 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
                 # A schedule that learns from the epochs (ReduceOnPlateau) goes back too.
                 safe = (safe_weights, opt.state_dict(),
                         _copy.deepcopy(schedule) if hasattr(schedule, "update") else schedule)
-            order = np.random.default_rng([seed, epoch]).permutation(n) if shuffle and n_batches > 1 else None
+            key = [seed, epoch] if distributed is None else distributed.shuffle_key(seed, epoch)
+            order = np.random.default_rng(key).permutation(n) if shuffle and n_batches > 1 else None
             for cb in callbacks:
                 cb.on_epoch_begin(epoch, {})
             progress.epoch_begin(epoch)
@@ -422,7 +435,7 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
             total = 0.0
             score.reset(order)
             for b in range(n_batches):
-                lo, hi = b * bs, min((b + 1) * bs, n)
+                lo, hi = min(b * bs, n), min((b + 1) * bs, n)  # empty: a used-up shard
                 if order is None:
                     Xb, Tb = X[lo:hi], T[lo:hi]
                     idx = slice(lo, hi)
@@ -430,7 +443,11 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
                     idx = order[lo:hi]
                     Xb = X[idx] if sparse else np.take(X, idx, axis=0, out=Xb_buf[: hi - lo])
                     Tb = np.take(T, idx, axis=0, out=Tb_buf[: hi - lo])
-                J = net.backprop(Xb, Tb, None if weights is None else weights[idx])
+                wb = None if weights is None else weights[idx]
+                J, size = (net.backprop(Xb, Tb, wb) if hi > lo else 0.0), hi - lo
+                if distributed is not None:
+                    distributed.where(epoch, b)
+                    J, size = distributed.reduce_gradient(net, J, hi - lo, wb)
                 if not math.isfinite(J):
                     if safe is None:
                         raise TrainingDiverged(
@@ -446,21 +463,26 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
                         f"were restored to their state at the start of epoch {epoch + 1}; "
                         f"try a smaller learning rate.", history)
                 opt.step(params)
-                total += J * (hi - lo)
-                score.update(lo, hi, net.layers[-1].a, Tb)
+                total += J * size
+                if hi > lo:
+                    score.update(lo, hi, net.layers[-1].a, Tb)
                 progress.batch_end(J)
                 if callbacks:
                     for cb in callbacks:
                         cb.on_batch_end(b, {"epoch": epoch, "batch": b, "loss": J,
-                                            "size": hi - lo})
-            logs = {"loss": total / n}
-            if metric:
-                logs[metric] = score.value()
-            if Xv is not None:
-                val = net.measure(Xv, Tv, labels_v)
-                logs["val_loss"] = val["loss"]
+                                            "size": size})
+            if distributed is not None:  # the means over every process's samples
+                logs = distributed.epoch_logs(net, total, n_global, score, n,
+                                              (Xv, Tv, labels_v))
+            else:
+                logs = {"loss": total / n}
                 if metric:
-                    logs["val_" + metric] = val[metric]
+                    logs[metric] = score.value()
+                if Xv is not None:
+                    val = net.measure(Xv, Tv, labels_v)
+                    logs["val_loss"] = val["loss"]
+                    if metric:
+                        logs["val_" + metric] = val[metric]
             logs["lr"] = float(opt.lr)
             logs["time"] = time.perf_counter() - t0
             if schedule is not None and hasattr(schedule, "update"):
@@ -470,6 +492,8 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
             progress.epoch_end(epoch, logs)
             for cb in callbacks:
                 cb.on_epoch_end(epoch, logs)
+            if distributed is not None:  # one process stopping stops them all
+                trainer.stop_training = distributed.any(trainer.stop_training)
             if trainer.stop_training:
                 break
     except KeyboardInterrupt:
@@ -491,7 +515,10 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
                   f"keeps the weights it had when interrupted", flush=True)
     finally:
         progress.close()
-    return _end_training(net, callbacks, history)
+    history = _end_training(net, callbacks, history)
+    if distributed is not None:
+        distributed.check_identical(net)
+    return history
 
 
 def _end_training(net, callbacks, history):

@@ -32,7 +32,7 @@ from .idx import (
 )
 from .registry import DATASETS, GENERATED, load_dataset
 from .scaling import Standardizer
-from .split import train_test_split
+from .split import split_indices, train_test_split
 
 __all__ = [
     "DATASETS",
@@ -56,5 +56,6 @@ __all__ = [
     "make_spirals",
     "make_xor",
     "read_idx",
+    "split_indices",
     "train_test_split",
 ]

@@ -38,6 +38,28 @@ def _stratified_test_indices(labels: np.ndarray, n_test: int, rng) -> np.ndarray
     return np.concatenate(parts)
 
 
+def split_indices(y, test_size=0.25, seed=None, stratify=False):
+    """``(train, test)``: the row indices of :func:`train_test_split`'s two sets, in their
+    order (the same ``y``, ``test_size``, ``seed`` and ``stratify`` give the same split)."""
+    y = np.asarray(y)
+    if y.ndim == 0:
+        raise ValueError("y must have one sample per row")
+    n = len(y)
+    n_test = _n_test(test_size, n)
+    rng = np.random.default_rng(seed)
+    if isinstance(stratify, (bool, np.bool_)) or stratify is None:
+        test = _stratified_test_indices(y, n_test, rng) if stratify else \
+            rng.permutation(n)[:n_test]
+    else:
+        labels = np.asarray(stratify)
+        if len(labels) != n:
+            raise ValueError(f"stratify has {len(labels)} labels but X has {n} samples")
+        test = _stratified_test_indices(labels, n_test, rng)
+    in_test = np.zeros(n, dtype=bool)
+    in_test[test] = True
+    return rng.permutation(np.flatnonzero(~in_test)), rng.permutation(test)
+
+
 def train_test_split(X, y, test_size=0.25, seed=None, stratify=False):
     """Shuffle and split samples into a training and a test set.
 
@@ -68,17 +90,5 @@ def train_test_split(X, y, test_size=0.25, seed=None, stratify=False):
     n = len(X)
     if len(y) != n:
         raise ValueError(f"X has {n} samples but y has {len(y)}")
-    n_test = _n_test(test_size, n)
-    rng = np.random.default_rng(seed)
-    if isinstance(stratify, (bool, np.bool_)) or stratify is None:
-        test = _stratified_test_indices(y, n_test, rng) if stratify else \
-            rng.permutation(n)[:n_test]
-    else:
-        labels = np.asarray(stratify)
-        if len(labels) != n:
-            raise ValueError(f"stratify has {len(labels)} labels but X has {n} samples")
-        test = _stratified_test_indices(labels, n_test, rng)
-    in_test = np.zeros(n, dtype=bool)
-    in_test[test] = True
-    train, test = rng.permutation(np.flatnonzero(~in_test)), rng.permutation(test)
+    train, test = split_indices(y, test_size, seed, stratify)
     return X[train], X[test], y[train], y[test]

@@ -74,7 +74,8 @@ def parameter(name, doc=""):
             raise TypeError(f"{name} must be numeric, got dtype {arr.dtype}")
         if arr.shape != target.shape:
             raise ValueError(f"{name} must have shape {target.shape}, got {arr.shape}")
-        cast = arr.astype(target.dtype)
+        with np.errstate(over="ignore", invalid="ignore"):  # checked on the next line
+            cast = arr.astype(target.dtype)
         if not np.isfinite(cast).all():
             what = "contains NaN or inf" if not np.isfinite(arr).all() else \
                 f"has values too large for {target.dtype}"
