@@ -811,3 +811,13 @@ def test_a_trace_shows_as_markdown_and_no_html_shadows_it():
     assert not hasattr(trace, "_repr_html_")
     md = trace._repr_markdown_()
     assert md.startswith("# Backpropagation step by step") and "$$" in md
+
+
+def test_import_deltaprop_leaves_the_explainer_and_the_optional_packages_for_later():
+    code = ("import sys, deltaprop as dp; "
+            "heavy = [m for m in ('deltaprop.explain', 'deltaprop.plots', 'matplotlib', 'scipy', "
+            "'sklearn') if m in sys.modules]; "
+            "assert not heavy, heavy; "
+            "net, X, T = dp.explain.example('relu-2-2-1'); assert dp.explain(net, X, T).J == 1.125")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr

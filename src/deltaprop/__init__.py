@@ -2,8 +2,9 @@
 
 The core needs only NumPy. See README.md for a tour and docs/notation.md for how the
 lecture notations map onto the code. The modules that need an optional dependency
-(:mod:`deltaprop.plots`: matplotlib; :mod:`deltaprop.sklearn`: scikit-learn) are imported
-on first use, ``dp.plots`` as well as ``import deltaprop.plots``.
+(:mod:`deltaprop.plots`: matplotlib; :mod:`deltaprop.sklearn`: scikit-learn) and the explainer
+(:mod:`deltaprop.explain`, callable as ``dp.explain(net, X, T)``) are imported on first use,
+``dp.plots`` as well as ``import deltaprop.plots``.
 """
 
 import importlib as _importlib
@@ -12,7 +13,6 @@ from . import activations, datasets, layers, losses, optimizers, schedules, task
 from .activations import ACTIVATIONS, Activation, get_activation
 from .diagnostics import Diagnostics
 from .exercises import check_backward
-from . import explain
 from .gradcheck import GradcheckReport, gradcheck
 from .io import ModelFileError, load, save
 from .losses import LOSSES, Loss, get_loss
@@ -25,7 +25,7 @@ from .training import (Callback, EarlyStopping, GradientNorms, History, LambdaCa
 __version__ = "0.1.0"
 
 #: Submodules imported on first attribute access (``dp.plots``), not by ``import deltaprop``.
-_LAZY_SUBMODULES = ("plots", "sklearn", "descent")
+_LAZY_SUBMODULES = ("explain", "plots", "sklearn", "descent")
 
 
 def __getattr__(name: str):
