@@ -52,6 +52,7 @@ def test_draws_into_the_callers_axes_and_never_changes_the_backend(trained, tmp_
 
     net, X, y, hist, norms = trained
     before = matplotlib.get_backend()
+    plt.close("all")  # figures other tests left open
     fig, axes = plt.subplots(2, 3)
     try:
         assert plots.learning_curves(hist, ax=axes[0, :2]) is fig
