@@ -120,6 +120,28 @@ def test_confusion_matrix_fits_any_number_of_classes(k, tmp_path):
     _png(tmp_path / "cm.png")
 
 
+def _texts_inside_the_canvas(fig):
+    """Everything drawn (titles, labels, tick labels, legends) lies inside the figure."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    box = fig.get_tightbbox(canvas.get_renderer())   # inches, drawn artists only
+    w, h = fig.get_size_inches()
+    assert box.x0 >= -0.01 and box.y0 >= -0.01 and box.x1 <= w + 0.01 and box.y1 <= h + 0.01, \
+        (box, (w, h))
+
+
+@pytest.mark.parametrize("title", [None, "moons, 15 epochs"])
+def test_fixed_margin_figures_cut_nothing(trained, tmp_path, title):
+    *_, hist, norms = trained
+    _texts_inside_the_canvas(plots.learning_curves(hist, tmp_path / "a.png", title=title))
+    loss_only = {"loss": hist["loss"], "val_loss": hist["val_loss"]}
+    _texts_inside_the_canvas(plots.learning_curves(loss_only, tmp_path / "b.png", title=title))
+    big = np.asarray(norms.norms) * 1e-7   # long tick labels on the log axis
+    _texts_inside_the_canvas(plots.gradient_norms(big, tmp_path / "c.png"))
+
+
 def test_class_names_in_the_confusion_matrix_and_the_boundary(trained):
     net, X, y, *_ = trained
     fig = plots.confusion_matrix(["setosa", "virginica"], ["setosa", "setosa"])
