@@ -28,7 +28,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -57,7 +57,7 @@ def new_figure(figsize: tuple[float, float], nrows: int = 1, ncols: int = 1,
     where the labels are known in advance: a third less drawing time per figure.
     """
     _matplotlib()
-    layout = None if margins else "constrained"
+    layout: Literal["constrained"] | None = None if margins else "constrained"
     if standalone:
         from matplotlib.figure import Figure
 
