@@ -1,5 +1,6 @@
-"""Seed 001: gradient descent on f(x, y) = 1.5x² + y² + 2 with η = 0.1, 0.001, 0.665757,
-and momentum and Adam on the same function.
+"""Gradient descent on f(x, y) = 1.5x² + y² + 2 with η = 0.1, 0.001, 0.665757 (the example of
+Rousseau's lecture notes, Neural networks: an introduction), and momentum and Adam on the
+same function.
 
 Run:  python examples/gradient_descent.py        (writes docs/img/gradient_descent.png)
 """
@@ -8,6 +9,7 @@ from pathlib import Path
 
 from deltaprop import descent
 
-print(descent.iterate_table(etas=descent.SEED_ETAS, start=(-2.5, 2.0), steps=30))
+print(descent.iterate_table(etas=descent.LECTURE_ETAS, start=(-2.5, 2.0), steps=30))
 out = Path(__file__).resolve().parent.parent / "docs" / "img" / "gradient_descent.png"
-print("wrote", descent.plot_descent(out, start=(-2.5, 2.0), steps=30))
+descent.plot_descent(out, start=(-2.5, 2.0), steps=30)
+print("wrote", out)

@@ -31,5 +31,6 @@ g = {act: d.history["grad_norm"][0] for act, d in runs.items()}
 print(f"after epoch 1, ‖∂J/∂W‖ of layer 1 / of the output layer: "
       f"sigmoid {g['sigmoid'][0]:.2e} / {g['sigmoid'][-1]:.2e}, "
       f"relu {g['relu'][0]:.2e} / {g['relu'][-1]:.2e}")
-print("wrote", plot_layer_profile(runs, img / "vanishing_gradients.png",
-                                  title="deep sigmoid vs ReLU network after one epoch"))
+plot_layer_profile(runs, img / "vanishing_gradients.png",
+                   title="deep sigmoid vs ReLU network after one epoch")
+print("wrote", img / "vanishing_gradients.png")

@@ -63,8 +63,8 @@ def test_table_lists_the_iterates_and_the_explanation():
 
 def test_plot_and_cli(tmp_path):
     pytest.importorskip("matplotlib")
-    path = descent.plot_descent(tmp_path / "d.png", steps=10)
-    assert path.stat().st_size > 10_000
+    descent.plot_descent(tmp_path / "d.png", steps=10)
+    assert (tmp_path / "d.png").stat().st_size > 10_000
     proc = subprocess.run([sys.executable, "-m", "deltaprop", "descent", "--steps", "5",
                            "--plot", "cli.png"], cwd=tmp_path, capture_output=True, text=True,
                           timeout=120)

@@ -1,4 +1,4 @@
-"""deltaprop.explain: traces equal the engine, seed examples reproduce hand derivations,
+"""deltaprop.explain: traces equal the engine, the worked examples reproduce hand derivations,
 renderings carry the right symbols and numbers, LaTeX is valid (and compiles when
 pdflatex is installed), the ``deltaprop explain`` command works."""
 
@@ -64,22 +64,22 @@ def test_trace_gradients_are_the_engines(notation, config, N):
 
 
 def test_explain_does_not_change_the_weights():
-    net, X, T = example("seed003")
+    net, X, T = example("sigmoid-2-3-2")
     before = [layer.W.copy() for layer in net.layers]
     explain(net, X, T)
     assert all(np.array_equal(a, layer.W) for a, layer in zip(before, net.layers))
 
 
-# -- seed 000: the 2-2-1 network, derived by hand ---------------------------------------------
+# -- the worked 2-2-1 network, derived by hand ---------------------------------------------
 
-def test_seed000_hand_derivation():
+def test_worked_2_2_1_hand_derivation():
     # x = (1, 2), W1 = [[1, -1], [0.5, 1]], b1 = (0.5, -1), W2 = [2, 1], b2 = 0.5, t = 0.5
     # α1 = W1 x + b1 = (1 - 2 + 0.5, 0.5 + 2 - 1) = (-0.5, 1.5), h1 = ReLU = (0, 1.5)
     # α2 = 2*0 + 1*1.5 + 0.5 = 2 = y, J = ½(0.5 - 2)² = 1.125
     # ① g = y - t = 1.5   ② g = 1.5   ③ ∇b2 = 1.5   ④ ∇W2 = g h1ᵀ = (0, 2.25)
     # ⑤ g = W2ᵀ g = (3, 1.5)   ② g ⊙ step(α1) = (0, 1.5)   ③ ∇b1 = (0, 1.5)
     # ④ ∇W1 = g xᵀ = [[0, 0], [1.5, 3]]
-    trace = explain_example("seed000")
+    trace = explain_example("relu-2-2-1")
     l1, l2 = trace.layers
     assert trace.J == 1.125
     assert np.array_equal(l1.z[0], [-0.5, 1.5]) and np.array_equal(l1.a[0], [0.0, 1.5])
@@ -88,12 +88,12 @@ def test_seed000_hand_derivation():
     assert np.array_equal(l2.g[0], [1.5])           # step ①
     assert np.array_equal(l1.g[0], [3.0, 1.5])      # step ⑤
     assert np.array_equal(l1.grad_b, [0.0, 1.5])
-    assert np.array_equal(l1.grad_W.T, [[0.0, 0.0], [1.5, 3.0]])  # seed layout: one row per unit
+    assert np.array_equal(l1.grad_W.T, [[0.0, 0.0], [1.5, 3.0]])  # the book's layout: one row per unit
     assert sum(layer.grad_W.size + layer.grad_b.size for layer in trace.layers) == 9
 
 
-def test_seed000_text_shows_steps_one_to_five():
-    text = explain_example("seed000").to_text()
+def test_worked_2_2_1_text_shows_steps_one_to_five():
+    text = explain_example("relu-2-2-1").to_text()
     lines = text.splitlines()
     assert "α⁽¹⁾ = b⁽¹⁾ + W⁽¹⁾ h⁽⁰⁾" in text
     assert any(line.startswith("①  g ← ∇_y J = y − t = 1.5") for line in lines)
@@ -109,7 +109,7 @@ def test_seed000_text_shows_steps_one_to_five():
     assert re.search(r"⎡\s*0\s+0⎤", block) and re.search(r"⎣1\.5\s+3⎦", block), block
 
 
-# -- seed 003: Nielsen's four equations, written as scalar loops -----------------------------
+# -- Nielsen's four equations, written as scalar loops -----------------------------
 
 def _nielsen_by_hand(ws, bs, x, y):
     """BP1-BP4 with explicit indices j, k: w[l][j][k] connects k (layer l-1) to j (layer l)."""
@@ -131,12 +131,12 @@ def _nielsen_by_hand(ws, bs, x, y):
     return grad_w, grad_b, delta
 
 
-def test_seed003_reproduces_the_four_equations():
-    net, X, T = example("seed003")
+def test_nielsen_reproduces_the_four_equations():
+    net, X, T = example("sigmoid-2-3-2")
     ws = [layer.W.T.tolist() for layer in net.layers]
     bs = [layer.b.tolist() for layer in net.layers]
     grad_w, grad_b, delta = _nielsen_by_hand(ws, bs, X[0], T[0])
-    trace = explain_example("seed003")
+    trace = explain_example("sigmoid-2-3-2")
     assert trace.notation == "nielsen"
     for k, layer in enumerate(trace.layers):
         np.testing.assert_allclose(layer.grad_W.T, grad_w[k], rtol=1e-14, atol=1e-16)
@@ -150,10 +150,10 @@ def test_seed003_reproduces_the_four_equations():
     assert d3 in text  # the number of δ³₁ appears in the rendering
 
 
-# -- seed 004: S = -2 A e, Ŝ = Â W S, total squared error -------------------------------------
+# -- Hagan et al.: S = -2 A e, Ŝ = Â W S, total squared error -------------------------------------
 
-def test_seed004_sensitivities_by_hand():
-    net, X, T = example("seed004")
+def test_hagan_sensitivities_by_hand():
+    net, X, T = example("sigmoid-4-layer")
     Ws = [layer.W for layer in net.layers]  # Hagan's layout: H x L, n = Wᵀ â + b
     bs = [layer.b for layer in net.layers]
     total_W = [np.zeros_like(W) for W in Ws]
@@ -176,7 +176,7 @@ def test_seed004_sensitivities_by_hand():
         for k in range(4):
             total_W[k] += np.outer(a[k], S[k])      # ∂F/∂W = â Sᵀ
             total_b[k] += S[k]
-    trace = explain_example("seed004")
+    trace = explain_example("sigmoid-4-layer")
     assert trace.reduction == "sum" and len(trace.layers) == 4
     assert trace.J == pytest.approx(tse, rel=1e-14)
     for layer, gW, gb in zip(trace.layers, total_W, total_b):
@@ -237,7 +237,7 @@ SYMBOLS = {  # notation: (text symbols, LaTeX symbols)
 
 @pytest.mark.parametrize("notation", NOTATION_NAMES)
 def test_renderings_use_the_notations_symbols_and_the_numbers(notation):
-    trace = explain_example("seed000", notation=notation)
+    trace = explain_example("relu-2-2-1", notation=notation)
     text, md, tex = trace.to_text(), trace.to_markdown(), trace.to_latex()
     text_syms, tex_syms = SYMBOLS[notation]
     for s in text_syms:
@@ -246,7 +246,7 @@ def test_renderings_use_the_notations_symbols_and_the_numbers(notation):
         assert s in tex, (notation, s)
         if "tag" not in s and "textcircled" not in s:  # Markdown writes labels as text
             assert s in md, (notation, s)
-    # ∂J/∂W of layer 1 in the notation's own layout: seeds 000/003 transpose
+    # ∂J/∂W of layer 1 in the notation's own layout: Goodfellow and Nielsen transpose
     grad = np.array([[0, 0], [1.5, 3]]) if NOTATIONS[notation].transposed else np.array([[0, 1.5], [0, 3]])
     rows = r" \\ ".join(" & ".join(f"{v:g}" for v in row) for row in grad)
     assert r"\begin{bmatrix} " + rows + r" \end{bmatrix}" in tex
@@ -332,7 +332,7 @@ def _all_fragments():
 def test_latex_passes_the_strict_check():
     for fragment in _all_fragments():
         check_latex(fragment)
-    check_latex(explain_example("seed000").to_latex(standalone=True))
+    check_latex(explain_example("relu-2-2-1").to_latex(standalone=True))
     with pytest.raises(AssertionError):
         check_latex(r"\begin{align*} x_1 \end{aligned}")
     with pytest.raises(AssertionError):
@@ -341,7 +341,7 @@ def test_latex_passes_the_strict_check():
 
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
 def test_latex_compiles_with_pdflatex(tmp_path):
-    standalone = explain_example("seed000").to_latex(standalone=True)
+    standalone = explain_example("relu-2-2-1").to_latex(standalone=True)
     head, tail = standalone.split("\\begin{document}\n")
     body = "\n\\clearpage\n".join(_all_fragments())
     (tmp_path / "all.tex").write_text(head + "\\begin{document}\n" + body + "\n\\end{document}\n")
@@ -371,17 +371,17 @@ def test_json_round_trips_every_number():
 # -- errors ----------------------------------------------------------------------------------------
 
 def test_unknown_notation_lists_the_valid_ones():
-    net, X, T = example("seed000")
+    net, X, T = example("relu-2-2-1")
     with pytest.raises(ValueError, match="goodfellow, nielsen, hagan, rousseau"):
         explain(net, X, T, notation="bishop")
-    with pytest.raises(ValueError, match="valid names are: seed000"):
+    with pytest.raises(ValueError, match="valid names are: relu-2-2-1"):
         example("seed999")
     with pytest.raises(ValueError, match="valid formats"):
         render(explain(net, X, T), "html")
 
 
 def test_shape_mismatch_names_the_shapes():
-    net, X, T = example("seed000")
+    net, X, T = example("relu-2-2-1")
     with pytest.raises(ValueError, match="3"):
         explain(net, np.ones((1, 3)), T)
     with pytest.raises(ValueError, match=r"\(1, 2\)|2"):
@@ -401,9 +401,9 @@ def run(*args, cwd, check=True):
 
 
 def test_cli_explain_example_text_and_latex(tmp_path):
-    out = run("explain", "--example", "seed000", cwd=tmp_path).stdout
+    out = run("explain", "--example", "relu-2-2-1", cwd=tmp_path).stdout
     assert "①  g ← ∇_y J = y − t = 1.5" in out and "Goodfellow" in out
-    run("explain", "--example", "seed004", "--format", "latex", "-o", "t.tex", cwd=tmp_path)
+    run("explain", "--example", "sigmoid-4-layer", "--format", "latex", "-o", "t.tex", cwd=tmp_path)
     tex = (tmp_path / "t.tex").read_text()
     assert tex.startswith("\\documentclass") and "S_{4}" in tex
     check_latex(tex)
@@ -413,7 +413,15 @@ def test_cli_explain_example_text_and_latex(tmp_path):
              cwd=tmp_path).stdout
     assert md.startswith("# ") and "\\delta^{3}" in md
     help_text = run("explain", "--help", cwd=tmp_path).stdout
-    assert "examples:" in help_text and "--example seed000" in help_text
+    assert "examples:" in help_text and "--example relu-2-2-1" in help_text
+
+
+def test_cli_old_example_names_still_work_but_are_not_listed(tmp_path):
+    old = run("explain", "--example", "seed000", cwd=tmp_path).stdout
+    assert old == run("explain", "--example", "relu-2-2-1", cwd=tmp_path).stdout
+    listing = run("explain", "--list-examples", cwd=tmp_path).stdout
+    help_text = run("explain", "--help", cwd=tmp_path).stdout
+    assert "seed" not in listing.lower() and "seed0" not in help_text.lower()
 
 
 def test_cli_explain_a_saved_model(tmp_path):
@@ -436,7 +444,7 @@ def test_cli_explain_a_saved_model(tmp_path):
 def test_cli_explain_errors_are_one_line(tmp_path):
     for args, match in ((("explain",), "nothing to explain"),
                         (("explain", "m.npz", "--input", "x.csv"), "needs --input"),
-                        (("explain", "--example", "seed000", "--sample", "4"), "out of range")):
+                        (("explain", "--example", "relu-2-2-1", "--sample", "4"), "out of range")):
         proc = run(*args, cwd=tmp_path, check=False)
         assert proc.returncode == 2, proc.stderr
         lines = proc.stderr.strip().splitlines()
@@ -454,7 +462,7 @@ def test_explain_is_the_module_and_callable():
 
     assert ex is importlib.import_module("deltaprop.explain") and ex is dp.explain
     assert ex.example is example_again is example and explain_again is explain
-    net, X, T = ex.example("seed000")
+    net, X, T = ex.example("relu-2-2-1")
     trace = dp.explain(net, X, T, notation="nielsen")
     assert isinstance(trace, ex.Trace) and trace.J == 1.125 and trace.notation == "nielsen"
     assert ex.explain(net, X, T).J == trace.J
@@ -690,7 +698,7 @@ def test_dense_records_what_backward_receives():
 
 
 def test_explain_leaves_the_network_unrecorded():
-    net, X, T = example("seed003")
+    net, X, T = example("sigmoid-2-3-2")
     explain(net, X, T)
     assert all(layer.record is False and layer.grad_output is None for layer in net.layers)
 
@@ -784,13 +792,32 @@ def test_markdown_equations_have_no_alignment_outside_an_aligned_block():
 
 
 def test_notebook_display_of_traces_and_networks():
-    trace = explain_example("seed000")
+    trace = explain_example("relu-2-2-1")
     assert trace._repr_markdown_() == trace.to_markdown()
     assert trace._repr_latex_().startswith("\\")
-    net = example("seed000")[0]
+    net = example("relu-2-2-1")[0]
     assert "<pre>" in net._repr_html_() and "dense_1" in net._repr_html_()
     data = trace.to_dict("goodfellow")
     W = np.asarray(data["layers"][0]["W"])
     assert W.shape == tuple(data["layers"][0]["W_shape"]) == (trace.layers[0].n_in,
                                                               trace.layers[0].n_out)
     assert data["layers"][0]["W_layout"].startswith("deltaprop's layer.W (n_in x n_out)")
+
+
+def test_a_trace_shows_as_markdown_and_no_html_shadows_it():
+    """JupyterLab, VS Code and nbconvert prefer text/html over text/markdown: a trace has no
+    _repr_html_, so frontends show its Markdown, whose equations they typeset."""
+    trace = explain_example("relu-2-2-1")
+    assert not hasattr(trace, "_repr_html_")
+    md = trace._repr_markdown_()
+    assert md.startswith("# Backpropagation step by step") and "$$" in md
+
+
+def test_import_deltaprop_leaves_the_explainer_and_the_optional_packages_for_later():
+    code = ("import sys, deltaprop as dp; "
+            "heavy = [m for m in ('deltaprop.explain', 'deltaprop.plots', 'matplotlib', 'scipy', "
+            "'sklearn') if m in sys.modules]; "
+            "assert not heavy, heavy; "
+            "net, X, T = dp.explain.example('relu-2-2-1'); assert dp.explain(net, X, T).J == 1.125")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr

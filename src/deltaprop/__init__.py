@@ -1,14 +1,18 @@
 """deltaprop: feed-forward neural networks with exact, explainable backpropagation.
 
 The core needs only NumPy. See README.md for a tour and docs/notation.md for how the
-lecture notations map onto the code.
+lecture notations map onto the code. The modules that need an optional dependency
+(:mod:`deltaprop.plots`: matplotlib; :mod:`deltaprop.sklearn`: scikit-learn) and the explainer
+(:mod:`deltaprop.explain`, callable as ``dp.explain(net, X, T)``) are imported on first use,
+``dp.plots`` as well as ``import deltaprop.plots``.
 """
+
+import importlib as _importlib
 
 from . import activations, datasets, layers, losses, optimizers, schedules, tasks
 from .activations import ACTIVATIONS, Activation, get_activation
 from .diagnostics import Diagnostics
 from .exercises import check_backward
-from . import explain
 from .gradcheck import GradcheckReport, gradcheck
 from .io import ModelFileError, load, save
 from .losses import LOSSES, Loss, get_loss
@@ -19,6 +23,20 @@ from .training import (Callback, EarlyStopping, GradientNorms, History, LambdaCa
                        ModelCheckpoint, TrainingDiverged)
 
 __version__ = "0.1.0"
+
+#: Submodules imported on first attribute access (``dp.plots``), not by ``import deltaprop``.
+_LAZY_SUBMODULES = ("explain", "plots", "sklearn", "descent")
+
+
+def __getattr__(name: str):
+    if name in _LAZY_SUBMODULES:
+        return _importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY_SUBMODULES))
+
 
 __all__ = [
     "ACTIVATIONS",

@@ -1,7 +1,7 @@
 """Activation functions: each one small object with its value and its derivative.
 
-An activation ``f`` is applied to the pre-activation ``z`` of a layer (seed 000's
-``alpha``, seed 003's ``z``, seed 004's ``n``) and gives the activation ``a = f(z)``.
+An activation ``f`` is applied to the pre-activation ``z`` of a layer (Goodfellow et al.'s
+``alpha``, Nielsen's ``z``, Hagan et al.'s ``n``) and gives the activation ``a = f(z)``.
 In the backward step ② it turns the gradient with respect to ``a`` into the gradient
 with respect to ``z``: ``g <- g * f'(z)`` for elementwise functions, and a
 Jacobian-vector product for softmax.
@@ -91,7 +91,7 @@ def _erf_numpy(x):
     return np.copysign(result, x).astype(x.dtype, copy=False)
 
 
-_ERF = []  # SciPy's erf (faster; both are exact to double precision), or None, once looked up
+_ERF: list = []  # SciPy's erf (faster; both are exact to double precision), or None, once looked up
 
 
 def _scipy_erf():
@@ -299,7 +299,7 @@ class Activation:
 
 @register
 class Identity(Activation):
-    r"""``f(z) = z``, ``f'(z) = 1`` (seed 000's linear output)."""
+    r"""``f(z) = z``, ``f'(z) = 1`` (the linear output of the worked 2-2-1 example)."""
 
     name = "identity"
     fused_kernel = "identity"
@@ -544,7 +544,7 @@ class SiLU(Activation):
 
 @register
 class GELU(Activation):
-    r"""Exact GELU (seed 001; Hendrycks and Gimpel).
+    r"""Exact GELU (Rousseau's lecture notes; Hendrycks and Gimpel).
 
     .. math:: \mathrm{GELU}(z) = z\,\Phi(z), \qquad
               \mathrm{GELU}'(z) = \Phi(z) + z\,\varphi(z),
@@ -613,7 +613,7 @@ class GELUTanh(Activation):
 
 @register
 class Softmax(Activation):
-    r"""Softmax over each row (seed 001, seed 002's ``o(a)``).
+    r"""Softmax over each row (Rousseau's lecture notes; Sayrol's ``o(a)``).
 
     .. math:: a_i = \frac{e^{z_i - m}}{\sum_c e^{z_c - m}}, \quad m = \max_c z_c
 

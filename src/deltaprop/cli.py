@@ -919,8 +919,8 @@ def cmd_summary(args):
 EXAMPLES_EXPLAIN = """\
 examples:
   deltaprop explain --list-examples
-  deltaprop explain --example seed000                     # seed 000's 2-2-1 network, steps 1-5
-  deltaprop explain --example seed004 --notation hagan --format latex -o trace.tex
+  deltaprop explain --example relu-2-2-1                  # the worked 2-2-1 network, steps 1-5
+  deltaprop explain --example sigmoid-4-layer --notation hagan --format latex -o trace.tex
   deltaprop explain --example softmax --notation nielsen --format markdown
   deltaprop explain runs/iris/model.npz --input one_flower.csv --target 2
   deltaprop explain model.npz --input rows.csv --target targets.csv --format json
@@ -928,7 +928,7 @@ examples:
 
 EXAMPLES_DESCENT = """\
 examples:
-  deltaprop descent                               # seed 001: eta = 0.1, 0.001, 0.665757
+  deltaprop descent                               # eta = 0.1, 0.001, 0.665757 (Rousseau)
   deltaprop descent --eta 0.3,0.6,0.7 --start 2,1 --steps 20 --plot descent.png
 """
 
@@ -944,10 +944,12 @@ def _add_explain_parsers(sub):
         epilog=EXAMPLES_EXPLAIN, formatter_class=fmt,
         description="Trace one forward and one backward sweep: for every layer the input, "
                     "pre-activation, activation, error vector, dJ/dW and dJ/db, in the "
-                    "notation of a lecture note (goodfellow: seed 000, nielsen: seed 003, "
-                    "hagan: seed 004, rousseau: seed 001).")
+                    "notation of a textbook or lecture note (goodfellow: Goodfellow et al., "
+                    "Deep Learning; nielsen: Nielsen, Neural Networks and Deep Learning; "
+                    "hagan: Hagan et al., Neural Network Design; rousseau: Rousseau's lecture "
+                    "notes, Neural networks: an introduction).")
     x.add_argument("model", nargs="?", help="a saved model (.npz); or use --example")
-    x.add_argument("--example", choices=list(EXAMPLES), help="a worked example of the lectures")
+    x.add_argument("--example", choices=EXAMPLES, help="a worked example (see --list-examples)")
     x.add_argument("--list-examples", action="store_true", help="list the worked examples")
     x.add_argument("--input", help="CSV file (header row) with the model's input features")
     x.add_argument("--target",
@@ -964,7 +966,7 @@ def _add_explain_parsers(sub):
                    help="LaTeX: a fragment to \\input instead of a complete document")
     x.add_argument("-o", "--output", help="file to write (default: standard output)")
 
-    d = sub.add_parser("descent", help="gradient descent on seed 001's f(x, y) = 1.5x² + y² + 2",
+    d = sub.add_parser("descent", help="gradient descent on f(x, y) = 1.5x² + y² + 2 (Rousseau's lecture notes)",
                        epilog=EXAMPLES_DESCENT, formatter_class=fmt,
                        description="The table of iterates of gradient descent for several "
                                    "learning rates, the stability limit eta < 2/3, and a contour "

@@ -107,6 +107,8 @@ class Interval(Constraint):
     closed : {"left", "right", "both", "neither"}
         Which bounds belong to the interval.
 
+    Notes
+    -----
     NaN and ±inf lie outside every interval; admit infinity with ``Options([math.inf])``.
     """
 

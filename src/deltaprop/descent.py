@@ -1,6 +1,6 @@
-r"""Gradient descent, seen: seed 001's example function and its stability limit.
+r"""Gradient descent, seen: the example function of Rousseau's lecture notes and its stability limit.
 
-Seed 001 illustrates gradient descent on
+Rousseau's lecture notes (*Neural networks: an introduction*) illustrate gradient descent on
 
 .. math:: f(x, y) = 1.5\,x^2 + y^2 + 2, \qquad \nabla f = (3x,\; 2y),
 
@@ -14,7 +14,7 @@ so :math:`x_k = (1 - 3\eta)^k x_0` and :math:`y_k = (1 - 2\eta)^k y_0`. The iter
 converge exactly when both factors lie in (-1, 1): η < 2/3 (the x factor is the first to
 reach -1; for y the limit is η < 1). At η = 0.665757 the x factor is -0.997271: x
 changes sign at every step and shrinks by only 0.27 % per step, the zig-zag of the
-seed's third figure; at η = 0.001 both factors are close to 1 and the descent crawls.
+lecture's third figure; at η = 0.001 both factors are close to 1 and the descent crawls.
 
 :func:`descend` follows plain gradient descent; :func:`optimizer_path` follows any
 optimizer of :mod:`deltaprop.optimizers` (momentum, Adam, ...) on the same function, so
@@ -23,25 +23,34 @@ that they can be compared on one picture (:func:`plot_descent`).
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
-__all__ = ["f", "grad_f", "descend", "closed_form", "optimizer_path", "iterate_table",
-           "stability", "plot_descent", "SEED_ETAS", "START", "STABILITY_LIMIT"]
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
-#: The learning rates of seed 001's figures.
-SEED_ETAS = (0.1, 0.001, 0.665757)
+__all__ = ["f", "grad_f", "descend", "closed_form", "optimizer_path", "iterate_table",
+           "stability", "plot_descent", "LECTURE_ETAS", "START", "STABILITY_LIMIT"]
+
+#: The learning rates of the lecture's figures.
+LECTURE_ETAS = (0.1, 0.001, 0.665757)
+SEED_ETAS = LECTURE_ETAS  # the former name, kept for existing callers
 #: Default starting point.
 START = (-2.5, 2.0)
 #: Gradient descent on f converges if and only if 0 < η < 2/3.
 STABILITY_LIMIT = 2.0 / 3.0
 
 
-def f(x, y):
-    """Seed 001's function ``1.5 x² + y² + 2`` (minimum 2 at the origin)."""
+def f(x: Any, y: Any) -> Any:
+    """The lecture's function ``1.5 x² + y² + 2`` (minimum 2 at the origin)."""
     return 1.5 * np.asarray(x) ** 2 + np.asarray(y) ** 2 + 2.0
 
 
-def grad_f(theta):
+def grad_f(theta: Any) -> np.ndarray:
     """``∇f = (3x, 2y)`` at ``theta = (x, y)``."""
     x, y = theta
     return np.array([3.0 * x, 2.0 * y])
@@ -54,7 +63,7 @@ def _start(start):
     return theta
 
 
-def descend(eta, start=START, steps=30):
+def descend(eta: float, start: Sequence[float] = START, steps: int = 30) -> np.ndarray:
     """Plain gradient descent ``θ ← θ − η ∇f(θ)``: the iterates, shape ``(steps + 1, 2)``."""
     eta = float(eta)
     if not eta > 0:
@@ -67,14 +76,15 @@ def descend(eta, start=START, steps=30):
     return np.array(path)
 
 
-def closed_form(eta, start=START, steps=30):
+def closed_form(eta: float, start: Sequence[float] = START, steps: int = 30) -> np.ndarray:
     """``x_k = (1 − 3η)^k x₀``, ``y_k = (1 − 2η)^k y₀`` for k = 0..steps."""
     x0, y0 = _start(start)
     k = np.arange(int(steps) + 1)
     return np.column_stack([(1 - 3 * eta) ** k * x0, (1 - 2 * eta) ** k * y0])
 
 
-def optimizer_path(optimizer, start=START, steps=30):
+def optimizer_path(optimizer: Any, start: Sequence[float] = START,
+                   steps: int = 30) -> np.ndarray:
     """The iterates of a deltaprop optimizer on ``f``, shape ``(steps + 1, 2)``.
 
     ``optimizer`` is an :class:`~deltaprop.optimizers.Optimizer` instance or a name
@@ -93,7 +103,7 @@ def optimizer_path(optimizer, start=START, steps=30):
     return np.array(path)
 
 
-def stability(eta):
+def stability(eta: float) -> str:
     """A sentence: the contraction factors of one step and whether descent converges."""
     fx, fy = 1 - 3 * eta, 1 - 2 * eta
     ok = abs(fx) < 1 and abs(fy) < 1
@@ -103,7 +113,9 @@ def stability(eta):
             f" {verdict} (stable for eta < 2/3)")
 
 
-def iterate_table(etas=SEED_ETAS, start=START, steps=30, show=(0, 1, 2, 3, 4, 5, 10, 20, 30)):
+def iterate_table(etas: Sequence[float] = LECTURE_ETAS, start: Sequence[float] = START,
+                  steps: int = 30,
+                  show: Sequence[int] = (0, 1, 2, 3, 4, 5, 10, 20, 30)) -> str:
     """A plain-text table of the iterates ``(x_k, y_k)`` and ``f`` for each learning rate."""
     rows = [k for k in show if k <= steps]
     paths = {eta: descend(eta, start, steps) for eta in etas}
@@ -123,17 +135,19 @@ def iterate_table(etas=SEED_ETAS, start=START, steps=30, show=(0, 1, 2, 3, 4, 5,
     return "\n".join(lines) + "\n"
 
 
-def plot_descent(path, etas=SEED_ETAS, start=START, steps=30, optimizers=None, title=None):
-    """Contour plot of ``f`` with the trajectories; saves to ``path`` and returns it.
+def plot_descent(path: str | os.PathLike[str] | None = None,
+                 etas: Sequence[float] = LECTURE_ETAS, start: Sequence[float] = START,
+                 steps: int = 30, optimizers: Mapping[str, Any] | None = None,
+                 title: str | None = None, *, ax: Sequence[Axes] | None = None) -> Figure:
+    """Contour plot of ``f`` with the trajectories; returns the figure.
 
     Left: plain gradient descent for each η in ``etas``. Right: gradient descent
     (η = 0.1), momentum and Adam from the same start (``optimizers`` maps a label to an
-    optimizer instance to replace these three).
+    optimizer instance to replace these three). ``ax`` is a pair of Axes to draw into;
+    with ``path`` the figure is also written there (see :mod:`deltaprop.plots`).
     """
     from .optimizers import SGD, Adam, Momentum
-    from .plots import pyplot, save_figure
-
-    plt = pyplot()
+    from .plots import finish, new_figure
     if optimizers is None:
         optimizers = {"gradient descent, η = 0.1": SGD(lr=0.1),
                       "momentum, η = 0.05, μ = 0.8": Momentum(lr=0.05, momentum=0.8),
@@ -146,25 +160,30 @@ def plot_descent(path, etas=SEED_ETAS, start=START, steps=30, optimizers=None, t
     g = np.linspace(-lim, lim, 300)
     X, Y = np.meshgrid(g, g)
     Z = f(X, Y)
-    fig, axes = plt.subplots(1, 2, figsize=(12, 5.6))
+    axes: Any
+    if ax is None:
+        fig, axes = new_figure((12, 5.6), 1, 2, standalone=path is not None)
+    else:
+        axes = list(ax)
+        fig = axes[0].figure
     panels = ((axes[0], gd, lambda eta: f"η = {eta:g}" + (" (1 − 3η = %+.4f)" % (1 - 3 * eta))),
               (axes[1], opt, lambda label: label))
-    for ax, paths, label in panels:
+    for panel, paths, label in panels:
         levels = [lv for lv in (2.25, 2.5, 3, 4, 6, 9, 13, 18, 25, 35, 50) if lv < Z.max()]
-        cs = ax.contour(X, Y, Z, levels=levels, colors="0.7", linewidths=0.8)
-        ax.clabel(cs, levels[::2], fmt="f=%g", fontsize=7)
-        ax.plot(*start, "*", color="0.3", ms=14, zorder=1,
-                label=f"start ({start[0]:g}, {start[1]:g})")
-        ax.plot(0, 0, "kx", ms=9, zorder=1, label="minimum (0, 0)")
+        cs = panel.contour(X, Y, Z, levels=levels, colors="0.7", linewidths=0.8)
+        panel.clabel(cs, levels[::2], fmt="f=%g", fontsize=7)
+        panel.plot(*start, "*", color="0.3", ms=14, zorder=1,
+                   label=f"start ({start[0]:g}, {start[1]:g})")
+        panel.plot(0, 0, "kx", ms=9, zorder=1, label="minimum (0, 0)")
         for key, p in paths.items():
-            ax.plot(p[:, 0], p[:, 1], "o-", ms=3, lw=1.2, label=label(key), zorder=2)
-        ax.set_xlim(-lim, lim)
-        ax.set_ylim(-lim, lim)
-        ax.set_aspect("equal")
-        ax.set_xlabel("x")
-        ax.set_ylabel("y")
-        ax.legend(fontsize=8, loc="lower right")
+            panel.plot(p[:, 0], p[:, 1], "o-", ms=3, lw=1.2, label=label(key), zorder=2)
+        panel.set_xlim(-lim, lim)
+        panel.set_ylim(-lim, lim)
+        panel.set_aspect("equal")
+        panel.set_xlabel("x")
+        panel.set_ylabel("y")
+        panel.legend(fontsize=8, loc="lower right")
     axes[0].set_title(f"gradient descent, {steps} steps: stable only for η < 2/3")
     axes[1].set_title(f"optimizers compared, {steps} steps")
     fig.suptitle(title or "f(x, y) = 1.5x² + y² + 2,  ∇f = (3x, 2y)")
-    return save_figure(fig, path)
+    return finish(fig, path)

@@ -39,10 +39,17 @@ each epoch as the layers hold them after its backward sweep; ``update_ratio`` is
 from __future__ import annotations
 
 import math
+import os
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .training import Callback
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 __all__ = ["Diagnostics", "QUANTITIES", "layer_statistics", "plot_diagnostics",
            "plot_layer_profile"]
@@ -57,7 +64,7 @@ QUANTITIES = {
 }
 
 
-def layer_statistics(layer, share):
+def layer_statistics(layer: Any, share: float) -> dict[str, float]:
     """The probe statistics of one layer after a backward sweep: a dict with
     ``delta_norm``, ``grad_norm``, ``dead`` and ``saturated`` (see the module docstring).
 
@@ -112,14 +119,14 @@ class Diagnostics(Callback):
     (3, 3)
     """
 
-    def __init__(self, X=None, y=None, max_samples=256):
+    def __init__(self, X: Any = None, y: Any = None, max_samples: int = 256) -> None:
         if (X is None) != (y is None):
             raise ValueError("give both X and y for the probe batch, or neither")
         if isinstance(max_samples, bool) or int(max_samples) < 1:
             raise ValueError(f"max_samples must be a positive integer, got {max_samples!r}")
         self.X, self.y, self.max_samples = X, y, int(max_samples)
-        self.history = {"epoch": [], **{name: [] for name in QUANTITIES}}
-        self.activations = []
+        self.history: dict[str, list] = {"epoch": [], **{name: [] for name in QUANTITIES}}
+        self.activations: list[str] = []
         self._probe = None
         self._start = None
 
@@ -165,7 +172,7 @@ class Diagnostics(Callback):
         for name in QUANTITIES:
             self.history[name].append(rows[name])
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, Any]:
         """The history with NaN written as None (valid JSON)."""
         def clean(v):
             return None if isinstance(v, float) and math.isnan(v) else v
@@ -174,7 +181,7 @@ class Diagnostics(Callback):
             out[name] = [[clean(v) for v in row] for row in self.history[name]]
         return out
 
-    def table(self, epoch=-1):
+    def table(self, epoch: int = -1) -> str:
         """A plain-text table of one epoch (the last by default), one row per layer."""
         if not self.history["epoch"]:
             return "(no epoch recorded yet)\n"
@@ -191,19 +198,27 @@ class Diagnostics(Callback):
         return "\n".join(lines) + "\n"
 
 
-def plot_diagnostics(diag, path, title=None):
-    """The recorded quantities per epoch, one line per layer; saves to ``path``."""
-    from .plots import pyplot, save_figure
+def plot_diagnostics(diag: Diagnostics, path: str | os.PathLike[str] | None = None, *,
+                     title: str | None = None) -> Figure:
+    """The recorded quantities per epoch, one line per layer, on a 2 x 3 grid of panels.
 
-    plt = pyplot()
+    Writes the figure to ``path`` when given and returns it (see :mod:`deltaprop.plots`
+    for the figure's life: stand-alone with a path, a pyplot figure without).
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    from .plots import finish, new_figure
+
     h = diag.history
     if not h["epoch"]:
         raise ValueError("the Diagnostics callback has recorded no epoch yet")
     epochs = np.array(h["epoch"])
-    fig, axes = plt.subplots(2, 3, figsize=(14, 7.5))
+    fig, axes = new_figure((13, 7), 2, 3, standalone=path is not None)
     axes = axes.ravel()
     n_layers = len(diag.activations)
-    colors = plt.cm.viridis(np.linspace(0, 0.9, max(n_layers, 2)))
+    import matplotlib as mpl
+
+    colors = mpl.colormaps["viridis"](np.linspace(0, 0.9, max(n_layers, 2)))
     for ax, name in zip(axes, QUANTITIES):
         values = np.array(h[name], dtype=float)  # (epochs, layers)
         drawn = False
@@ -216,7 +231,7 @@ def plot_diagnostics(diag, path, title=None):
         ax.set_title(QUANTITIES[name], fontsize=10)
         ax.set_xlabel("epoch")
         ax.set_xlim(epochs[0] - 0.5, epochs[-1] + 0.5)
-        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         if name in ("dead", "saturated"):
             ax.set_ylim(-0.03, 1.03)
@@ -229,17 +244,28 @@ def plot_diagnostics(diag, path, title=None):
     axes[5].axis("off")
     axes[5].legend(handles, labels, loc="center", fontsize=9, title="Dense layer (input side first)")
     fig.suptitle(title or "Diagnostics per layer, measured at the end of each epoch")
-    return save_figure(fig, path)
+    return finish(fig, path)
 
 
-def plot_layer_profile(runs, path, epoch=0, title=None):
+def plot_layer_profile(runs: Mapping[str, Diagnostics],
+                       path: str | os.PathLike[str] | None = None, *, epoch: int = 0,
+                       title: str | None = None, ax: Sequence[Axes] | None = None) -> Figure:
     """Compare networks layer by layer at one epoch: ``runs`` maps a label to a
     :class:`Diagnostics`. Left the gradient norm per layer (log scale: vanishing
-    gradients fall towards the input), right the dead / saturated shares."""
-    from .plots import pyplot, save_figure
+    gradients fall towards the input), right the dead / saturated shares.
 
-    plt = pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.6))
+    ``ax`` is a pair of Axes to draw into; the figure is written to ``path`` when given
+    and returned."""
+    from matplotlib.ticker import MaxNLocator
+
+    from .plots import finish, new_figure
+
+    axes: Any
+    if ax is None:
+        fig, axes = new_figure((12, 4.6), 1, 2, standalone=path is not None)
+    else:
+        axes = list(ax)
+        fig = axes[0].figure
     for label, diag in runs.items():
         g = np.array(diag.history["grad_norm"][epoch], dtype=float)
         k = np.arange(1, len(g) + 1)
@@ -258,10 +284,10 @@ def plot_layer_profile(runs, path, epoch=0, title=None):
     axes[1].set_xlabel("layer k (1 = next to the input)")
     axes[1].set_ylabel("share")
     axes[1].set_ylim(-0.03, 1.03)
-    for ax in axes:
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-        ax.xaxis.get_major_locator().set_params(integer=True)
+    for panel in axes:
+        panel.grid(alpha=0.3)
+        panel.legend(fontsize=8)
+        panel.xaxis.set_major_locator(MaxNLocator(integer=True))
     if title:
         fig.suptitle(title)
-    return save_figure(fig, path)
+    return finish(fig, path)

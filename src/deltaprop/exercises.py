@@ -10,7 +10,8 @@ what it returns, entry by entry, with
 and reports which entries differ and by how much. Three kinds of exercise:
 
 ``activation`` (``reference`` is an activation name such as ``"sigmoid"``)
-    Write step ② of seed 000, ``backward(z, g)`` (or ``backward(z, a, g)`` with
+    Write step ② of the backward pass (Goodfellow et al., *Deep Learning*, §6.5.4),
+    ``backward(z, g)`` (or ``backward(z, a, g)`` with
     ``a = f(z)``), returning :math:`\partial J/\partial z = g \odot f'(z)` where ``g`` is
     :math:`\partial J/\partial a`. Arrays are ``(N, n)``, rows are samples.
 ``loss`` (``reference`` is a loss name such as ``"half_squared_error"``)
@@ -38,7 +39,9 @@ True
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -176,8 +179,10 @@ def _away_from_zero(rng, shape, low=0.1, high=2.0):
     return rng.choice([-1.0, 1.0], size=shape) * rng.uniform(low, high, size=shape)
 
 
-def check_backward(backward, reference, *, activation="identity", forward=None, shape=(4, 3),
-                   inputs=None, seed=0, rtol=1e-6, atol=1e-8, eps=1e-6):
+def check_backward(backward: Callable[..., Any], reference: str, *, activation: str = "identity",
+                   forward: Callable[..., Any] | None = None, shape: tuple[int, int] = (4, 3),
+                   inputs: dict[str, Any] | None = None, seed: int = 0, rtol: float = 1e-6,
+                   atol: float = 1e-8, eps: float = 1e-6) -> BackwardCheck:
     """Compare a backward function you wrote with finite differences and deltaprop's own.
 
     Parameters

@@ -26,6 +26,7 @@ left out of the maximum instead of failing (or passing) by accident.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import numpy as np
 
@@ -55,21 +56,21 @@ class GradcheckReport:
     floor: float
 
     @property
-    def max_rel_error(self):
+    def max_rel_error(self) -> float:
         return max(a.max_rel_error for a in self.arrays)
 
     @property
-    def n_kinks(self):
+    def n_kinks(self) -> int:
         return sum(len(a.kinks) for a in self.arrays)
 
     @property
-    def passed(self):
+    def passed(self) -> bool:
         return self.max_rel_error <= self.tolerance
 
-    def __bool__(self):
+    def __bool__(self) -> bool:
         return self.passed
 
-    def __str__(self):
+    def __str__(self) -> str:
         lines = [
             f"gradcheck: {'PASS' if self.passed else 'FAIL'}  max relative error "
             f"{self.max_rel_error:.3e} (tolerance {self.tolerance:.0e}; "
@@ -100,8 +101,10 @@ def _loss_and_kinks(net, X, T, training):
     return net.objective(per_sample), signs
 
 
-def gradcheck(net, X, T, *, eps=1e-4, order=4, tolerance=1e-6, floor="auto",
-              max_entries=None, seed=0, n_worst=3, training=False):
+def gradcheck(net: Any, X: Any, T: Any, *, eps: float = 1e-4, order: Literal[2, 4] = 4,
+              tolerance: float = 1e-6, floor: float | Literal["auto"] = "auto",
+              max_entries: int | None = None, seed: int = 0, n_worst: int = 3,
+              training: bool = False) -> GradcheckReport:
     """Compare the backpropagated gradient of ``net`` with finite differences.
 
     The check runs on a float64 copy of ``net``; ``net`` itself is not changed. Every

@@ -1,7 +1,7 @@
 """Losses: per-sample value and gradient with respect to the network output ``y``.
 
 A loss ``l(y, t)`` is one small object. ``value`` gives one number per sample (row),
-``gradient`` gives ``dl/dy`` per sample: seed 000's step ① ``g <- grad_y L(t, y)``.
+``gradient`` gives ``dl/dy`` per sample: Goodfellow et al.'s step ① ``g <- grad_y L(t, y)``.
 Reducing over the batch (``"mean"`` or ``"sum"``) and the L2 term belong to the
 network's objective (:class:`deltaprop.network.Sequential`), not to the loss.
 
@@ -210,7 +210,7 @@ class Loss:
 
 @register
 class HalfSquaredError(Loss):
-    r"""Seeds 000 and 003: :math:`\ell = \tfrac12\,\lVert t - y\rVert^2`, :math:`\partial\ell/\partial y = y - t`."""
+    r"""Goodfellow et al.; Nielsen: :math:`\ell = \tfrac12\,\lVert t - y\rVert^2`, :math:`\partial\ell/\partial y = y - t`."""
 
     name = "half_squared_error"
     fused_kernel = "squared"
@@ -240,7 +240,7 @@ class HalfSquaredError(Loss):
 
 @register
 class SquaredError(Loss):
-    r"""Seed 004's summand: :math:`\ell = \lVert t - y\rVert^2`, :math:`\partial\ell/\partial y = -2e`, :math:`e = t - y`."""
+    r"""Hagan et al.'s summand: :math:`\ell = \lVert t - y\rVert^2`, :math:`\partial\ell/\partial y = -2e`, :math:`e = t - y`."""
 
     name = "squared_error"
     fused_kernel = "squared"
@@ -270,7 +270,7 @@ class SquaredError(Loss):
 
 @register
 class MSE(Loss):
-    r"""Seed 001: :math:`\ell = \frac{1}{n_K}\lVert y - t\rVert^2`, :math:`\partial\ell/\partial y = \frac{2}{n_K}(y - t)`."""
+    r"""Rousseau's lecture notes: :math:`\ell = \frac{1}{n_K}\lVert y - t\rVert^2`, :math:`\partial\ell/\partial y = \frac{2}{n_K}(y - t)`."""
 
     name = "mse"
     fused_kernel = "squared"
@@ -319,7 +319,7 @@ def _check_unit_interval(t, name):
 
 @register
 class CrossEntropy(Loss):
-    r"""Cross-entropy on probability outputs (seeds 001, 002, 004).
+    r"""Cross-entropy on probability outputs (Rousseau; Sayrol; Hagan et al.).
 
     .. math:: \ell = -\sum_j t_j \log y_j, \qquad
               \frac{\partial \ell}{\partial z} = y - t \ \text{(fused with softmax)}

@@ -13,7 +13,7 @@ Every update rule agrees with its ``torch.optim`` twin to rounding (see
 * ``clip_norm``: the gradients are first rescaled like ``torch.nn.utils.clip_grad_norm_``
   (:func:`clip_grad_norm`).
 * ``weight_decay=λ`` on the weight matrices only (``param.ndim >= 2``; biases are never
-  decayed). For every optimizer except :class:`AdamW` it is seed 002's form
+  decayed). For every optimizer except :class:`AdamW` it is the form of Sayrol's lecture notes
 
   .. math:: W \leftarrow W - \eta\,\mathrm{step} - \lambda W,
 
@@ -153,7 +153,7 @@ class Optimizer:
         learning-rate schedule does so); it then accepts any η ≥ 0.
     weight_decay : float
         λ in ``[0, 1)``, applied to the arrays with ``ndim >= 2`` only:
-        :math:`W \leftarrow W - \eta\,\mathrm{step} - \lambda W` (seed 002).
+        :math:`W \leftarrow W - \eta\,\mathrm{step} - \lambda W` (Sayrol's lecture notes).
     clip_norm : float or None
         When set, the gradients are first scaled by :func:`clip_grad_norm` (in place).
 
@@ -172,7 +172,7 @@ class Optimizer:
     #: True for a method that minimises the whole training objective itself (``minimize``)
     #: instead of taking steps: :func:`deltaprop.training.fit` then hands it the objective.
     full_batch = False
-    #: True for the decoupled ``W <- W - eta*lambda*W`` of AdamW, False for seed 002's form.
+    #: True for the decoupled ``W <- W - eta*lambda*W`` of AdamW, False for Sayrol's form.
     decoupled_weight_decay = False
     #: Name of the rule's fused kernel in :mod:`deltaprop.kernels` (None: NumPy only); a
     #: rule with a kernel also writes :meth:`_kernel_args`.
@@ -542,7 +542,7 @@ class SGD(Optimizer):
 
     .. math:: W \leftarrow W - \eta\, \frac{\partial L}{\partial W}
 
-    With momentum μ, seed 002's form (equal to ``torch.optim.SGD`` with ``dampening=0``):
+    With momentum μ, Sayrol's form (equal to ``torch.optim.SGD`` with ``dampening=0``):
 
     .. math::
 
@@ -556,7 +556,7 @@ class SGD(Optimizer):
         \Delta \leftarrow \mu \Delta + g, \qquad
         W \leftarrow W - \eta\,(g + \mu \Delta)
 
-    The velocity Δ (``state["velocity"]``) starts at zero. Seed 002's weight decay
+    The velocity Δ (``state["velocity"]``) starts at zero. Sayrol's weight decay
     subtracts λW from the weight matrices besides the step (see :class:`Optimizer`).
 
     Parameters
@@ -823,7 +823,7 @@ class Adam(Optimizer):
 
     (ε is added *after* the bias correction of :math:`\sqrt v`, as in torch.) With
     ``amsgrad=True``, :math:`\hat v \leftarrow \max(\hat v, v)` replaces ``v`` in the
-    denominator. ``m``, ``v`` and ``v_max`` start at zero. Seed 002's weight decay
+    denominator. ``m``, ``v`` and ``v_max`` start at zero. Sayrol's weight decay
     subtracts λW beside the step; for the decoupled form use :class:`AdamW`.
 
     Parameters
@@ -897,7 +897,7 @@ class AdamW(Adam):
 
     .. math:: W \leftarrow W - \eta \lambda W ,
 
-    then the :class:`Adam` step. Unlike seed 002's form, λ is multiplied by the current η
+    then the :class:`Adam` step. Unlike Sayrol's form, λ is multiplied by the current η
     (so it follows a learning-rate schedule), and any λ ≥ 0 is accepted.
     """
 

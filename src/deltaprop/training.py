@@ -91,6 +91,25 @@ class History:
         last = {k: v[-1] for k, v in self.history.items() if v}
         return f"History(epochs={len(self.epoch)}, last={last})"
 
+    def plot(self, ax=None, path=None, title=None):
+        """The learning curves (:func:`deltaprop.plots.learning_curves`): returns the Figure."""
+        from .plots import learning_curves
+
+        return learning_curves(self, path, ax=ax, title=title)
+
+    def _repr_png_(self):
+        """Jupyter shows the learning curves (nothing without matplotlib or epochs)."""
+        if not self.history.get("loss"):
+            return None
+        import io as _io
+
+        buffer = _io.BytesIO()
+        try:
+            self.plot(path=buffer)
+        except ImportError:
+            return None
+        return buffer.getvalue()
+
 
 # -- callbacks ---------------------------------------------------------------------------
 

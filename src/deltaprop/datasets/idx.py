@@ -118,6 +118,7 @@ def _locate_idx_files(data_dir, split: str) -> tuple[Path, Path]:
     if missing:
         names = " and ".join(f"{b}[.gz]" for b in missing)
         raise DatasetError(f"{data_dir}: no {names}; the {split!r} split needs {wanted}")
+    assert found[0] is not None and found[1] is not None
     return found[0], found[1]
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import textwrap
+from typing import Any
 
 from .document import EQ, TIMES, Mat, S, Sym
 
@@ -320,7 +321,7 @@ class MarkdownRenderer(LatexRenderer):
 FORMATS = ("text", "markdown", "latex", "json")
 
 
-def render(trace, fmt="text", notation=None, **kw):
+def render(trace: Any, fmt: str = "text", notation: str | None = None, **kw: Any) -> str:
     """``trace`` as a string in ``fmt`` (``"text"``, ``"markdown"``, ``"latex"``, ``"json"``).
 
     Keyword arguments go to the renderer (e.g. ``standalone=True`` for LaTeX,

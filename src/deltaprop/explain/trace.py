@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -162,13 +163,15 @@ class Trace:
                 f"notation={self.notation!r})")
 
     # -- renderings ----------------------------------------------------------------------
-    def document(self, notation=None, sample=None, max_samples=3):
+    def document(self, notation: str | None = None, sample: int | None = None,
+                 max_samples: int = 3) -> Any:
         """The trace as a list of document items (see :class:`Eq`), in ``notation``."""
         return build_document(self, get_notation(notation or self.notation),
                               sample=sample, max_samples=max_samples)
 
-    def to_text(self, notation=None, sample=None, precision=None, max_samples=3, width=100,
-                max_rows=8, max_cols=8):
+    def to_text(self, notation: str | None = None, sample: int | None = None,
+                precision: int | None = None, max_samples: int = 3, width: int = 100,
+                max_rows: int = 8, max_cols: int = 8) -> str:
         """Plain text for a terminal.
 
         Parameters
@@ -202,14 +205,16 @@ class Trace:
     def _repr_latex_(self):
         return self.to_latex()
 
-    def to_markdown(self, notation=None, sample=None, precision=None, max_samples=3,
-                    max_rows=8, max_cols=8):
+    def to_markdown(self, notation: str | None = None, sample: int | None = None,
+                    precision: int | None = None, max_samples: int = 3, max_rows: int = 8,
+                    max_cols: int = 8) -> str:
         """Markdown with ``$…$`` / ``$$…$$`` math (GitHub, Jupyter, MkDocs with MathJax)."""
         doc = self.document(notation, sample, max_samples)
         return MarkdownRenderer(precision or self.precision, max_rows, max_cols).render(doc)
 
-    def to_latex(self, notation=None, sample=None, precision=None, max_samples=3,
-                 standalone=False, max_rows=6, max_cols=6):
+    def to_latex(self, notation: str | None = None, sample: int | None = None,
+                 precision: int | None = None, max_samples: int = 3, standalone: bool = False,
+                 max_rows: int = 6, max_cols: int = 6) -> str:
         r"""LaTeX for a handout (needs ``amsmath``; pure ASCII).
 
         Parameters
@@ -224,7 +229,7 @@ class Trace:
         return LatexRenderer(precision or self.precision, max_rows, max_cols,
                              standalone).render(doc)
 
-    def to_dict(self, notation=None):
+    def to_dict(self, notation: str | None = None) -> dict[str, Any]:
         """Every number, in deltaprop's layout, plus the notation's symbol names.
 
         Arrays become nested lists; per-layer entries hold ``input``, ``z``, ``a``,
@@ -285,12 +290,13 @@ class Trace:
             "training": self.training,
         }
 
-    def to_json(self, notation=None, indent=1):
+    def to_json(self, notation: str | None = None, indent: int | None = 1) -> str:
         """:meth:`to_dict` as a JSON string."""
         return json.dumps(self.to_dict(notation), indent=indent)
 
 
-def explain(net, X, T, notation="goodfellow", sample_weight=None, precision=6, training=False):
+def explain(net: Any, X: Any, T: Any, notation: str = "goodfellow", sample_weight: Any = None,
+            precision: int = 6, training: bool = False) -> Trace:
     """Trace one forward and one backward sweep of ``net`` on ``(X, T)``.
 
     Runs ``gradients(X, T)`` on a copy of ``net`` whose layers record what their backward

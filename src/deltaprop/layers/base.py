@@ -17,7 +17,7 @@ A layer maps a batch whose rows are samples to another batch. It
 * computes ``forward(x, training, keep)`` and ``backward(g)``: ``g`` is the gradient of
   the objective with respect to the layer's output; ``backward`` fills the parameter
   gradients and returns the gradient with respect to its input, the ``g`` of the layer
-  below (seed 000's step ⑤);
+  below (step ⑤ of Goodfellow et al.'s algorithm 6.4);
 * describes itself: :meth:`Layer.get_config` (a JSON-able dict that rebuilds it, for
   model files) and :meth:`Layer.summary_row` (for ``summary()``).
 

@@ -74,7 +74,7 @@ class Dense(Layer):
 
     def __init__(self, n_in, n_out, activation="identity", dtype="float32", rng=None):
         n_in, n_out = check_int("n_in", n_in), check_int("n_out", n_out)
-        self.activation: Activation = get_activation(activation)
+        self.activation: Activation = get_activation(activation)  # type: ignore[assignment]
         self.dtype = check_dtype(dtype)
         rng = np.random.default_rng(rng)
         self._W = self.activation.initial_weights(n_in, n_out, rng, self.dtype)

@@ -1,4 +1,4 @@
-"""The lecture notes' worked examples, with numbers derived by hand."""
+"""The worked examples of the textbooks and lecture notes, with numbers derived by hand."""
 
 import numpy as np
 import pytest
@@ -6,46 +6,74 @@ import pytest
 import deltaprop as dp
 
 
-def test_seed000_two_two_one_network_nine_derivatives():
-    """Seed 000: ReLU hidden layer, linear output, J = ½ (t − y)².
+def test_the_worked_2_2_1_example_nine_derivatives():
+    """The worked 2-2-1 example: ReLU hidden layer, linear output, J = ½ (t − y)².
 
-    Hand computation (seed 000's notation, alpha = W h + b, W rows are units):
-      x = (1, 2), W1 = [[0.5, -1], [1, 0.5]], b1 = (0.5, -0.5)
-      alpha1 = (0.5 - 2 + 0.5, 1 + 1 - 0.5) = (-1, 1.5);  h1 = ReLU = (0, 1.5)
-      W2 = [[2, -1]], b2 = 0.25:  alpha2 = 0 - 1.5 + 0.25 = -1.25 = y;  t = 1
-      J = ½ (1 + 1.25)² = 2.53125
+    Hand computation (Goodfellow et al.'s notation, alpha = W h + b, W rows are units):
+      x = (1, 2), W1 = [[1, -1], [0.5, 1]], b1 = (0.5, -1)
+      alpha1 = (1 - 2 + 0.5, 0.5 + 2 - 1) = (-0.5, 1.5);  h1 = ReLU = (0, 1.5)
+      W2 = [[2, 1]], b2 = 0.5:  alpha2 = 0 + 1.5 + 0.5 = 2 = y;  t = 0.5
+      J = ½ (0.5 - 2)² = 1.125
     Backward:
-      ① g = y - t = -2.25          ② g ⊙ 1 = -2.25 (linear output)
-      ③ dJ/db2 = -2.25             ④ dJ/dW2 = g h1ᵀ = [0, -3.375]
-      ⑤ g = W2ᵀ g = (-4.5, 2.25)   ② g ⊙ step(alpha1) = (0, 2.25)
-      ③ dJ/db1 = (0, 2.25)         ④ dJ/dW1 = g xᵀ = [[0, 0], [2.25, 4.5]]
+      ① g = y - t = 1.5            ② g ⊙ 1 = 1.5 (linear output)
+      ③ dJ/db2 = 1.5               ④ dJ/dW2 = g h1ᵀ = [0, 2.25]
+      ⑤ g = W2ᵀ g = (3, 1.5)       ② g ⊙ step(alpha1) = (0, 1.5)
+      ③ dJ/db1 = (0, 1.5)          ④ dJ/dW1 = g xᵀ = [[0, 0], [1.5, 3]]
+    The README's first example and ``explain --example relu-2-2-1`` are this network.
     """
     net = dp.MLP([2, 2, 1], activation="relu", output="identity",
                  loss="half_squared_error", dtype="float64")
-    W1_seed = np.array([[0.5, -1.0], [1.0, 0.5]])
-    W2_seed = np.array([[2.0, -1.0]])
-    net.layers[0].W, net.layers[0].b = W1_seed.T, [0.5, -0.5]  # our W is their Wᵀ
-    net.layers[1].W, net.layers[1].b = W2_seed.T, [0.25]
-    x, t = np.array([[1.0, 2.0]]), np.array([[1.0]])
+    W1_book = np.array([[1.0, -1.0], [0.5, 1.0]])
+    W2_book = np.array([[2.0, 1.0]])
+    net.layers[0].W, net.layers[0].b = W1_book.T, [0.5, -1.0]  # our W is their Wᵀ
+    net.layers[1].W, net.layers[1].b = W2_book.T, [0.5]
+    x, t = np.array([[1.0, 2.0]]), np.array([[0.5]])
 
     J, [(gW1, gb1), (gW2, gb2)] = net.gradients(x, t)
 
-    assert J == 2.53125
-    np.testing.assert_array_equal(net.layers[0].z, [[-1.0, 1.5]])
+    assert J == 1.125
+    np.testing.assert_array_equal(net.layers[0].z, [[-0.5, 1.5]])
     np.testing.assert_array_equal(net.layers[0].a, [[0.0, 1.5]])
-    np.testing.assert_array_equal(net.layers[1].z, [[-1.25]])
-    # The nine derivatives, in the seed's layout (transpose ours back).
-    np.testing.assert_array_equal(gb2, [-2.25])
-    np.testing.assert_array_equal(gW2.T, [[0.0, -3.375]])
-    np.testing.assert_array_equal(gb1, [0.0, 2.25])
-    np.testing.assert_array_equal(gW1.T, [[0.0, 0.0], [2.25, 4.5]])
+    np.testing.assert_array_equal(net.layers[1].z, [[2.0]])
+    # The nine derivatives, in the book's layout (transpose ours back).
+    np.testing.assert_array_equal(gb2, [1.5])
+    np.testing.assert_array_equal(gW2.T, [[0.0, 2.25]])
+    np.testing.assert_array_equal(gb1, [0.0, 1.5])
+    np.testing.assert_array_equal(gW1.T, [[0.0, 0.0], [1.5, 3.0]])
     # The error vectors g = dJ/dalpha at each layer.
-    np.testing.assert_array_equal(net.layers[1].delta, [[-2.25]])
-    np.testing.assert_array_equal(net.layers[0].delta, [[0.0, 2.25]])
+    np.testing.assert_array_equal(net.layers[1].delta, [[1.5]])
+    np.testing.assert_array_equal(net.layers[0].delta, [[0.0, 1.5]])
+    # No negative zero anywhere a student would see it printed as "-0.".
+    for layer in net.layers:
+        for v in (layer.z, layer.a, layer.delta, layer.grad_W, layer.grad_b):
+            assert not np.any(np.signbit(v) & (v == 0)), v
 
 
-def test_seed004_S_vector_recursion_four_layers(rng):
-    """Seed 004: total squared error, S4 = -2 A4 e4 and Ŝ = Â W S down the layers.
+def test_the_worked_example_is_the_same_network_everywhere():
+    """README, the explain registry and this file use one network with one set of numbers."""
+    import re
+    from pathlib import Path
+
+    from deltaprop.explain import example
+
+    net, X, T = example("relu-2-2-1")
+    np.testing.assert_array_equal(net.layers[0].W, [[1.0, 0.5], [-1.0, 1.0]])
+    np.testing.assert_array_equal(net.layers[0].b, [0.5, -1.0])
+    np.testing.assert_array_equal(net.layers[1].W, [[2.0], [1.0]])
+    np.testing.assert_array_equal(net.layers[1].b, [0.5])
+    np.testing.assert_array_equal(X, [[1.0, 2.0]])
+    np.testing.assert_array_equal(T, [[0.5]])
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert "net.layers[0].W, net.layers[0].b = [[1.0, 0.5], [-1.0, 1.0]], [0.5, -1.0]" in readme
+    assert "net.layers[1].W, net.layers[1].b = [[2.0], [1.0]], [0.5]" in readme
+    assert re.search(r"print\(J\)\s+# 1\.125", readme)
+    with pytest.warns(DeprecationWarning, match="relu-2-2-1"):
+        old = example("seed000")
+    np.testing.assert_array_equal(old[0].layers[0].W, net.layers[0].W)
+
+
+def test_hagan_S_vector_recursion_four_layers(rng):
+    """Hagan et al. (Neural Network Design, ch. 11): total squared error, S4 = -2 A4 e4 and Ŝ = Â W S down the layers.
 
     The recursion is written here with explicit diagonal matrices and column vectors,
     one training pair at a time, exactly as on the slides; deltaprop's batch error
@@ -62,7 +90,7 @@ def test_seed004_S_vector_recursion_four_layers(rng):
     tanh_prime = lambda n: 1.0 - np.tanh(n) ** 2
     sig = lambda n: 1.0 / (1.0 + np.exp(-n))
     sig_prime = lambda n: sig(n) * (1.0 - sig(n))
-    Ws = [layer.W for layer in net.layers]  # seed 004 uses n = Wᵀ â + b: same W as ours
+    Ws = [layer.W for layer in net.layers]  # Hagan et al. use n = Wᵀ â + b: same W as ours
     bs = [layer.b for layer in net.layers]
     total = 0.0
     grads_ref = [(np.zeros_like(W), np.zeros_like(b)) for W, b in zip(Ws, bs)]
@@ -93,8 +121,8 @@ def test_seed004_S_vector_recursion_four_layers(rng):
         np.testing.assert_allclose(grads[k][1], grads_ref[k][1], rtol=1e-12, atol=1e-15)
 
 
-def test_seed003_four_equations_sigmoid_quadratic_cost(rng):
-    """Seed 003's four equations for C = ½‖y − a^L‖², sigmoid everywhere, one sample:
+def test_nielsen_four_equations_sigmoid_quadratic_cost(rng):
+    """Nielsen's four equations (Neural Networks and Deep Learning, ch. 2) for C = ½‖y − a^L‖², sigmoid everywhere, one sample:
     δ^L = (a^L − y) σ'(z^L);  δ^l = σ'(z^l) ⊙ (w^{l+1})ᵀ δ^{l+1};  ∂C/∂b = δ;  ∂C/∂w = δ aᵀ.
     """
     net = dp.MLP([2, 3, 2], activation="sigmoid", output="sigmoid",
@@ -102,7 +130,7 @@ def test_seed003_four_equations_sigmoid_quadratic_cost(rng):
     x, y = rng.normal(size=(1, 2)), rng.random((1, 2))
     net.gradients(x, y)
     sig = lambda z: 1 / (1 + np.exp(-z))
-    w2, w3 = net.layers[0].W.T, net.layers[1].W.T  # seed 003: z = w a + b
+    w2, w3 = net.layers[0].W.T, net.layers[1].W.T  # Nielsen: z = w a + b
     z2 = w2 @ x.T + net.layers[0].b[:, None]
     a2 = sig(z2)
     z3 = w3 @ a2 + net.layers[1].b[:, None]
@@ -115,8 +143,8 @@ def test_seed003_four_equations_sigmoid_quadratic_cost(rng):
     np.testing.assert_allclose(net.layers[0].grad_W.T, d2 @ x, rtol=1e-13)
 
 
-def test_mse_convention_of_seed001():
-    """mse is (1/n_K)‖y − t‖² per sample, averaged over the batch (L_B of seed 001)."""
+def test_mse_convention_of_rousseau():
+    """mse is (1/n_K)‖y − t‖² per sample, averaged over the batch (L_B of Rousseau's lecture notes)."""
     net = dp.MLP([1, 2], output="identity", loss="mse", dtype="float64")
     net.layers[0].W, net.layers[0].b = [[1.0, 2.0]], [0.0, 0.0]
     X, T = np.array([[1.0], [2.0]]), np.array([[0.0, 0.0], [1.0, 1.0]])

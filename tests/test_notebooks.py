@@ -1,0 +1,95 @@
+"""The notebooks in notebooks/ run from top to bottom (nbclient, a real kernel): a cell that
+raises fails the suite. They are stored without outputs; their own asserts check the numbers."""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+pytest.importorskip("ipykernel")
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+NAMES = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+
+def test_there_are_the_four_notebooks():
+    assert NAMES == ["backprop_by_hand.ipynb", "digits_estimators.ipynb", "mnist_engine.ipynb",
+                     "vanishing_gradient.ipynb"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_stored_without_outputs(name):
+    nb = json.loads((NOTEBOOKS / name).read_text(encoding="utf-8"))
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code":
+            assert cell["outputs"] == [] and cell["execution_count"] is None, cell["source"][:80]
+
+
+def execute(name, tmp_path, monkeypatch):
+    """Run a notebook in notebooks/ as its working directory; the executed notebook."""
+    # the kernel imports this checkout's deltaprop, whatever is installed
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        [str(SRC)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    client = nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
+                                     resources={"metadata": {"path": str(NOTEBOOKS)}})
+    client.execute()
+    nbformat.write(nb, tmp_path / name)
+    stderr = [o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs
+              if o.get("name") == "stderr"]
+    assert not stderr, f"{name} writes to stderr (a warning in the rendered page):\n{stderr}"
+    return nb
+
+
+def outputs(nb, mime):
+    return [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
+            if mime in o.get("data", {})]
+
+
+def stdout(nb):
+    return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
+                   for o in c.outputs if o.get("name") == "stdout")
+
+
+def test_backprop_by_hand(tmp_path, monkeypatch):
+    nb = execute("backprop_by_hand.ipynb", tmp_path, monkeypatch)
+    text = stdout(nb)
+    assert "J = 1.125" in text and "gradcheck: PASS" in text
+    md = outputs(nb, "text/markdown")
+    assert md and "1.125" in md[-1]["data"]["text/markdown"]  # the trace, rendered
+
+
+def test_vanishing_gradient(tmp_path, monkeypatch):
+    nb = execute("vanishing_gradient.ipynb", tmp_path, monkeypatch)
+    assert len(outputs(nb, "image/png")) == 2 and "first layer / output layer" in stdout(nb)
+
+
+def test_digits_estimators(tmp_path, monkeypatch):
+    pytest.importorskip("sklearn")
+    nb = execute("digits_estimators.ipynb", tmp_path, monkeypatch)
+    assert "test accuracy" in stdout(nb) and len(outputs(nb, "image/png")) == 1
+
+
+def test_mnist_engine(tmp_path, monkeypatch):
+    nb = execute("mnist_engine.ipynb", tmp_path, monkeypatch)
+    text = stdout(nb)
+    if "MNIST is not here" in text:
+        assert not outputs(nb, "image/png")  # every later cell stood down
+        pytest.skip("MNIST is not in ../shared/datasets: the notebook said so and stopped")
+    assert "accuracy" in text and len(outputs(nb, "image/png")) == 2
+
+
+def test_mnist_notebook_stops_gracefully_without_the_data(tmp_path, monkeypatch):
+    monkeypatch.setenv("DELTAPROP_MNIST", str(tmp_path / "nowhere"))
+    work = tmp_path / "repo" / "notebooks"
+    work.mkdir(parents=True)
+    nb = nbformat.read(NOTEBOOKS / "mnist_engine.ipynb", as_version=4)
+    monkeypatch.setenv("PYTHONPATH", str(SRC))
+    nbclient.NotebookClient(nb, timeout=60, kernel_name="python3",
+                            resources={"metadata": {"path": str(work)}}).execute()
+    assert "MNIST is not here" in stdout(nb)
