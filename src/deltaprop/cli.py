@@ -680,31 +680,69 @@ def _scores(net, X, y, target_scaling):
 
 def _plots(args, out, net, history, grad_norms, diagnostics, X_test, y_test, classification,
            data, quiet):
-    plots = {}
+    """Draw the run's figures into ``out``; ``{name: path}`` of those written. Figures
+    drawn to a path need no backend, so the user's matplotlib setting is left alone."""
     try:
-        import matplotlib
+        from . import plots as plotting
+        from .diagnostics import plot_diagnostics
 
-        matplotlib.use("Agg")  # the command draws into files: no screen needed
-        from . import plots as _plotting
-
-        plots["learning_curve"] = str(_plotting.learning_curves(history, out / "learning_curve.png"))
-        plots["gradient_norms"] = str(_plotting.gradient_norms(grad_norms,
-                                                               out / "gradient_norms.png"))
+        # Only plain arrays cross into the drawing processes: the network's predictions
+        # (which may run compiled, threaded kernels) are computed here, and the decision
+        # boundary, which needs the network, is drawn here.
+        figures = {"learning_curve": lambda p: plotting.learning_curves(history, p),
+                   "gradient_norms": lambda p: plotting.gradient_norms(grad_norms, p)}
         if classification:
-            plots["confusion_matrix"] = str(_plotting.confusion_matrix(
-                y_test, net.predict(X_test), out / "confusion_matrix.png",
-                labels=net.classes_, title="test confusion matrix"))
+            y_pred = net.predict(X_test)
+            figures["confusion_matrix"] = lambda p: plotting.confusion_matrix(
+                y_test, y_pred, p, labels=net.classes_, title="test confusion matrix")
         if diagnostics is not None:
-            from .diagnostics import plot_diagnostics
-
-            plots["diagnostics"] = str(plot_diagnostics(diagnostics, out / "diagnostics.png"))
+            figures["diagnostics"] = lambda p: plot_diagnostics(diagnostics, p)
+        here = {}
         if args.plot_boundary:
-            plots["decision_boundary"] = str(
-                _plotting.decision_boundary(net, X_test, y_test, out / "decision_boundary.png"))
+            here["decision_boundary"] = lambda p: plotting.decision_boundary(
+                net, X_test, y_test, p)
+        paths = {name: out / f"{name}.png" for name in (*figures, *here)}
+        _draw_in_parallel(figures, paths)
+        for name, draw in here.items():
+            draw(paths[name])
+        return {name: str(path) for name, path in paths.items()}
     except ImportError:
         if not quiet:
             print("(matplotlib is not installed: no plots; pip install 'deltaprop[plots]')")
-    return plots
+        return {}
+
+
+def _draw_in_parallel(figures, paths):
+    """Draw each figure (``name -> draw(path)``) into its path, in forked processes where
+    the system has ``fork`` (the figures are independent, and drawing them is most of the
+    command's time on a small data set); a figure that fails is drawn again here, so that
+    its error is the one reported."""
+    if not hasattr(os, "fork") or len(figures) < 2 or os.environ.get("DELTAPROP_SERIAL_PLOTS"):
+        for name, draw in figures.items():
+            draw(paths[name])
+        return
+    import multiprocessing
+
+    import matplotlib.figure  # noqa: F401  imported once, before the children share it
+
+    context = multiprocessing.get_context("fork")
+    children = {}
+    for name, draw in figures.items():
+        child = context.Process(target=_draw_child, args=(draw, paths[name]), daemon=True)
+        child.start()
+        children[name] = child
+    for name, child in children.items():
+        child.join(timeout=300)
+        if child.exitcode != 0:  # failed, or still drawing after 5 minutes
+            child.kill()
+            figures[name](paths[name])
+
+
+def _draw_child(draw, path):
+    import warnings
+
+    warnings.simplefilter("ignore")
+    draw(path)
 
 
 def _load_model(path):
@@ -1062,10 +1100,10 @@ def cmd_descent(args):
     print(descent.iterate_table(etas, start, args.steps), end="")
     if args.plot.lower() != "none":
         try:
-            path = descent.plot_descent(args.plot, etas, start, args.steps)
+            descent.plot_descent(args.plot, etas, start, args.steps)
         except ImportError as exc:
             raise CLIError(str(exc))
-        print(f"wrote {path}")
+        print(f"wrote {args.plot}")
     return 0
 
 
