@@ -164,7 +164,7 @@ class Activation:
     #: ``f``) and backward (``g ⊙ f'``, then ``Σ g``), or None for NumPy only. A subclass
     #: that redefines the maths (``forward``, ``derivative``, ``backward``) loses the
     #: inherited kernel unless it names one itself.
-    fused_kernel = None
+    fused_kernel: str | None = None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

@@ -76,7 +76,7 @@ class Loss:
     #: per-sample value and δ), or None for NumPy only; :meth:`_delta_kernel_args` says
     #: with which output activation it applies. A subclass that redefines the maths loses
     #: the inherited kernel unless it names one itself.
-    fused_kernel = None
+    fused_kernel: str | None = None
     outputs: tuple[str, ...] | None = None
     fused_activation: type[Activation] | None = None
     default_output = "identity"

@@ -176,7 +176,7 @@ class Optimizer:
     decoupled_weight_decay = False
     #: Name of the rule's fused kernel in :mod:`deltaprop.kernels` (None: NumPy only); a
     #: rule with a kernel also writes :meth:`_kernel_args`.
-    kernel = None
+    kernel: str | None = None
 
     def __init__(self, lr, weight_decay=0.0, clip_norm=None):
         self.lr = check_positive("lr", lr)
