@@ -952,7 +952,7 @@ def cmd_summary(args):
     return 0
 
 
-# -- explain and descent (issue 5) ------------------------------------------------------
+# -- explain and descent ----------------------------------------------------------------
 
 EXAMPLES_EXPLAIN = """\
 examples:

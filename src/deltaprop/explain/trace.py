@@ -327,7 +327,7 @@ def explain(net: Any, X: Any, T: Any, notation: str = "goodfellow", sample_weigh
     Examples
     --------
     >>> from deltaprop.explain import example, explain
-    >>> trace = explain(*example("seed000"))
+    >>> trace = explain(*example("relu-2-2-1"))
     >>> trace.J
     1.125
     >>> print(trace.to_text())  # doctest: +SKIP
