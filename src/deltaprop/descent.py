@@ -147,7 +147,7 @@ def plot_descent(path: str | os.PathLike[str] | None = None,
     with ``path`` the figure is also written there (see :mod:`deltaprop.plots`).
     """
     from .optimizers import SGD, Adam, Momentum
-    from .plots import finish, new_figure
+    from .plots import figure_with_axes, finish
     if optimizers is None:
         optimizers = {"gradient descent, η = 0.1": SGD(lr=0.1),
                       "momentum, η = 0.05, μ = 0.8": Momentum(lr=0.05, momentum=0.8),
@@ -160,12 +160,7 @@ def plot_descent(path: str | os.PathLike[str] | None = None,
     g = np.linspace(-lim, lim, 300)
     X, Y = np.meshgrid(g, g)
     Z = f(X, Y)
-    axes: Any
-    if ax is None:
-        fig, axes = new_figure((12, 5.6), 1, 2, standalone=path is not None)
-    else:
-        axes = list(ax)
-        fig = axes[0].figure
+    fig, axes = figure_with_axes(ax, path, (12, 5.6), ncols=2)
     panels = ((axes[0], gd, lambda eta: f"η = {eta:g}" + (" (1 − 3η = %+.4f)" % (1 - 3 * eta))),
               (axes[1], opt, lambda label: label))
     for panel, paths, label in panels:

@@ -258,14 +258,9 @@ def plot_layer_profile(runs: Mapping[str, Diagnostics],
     and returned."""
     from matplotlib.ticker import MaxNLocator
 
-    from .plots import finish, new_figure
+    from .plots import figure_with_axes, finish
 
-    axes: Any
-    if ax is None:
-        fig, axes = new_figure((12, 4.6), 1, 2, standalone=path is not None)
-    else:
-        axes = list(ax)
-        fig = axes[0].figure
+    fig, axes = figure_with_axes(ax, path, (12, 4.6), ncols=2)
     for label, diag in runs.items():
         g = np.array(diag.history["grad_norm"][epoch], dtype=float)
         k = np.arange(1, len(g) + 1)

@@ -72,6 +72,18 @@ def new_figure(figsize: tuple[float, float], nrows: int = 1, ncols: int = 1,
     return fig, axes
 
 
+def figure_with_axes(ax: Any, path: Any, figsize: tuple[float, float],
+                     ncols: int = 1) -> tuple[Figure, list[Any]]:
+    """``(figure, axes)`` for a plot function's ``ax=`` and ``path``: a new figure with
+    ``ncols`` panels when ``ax`` is None (standalone when it goes to a path), else the
+    caller's axes and their figure."""
+    if ax is None:
+        fig, axes = new_figure(figsize, 1, ncols, standalone=path is not None)
+        return fig, list(np.atleast_1d(axes))
+    axes = list(ax) if isinstance(ax, (Sequence, np.ndarray)) else [ax]
+    return _axes_figure(axes[0]), axes
+
+
 def finish(fig: Figure, path: str | os.PathLike[str] | IO[bytes] | None,
            dpi: int = 120) -> Figure:
     """Write ``fig`` to ``path`` (a file name or a binary file object) when given; return it."""

@@ -476,14 +476,8 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
                 logs = distributed.epoch_logs(net, total, n_global, score, n,
                                               (Xv, Tv, labels_v))
             else:
-                logs = {"loss": total / n}
-                if metric:
-                    logs[metric] = score.value()
-                if Xv is not None:
-                    val = net.measure(Xv, Tv, labels_v)
-                    logs["val_loss"] = val["loss"]
-                    if metric:
-                        logs["val_" + metric] = val[metric]
+                logs = _epoch_logs(net, total / n, metric and score.value(), metric,
+                                   (Xv, Tv, labels_v))
             logs["lr"] = float(opt.lr)
             logs["time"] = time.perf_counter() - t0
             if schedule is not None and hasattr(schedule, "update"):
@@ -520,6 +514,21 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
     if distributed is not None:
         distributed.check_identical(net)
     return history
+
+
+def _epoch_logs(net, loss, metric_value, metric, validation):
+    """An epoch's ``{"loss", metric, "val_loss", "val_" + metric}`` (the validation ones
+    when ``validation = (Xv, Tv, labels_v)`` has data)."""
+    logs = {"loss": loss}
+    if metric:
+        logs[metric] = metric_value
+    Xv, Tv, labels_v = validation
+    if Xv is not None:
+        val = net.measure(Xv, Tv, labels_v)
+        logs["val_loss"] = val["loss"]
+        if metric:
+            logs["val_" + metric] = val[metric]
+    return logs
 
 
 def _end_training(net, callbacks, history):
@@ -591,14 +600,7 @@ def _fit_full_batch(net, opt, train, validation, start, epochs, callbacks, verbo
         if not np.array_equal(result.x, last["theta"]):
             objective(result.x)
         params.data[:] = result.x
-        logs = {"loss": float(last["J"])}
-        if metric:
-            logs[metric] = last["score"]
-        if Xv is not None:
-            val = net.measure(Xv, Tv, labels_v)
-            logs["val_loss"] = val["loss"]
-            if metric:
-                logs["val_" + metric] = val[metric]
+        logs = _epoch_logs(net, float(last["J"]), last["score"], metric, (Xv, Tv, labels_v))
         logs["lr"] = float(opt.lr)
         now = time.perf_counter()
         logs["time"], clock[0] = now - clock[0], now

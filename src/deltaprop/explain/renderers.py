@@ -13,10 +13,11 @@ from typing import Any
 from .document import EQ, TIMES, Mat, S, Sym
 
 __all__ = ["TextRenderer", "MarkdownRenderer", "LatexRenderer", "render", "FORMATS",
-           "latex_escape"]
+           "latex_escape", "format_number"]
 
 
-def _number(v, precision):
+def format_number(v, precision):
+    """``v`` to ``precision`` significant digits, as every trace writes it (no ``-0``)."""
     v = float(v)
     if math.isnan(v):
         return "nan"
@@ -81,7 +82,7 @@ class TextRenderer:
         if isinstance(part, Sym):
             return [part.text]
         M = part.value
-        cells = _cells(M, self.precision, self.max_rows, self.max_cols, _number, self.DOTS)
+        cells = _cells(M, self.precision, self.max_rows, self.max_cols, format_number, self.DOTS)
         if len(cells) == 1 and len(cells[0]) == 1 and not part.tmark:
             return [cells[0][0]]
         widths = [max(len(r[j]) for r in cells) for j in range(len(cells[0]))]
@@ -144,7 +145,7 @@ class TextRenderer:
             if isinstance(c, Sym):
                 return c.text
             if isinstance(c, Mat):
-                return _number(c.value[0, 0], self.precision)
+                return format_number(c.value[0, 0], self.precision)
             return str(c)
         rows = [[cell(c) for c in table.header]] + [[cell(c) for c in r] for r in table.rows]
         widths = [max(len(r[j]) for r in rows) for j in range(len(rows[0]))]
@@ -185,7 +186,7 @@ def latex_escape(text):
 
 
 def _latex_number(v, precision):
-    s = _number(v, precision)
+    s = format_number(v, precision)
     if s in ("inf", "-inf"):
         return s.replace("inf", r"\infty")
     if s == "nan":
@@ -310,7 +311,7 @@ class MarkdownRenderer(LatexRenderer):
             if isinstance(c, Sym):
                 return f"${c.latex}$"
             if isinstance(c, Mat):
-                return _number(c.value[0, 0], self.precision)
+                return format_number(c.value[0, 0], self.precision)
             return str(c).replace("|", r"\|")
         lines = ["| " + " | ".join(cell(c) for c in table.header) + " |",
                  "|" + "---|" * len(table.header)]

@@ -17,24 +17,13 @@ pre-activation, activation, f', error and gradient vectors).
 from __future__ import annotations
 
 import html
-import math
 
 import numpy as np
 
 from ..explain.document import EQ, Eq, Heading, Mat, Para, Sym, Table
+from ..explain.renderers import format_number
 
 __all__ = ["trace_html"]
-
-
-def _number(v, precision):
-    """``v`` to ``precision`` significant digits, as the text renderer writes it."""
-    v = float(v)
-    if math.isnan(v):
-        return "nan"
-    if math.isinf(v):
-        return "inf" if v > 0 else "-inf"
-    s = f"{v + 0.0:.{precision}g}"
-    return "0" if s == "-0" else s
 
 
 def _esc(s):
@@ -88,7 +77,7 @@ class HtmlRenderer:
         v = m.value
         if v.size == 1 and not m.tmark:
             return (f'<span class="num" data-v="{float(v[0, 0])!r}">'
-                    f'{_esc(_number(v[0, 0], self.precision))}</span>')
+                    f'{_esc(format_number(v[0, 0], self.precision))}</span>')
         tag = self.tagger.tag(v)
         rows = []
         for i in range(min(v.shape[0], self.max_rows)):
@@ -101,7 +90,7 @@ class HtmlRenderer:
                     r, c = (j, i) if tag[2] else (i, j)  # (input, unit) in deltaprop's layout
                     attr = f' data-w="{tag[1]}:{r}:{c}"'
                 cells.append(f'<td{attr} data-v="{float(v[i, j])!r}">'
-                             f'{_esc(_number(v[i, j], self.precision))}</td>')
+                             f'{_esc(format_number(v[i, j], self.precision))}</td>')
             if v.shape[1] > self.max_cols:
                 cells.append("<td>⋯</td>")
             rows.append("<tr>" + "".join(cells) + "</tr>")
@@ -137,7 +126,7 @@ class HtmlRenderer:
             if isinstance(c, Sym):
                 return _esc(c.text)
             if isinstance(c, Mat):
-                return _esc(_number(c.value[0, 0], self.precision))
+                return _esc(format_number(c.value[0, 0], self.precision))
             return _esc(c)
         head = "".join(f"<th>{cell(c)}</th>" for c in table.header)
         body = "".join("<tr>" + "".join(f"<td>{cell(c)}</td>" for c in r) + "</tr>"
