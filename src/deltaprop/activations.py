@@ -193,7 +193,7 @@ class Activation:
         (2-D, C-contiguous, one dtype), else None."""
         if self.fused_kernel is None:
             return None
-        kernel = kernels.get(name, arrays[0].size)
+        kernel = kernels.get(name, arrays[0].size, like=arrays[0])
         if kernel is None:
             return None
         dtype = arrays[0].dtype

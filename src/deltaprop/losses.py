@@ -145,10 +145,10 @@ class Loss:
         when given.
         """
         if self.fused_kernel is not None and out is not None:
-            kernel = kernels.get("output_delta", z.size)
+            kernel = kernels.get("output_delta", z.size, like=z)
             scales = None if kernel is None else self._delta_kernel_args(activation, z.shape[-1])
             if scales is not None and _suits_kernel(z, y, t, out):
-                per_sample = np.empty(len(z), dtype=z.dtype)
+                per_sample = np.empty_like(z, shape=(len(z),))  # on z's device
                 dt = z.dtype.type
                 kernel(z, y, t, out, per_sample, kernels.LOSS_CODES[self.fused_kernel],
                        dt(scales[0]), dt(scales[1]))

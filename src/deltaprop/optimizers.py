@@ -270,7 +270,7 @@ class Optimizer:
             pairs = params.pairs() if isinstance(params, ParameterStore) else list(params)
             self._check_state(pairs, params)
             self._plan(pairs, params)
-        fused = self._fused and kernels.get(self.kernel, self._fused_size)
+        fused = self._fused and kernels.get(self.kernel, self._fused_size, like=self._fused[0][0])
         if fused:
             self._fused_step(fused)
             return
@@ -293,7 +293,7 @@ class Optimizer:
         operations, in the same order, as the NumPy passes)."""
         coef = 1.0
         if self.clip_norm is not None:  # clip_grad_norm's coefficient; g is scaled in the pass
-            sumsq = kernels.get("sum_of_squares", 0)
+            sumsq = kernels.get("sum_of_squares", 0, like=self._fused_grads[0])
             total_norm = math.sqrt(sum(sumsq(g) for g in self._fused_grads))  # per tensor
             coef = min(self.clip_norm / (total_norm + 1e-6), 1.0)
         self.t += 1

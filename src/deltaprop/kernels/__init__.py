@@ -130,20 +130,35 @@ def backend():
     return "numba" if table else "numpy"
 
 
-def get(name, size=None):
+def get(name, size=None, like=None):
     """The fused kernel ``name``, or None on the reference path (or for an unknown name).
+
+    ``like``: an array the kernel is to work on. For a GPU array the kernel is CuPy's
+    (:mod:`deltaprop.kernels.cuda`, same signature), for an array of the strict device
+    there is none (the reference path, as NumPy writes it).
 
     ``size``: the number of elements the kernel is asked to work on. In ``"auto"`` mode
     Numba is imported (about 0.4 s, and a few tens of milliseconds per cached kernel) only
     once work of at least :data:`AUTO_MIN_SIZE` elements comes; until then smaller work
     takes the NumPy path, so that a short job on a small network pays no import. Once
     imported, every kernel is used."""
+    if like is not None and type(like) is not np.ndarray:
+        return _device_kernel(name, like)
     table = _table
     if table is None:
         if size is not None and size < AUTO_MIN_SIZE and (_mode or _env_mode()) == "auto":
             return None
         table = _resolve()
     return table.get(name)
+
+
+def _device_kernel(name, like):
+    """The GPU's kernel ``name`` for a CuPy array (None with ``"numpy"`` forced, or for any
+    other array type)."""
+    if not type(like).__module__.startswith("cupy") or (_mode or _env_mode()) == "numpy":
+        return None
+    from . import cuda
+    return cuda.KERNELS.get(name)
 
 
 # --------------------------------------------------------------------------- BLAS threads
