@@ -9,8 +9,9 @@ lecture notations map onto the code. The modules that need an optional dependenc
 
 import importlib as _importlib
 
-from . import activations, datasets, layers, losses, optimizers, schedules, tasks
+from . import activations, datasets, devices, layers, losses, optimizers, schedules, tasks
 from .activations import ACTIVATIONS, Activation, get_activation
+from .devices import Device, DeviceError, get_device
 from .diagnostics import Diagnostics
 from .exercises import check_backward
 from .gradcheck import GradcheckReport, gradcheck
@@ -45,6 +46,8 @@ __all__ = [
     "BatchNorm",
     "Callback",
     "Dense",
+    "Device",
+    "DeviceError",
     "Diagnostics",
     "Dropout",
     "EarlyStopping",
@@ -65,8 +68,10 @@ __all__ = [
     "activations",
     "check_backward",
     "datasets",
+    "devices",
     "explain",
     "get_activation",
+    "get_device",
     "get_loss",
     "gradcheck",
     "layers",

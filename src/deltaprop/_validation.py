@@ -12,6 +12,8 @@ import sys
 
 import numpy as np
 
+from .devices import to_host
+
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
@@ -28,7 +30,7 @@ def check_dtype(dtype) -> np.dtype:
 
 def _as_numeric(a, name):
     try:
-        arr = np.asarray(a)
+        arr = np.asarray(to_host(a))  # a GPU array is checked on the host, as any other
     except ValueError as exc:  # ragged nested lists
         raise ValueError(f"{name} is not a rectangular array: {exc}") from None
     if arr.dtype.kind not in "biuf":

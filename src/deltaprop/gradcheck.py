@@ -30,6 +30,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .devices import to_host
+
 __all__ = ["gradcheck", "GradcheckReport", "ArrayCheck"]
 
 
@@ -144,6 +146,10 @@ def gradcheck(net: Any, X: Any, T: Any, *, eps: float = 1e-4, order: Literal[2, 
     net64 = net.astype("float64")
     X, T = net64.check_inputs(X, T)
     J0 = net64.backprop(X, T, training=training)
+    analytic = to_host(net64.store.grad).copy()
+    if not net64.device.is_cpu:  # the device's gradients, against differences on the host
+        net64.to("cpu")
+        X, T = to_host(X), to_host(T)
     for layer in net64.layers:
         layer.hold_noise = True  # the masks just drawn serve every evaluation below
     _, base_signs = _loss_and_kinks(net64, X, T, training)
@@ -154,7 +160,7 @@ def gradcheck(net: Any, X: Any, T: Any, *, eps: float = 1e-4, order: Literal[2, 
     store = net64.store
     checks = []
     for slot in store.slots:
-        param, grad = store.view(store.data, slot), store.view(store.grad, slot)
+        param, grad = store.view(store.data, slot), store.view(analytic, slot)
         flat = param.reshape(-1)  # a view: perturbing it perturbs the layer
         indices = np.arange(flat.size)
         if max_entries is not None and flat.size > max_entries:

@@ -69,6 +69,7 @@ from numpy.lib import format as npy_format
 
 from .activations import ACTIVATIONS
 from .constraints import Boolean, Interval, Options, StrOptions, describe
+from .devices import get_device, to_host
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -861,7 +862,7 @@ def _read_archive(path, limit):
     return meta, net, arrays
 
 
-def load(path, max_bytes=None):
+def load(path, max_bytes=None, device=None):
     """Read a model written by :func:`save` / ``net.save``.
 
     Parameters
@@ -873,6 +874,9 @@ def load(path, max_bytes=None):
         array's declared shape before anything is allocated. The network built takes a
         small multiple of it: its weights, their gradients and, while it is built, its
         initial weights (about 3x the weights at the peak), plus the optimizer's state.
+    device : {None, "cpu", "cuda", "cuda:N"} or Device
+        Where to put the network (:meth:`~deltaprop.Sequential.to`); files are the same
+        for every device, so a model trained on a GPU loads on a machine without one.
 
     Returns
     -------
@@ -887,11 +891,13 @@ def load(path, max_bytes=None):
         For a missing, truncated, corrupted, tampered, hostile, too large or wrong-version
         file; the message is one line naming the file and what is wrong.
     """
+    device = get_device(device)  # a bad name or a missing GPU fails before the file is read
     meta, net, arrays = _read(path, max_bytes)
     try:
-        return _restore(net, meta, arrays)
+        net = _restore(net, meta, arrays)
     except Exception as exc:  # noqa: BLE001 - any failure to build is the file's fault
         raise ModelFileError(f"{path}: inconsistent model file: {_one_line(exc)}") from None
+    return net.to(device)
 
 
 def _labels(classes):
@@ -960,9 +966,9 @@ def _training_meta(net, arrays):
     opt_state = state["optimizer"].state_dict()
     scalars = {}
     for key, value in opt_state.items():
-        if isinstance(value, (list, tuple)) and value and isinstance(value[0], np.ndarray):
+        if isinstance(value, (list, tuple)) and value and hasattr(value[0], "dtype"):
             for i, a in enumerate(value):
-                arrays[f"optimizer/{key}/{i}"] = a
+                arrays[f"optimizer/{key}/{i}"] = to_host(a)
             scalars[key] = {"__arrays__": len(value)}
         else:
             scalars[key] = value
@@ -1063,11 +1069,11 @@ def save(net, path, include_optimizer=True):
     path = Path(path)
     _check_registered(net)
     arrays = {}
-    for k, layer in enumerate(net.layers, start=1):
+    for k, layer in enumerate(net.layers, start=1):  # copied from a GPU: files are the host's
         for name, (value, _) in zip(layer.parameter_names, layer.parameters()):
-            arrays[f"layer{k}/{name}"] = value
+            arrays[f"layer{k}/{name}"] = to_host(value)
         for name, value in layer.buffers().items():
-            arrays[f"layer{k}/{name}"] = value
+            arrays[f"layer{k}/{name}"] = to_host(value)
     cls = type(net).__name__
     meta = {
         "format": FORMAT_NAME,

@@ -21,6 +21,7 @@ from ._validation import (check_dtype, check_layer_sizes, check_network_size, ch
                           check_sample_weight, check_targets, check_X, issparse)
 from .activations import Identity, Softmax, get_activation
 from .constraints import Interval, StrOptions, validate_params
+from .devices import get_device, to_host
 from .layers import BatchNorm, Dense, Dropout, Layer, LayerNorm, layer_from_config
 from .losses import get_loss
 from .parameters import ParameterStore
@@ -58,15 +59,21 @@ class Sequential:
         classes, such as strings or 1-D labels for several outputs, make a classifier),
         else the loss's own task. Declare it to train, for example, Nielsen's sigmoid
         network with the quadratic cost as a classifier of 0/1 labels on one output.
+    device : {"cpu", "cuda", "cuda:N", "strict"} or Device
+        Where the parameters, gradients, optimizer state and work arrays live
+        (:mod:`deltaprop.devices`; :meth:`to` moves them). The methods take and return
+        NumPy arrays on any device; the layers' own arrays (``layer.W``, ``layer.a``...)
+        are the device's.
 
     Attributes
     ----------
     store : ParameterStore
         Every parameter in one flat array and every gradient in another, with the offset
         of each tensor; the layers' arrays are views into it.
+    device : deltaprop.devices.Device
     """
 
-    def __init__(self, layers, loss="mse", l2=0.0, reduction="mean", task=None):
+    def __init__(self, layers, loss="mse", l2=0.0, reduction="mean", task=None, device=None):
         self.layers = list(layers)
         if not self.layers:
             raise ValueError("a network needs at least one layer")
@@ -89,7 +96,10 @@ class Sequential:
             raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
         self.reduction = reduction
         self.declared_task = self._check_task(task)
-        self._build_store()
+        device = get_device(device)
+        for layer in self.layers:
+            layer.to_device(device)
+        self._build_store(device)
 
     def _check_task(self, task):
         """``task`` (None or one of :data:`~deltaprop.tasks.TASKS`), checked against the
@@ -122,10 +132,14 @@ class Sequential:
         if len(dtypes) > 1:
             raise ValueError(f"the layers have different dtypes: {sorted(map(str, dtypes))}")
 
-    def _build_store(self):
-        """Move the parameters into the store ``[W1, b1, W2, b2, ...]`` (the layers keep
-        views of the right shapes), and note the arrays that L2 applies to."""
-        self.store = ParameterStore(self.layers)
+    def _build_store(self, device=None):
+        """Move the parameters into the store ``[W1, b1, W2, b2, ...]`` on ``device`` (the
+        store's own by default; the layers keep views of the right shapes), and note the
+        arrays that L2 applies to."""
+        if device is None:
+            store = self.__dict__.get("store")
+            device = store.device if store is not None else None
+        self.store = ParameterStore(self.layers, device)
         self._decayed = [(self.store.view(self.store.data, s), self.store.view(self.store.grad, s))
                          for s in self.store.slots if s.decay]
         self._delta_buffers = {}
@@ -141,6 +155,37 @@ class Sequential:
         if not all(value.base is store.data for layer in self.layers
                    for value, _ in layer.parameters()):
             self._build_store()
+
+    # -- device ---------------------------------------------------------------------------
+    @property
+    def device(self):
+        """The :class:`~deltaprop.devices.Device` of the parameters."""
+        return self.store.device
+
+    def to(self, device):
+        """Move the network (parameters, gradients, buffers, optimizer state) to ``device``
+        (``"cpu"``, ``"cuda"``, ``"cuda:N"``; see :mod:`deltaprop.devices`), in place.
+        Returns the network, as ``torch.nn.Module.to`` does."""
+        device = get_device(device)
+        if device == self.device:
+            return self
+        for layer in self.layers:
+            layer.to_device(device)
+        self._build_store(device)
+        state = getattr(self, "train_state_", None)
+        if state is not None and hasattr(state.get("optimizer"), "to_device"):
+            state["optimizer"].to_device(device)
+        return self
+
+    def _on_device(self, a):
+        """A validated host array ``a`` on the network's device (``a`` itself on the CPU)."""
+        device = self.store.device
+        if device.is_cpu or a is None:
+            return a
+        if issparse(a):
+            raise TypeError(f"X is a sparse matrix, which the device {device} does not take: "
+                            f"pass X.toarray(), or train on the CPU")
+        return device.asarray(a)
 
     # -- shape and dtype ------------------------------------------------------------------
     @property
@@ -195,10 +240,10 @@ class Sequential:
     def forward(self, X):
         """The network outputs ``y`` of shape ``(N, n_outputs)`` (after the output
         activation), in evaluation mode."""
-        a = self.check_sparse(check_X(X, self.dtype, self.n_inputs))
+        a = self._on_device(self.check_sparse(check_X(X, self.dtype, self.n_inputs)))
         for layer in self.layers:
             a = layer.forward(a)
-        return a
+        return to_host(a)
 
     def check_sparse(self, X):
         """``X``, unless it is sparse and the first layer takes no sparse input."""
@@ -228,7 +273,7 @@ class Sequential:
         which also updates batch normalisation's running averages).
         """
         X, T = self.check_inputs(X, T)
-        w = check_sample_weight(sample_weight, X.shape[0], self.dtype)
+        w = self._on_device(check_sample_weight(sample_weight, X.shape[0], self.dtype))
         z, y = self.forward_sweep(X, training)
         return self.objective(self.loss_function.per_sample(z, y, T, self.output_activation), w)
 
@@ -242,9 +287,9 @@ class Sequential:
         weighted, and ``"mean"`` becomes ``Σ w ℓ / Σ w``. ``training`` as for :meth:`loss`.
         """
         X, T = self.check_inputs(X, T)
-        w = check_sample_weight(sample_weight, X.shape[0], self.dtype)
+        w = self._on_device(check_sample_weight(sample_weight, X.shape[0], self.dtype))
         J = self.backprop(X, T, w, training=training)
-        return J, [(layer.grad_W.copy(), layer.grad_b.copy())
+        return J, [(np.array(to_host(layer.grad_W)), np.array(to_host(layer.grad_b)))
                    for layer in self.layers if isinstance(layer, Dense)]
 
     def parameters(self):
@@ -254,15 +299,17 @@ class Sequential:
     def parameter_gradients(self):
         """``{"W1": grad, "b1": grad, "gamma2": grad, ...}``: copies of every gradient,
         labelled by name and 1-based layer number."""
-        return {s.label: self.store.view(self.store.grad, s).copy() for s in self.store.slots}
+        grad = to_host(self.store.grad)
+        return {s.label: self.store.view(grad, s).copy() for s in self.store.slots}
 
     # -- the algorithm --------------------------------------------------------------------------
     def check_inputs(self, X, T):
         """``(X, T)`` validated: X as a finite ``(N, n_inputs)`` array of the network's
-        dtype, T converted by the loss to ``(N, n_outputs)``."""
+        dtype, T converted by the loss to ``(N, n_outputs)``, both on the network's
+        device (what :meth:`backprop` takes)."""
         X = self.check_sparse(check_X(X, self.dtype, self.n_inputs))
         T = check_targets(T, X.shape[0], self.n_outputs, self.loss_function, self.dtype)
-        return X, T
+        return self._on_device(X), self._on_device(T)
 
     def objective(self, per_sample, sample_weight=None):
         """``J`` from the per-sample losses: reduced over the batch (weighted by
@@ -287,7 +334,8 @@ class Sequential:
         if buf is None:
             if len(self._delta_buffers) >= _MAX_BUFFER_SIZES:
                 self._delta_buffers.pop(next(iter(self._delta_buffers)))
-            buf = self._delta_buffers[n] = np.empty((n, self.n_outputs), dtype=self.dtype)
+            buf = self._delta_buffers[n] = np.empty_like(self.store.data,
+                                                         shape=(n, self.n_outputs))
         per_sample, delta = self.loss_function.output_delta(z, y, T, self.output_activation,
                                                             out=buf)
         if w is not None:
@@ -475,7 +523,8 @@ class Sequential:
         multilabel = self.task == "multilabel"
         for i in range(0, X.shape[0], chunk):
             Tc = T[i:i + chunk]
-            z, y = self.forward_sweep(X[i:i + chunk])
+            z, y = self.forward_sweep(self._on_device(X[i:i + chunk]))
+            z, y = to_host(z), to_host(y)
             total += float(self.loss_function.per_sample(z, y, Tc, act).sum(dtype=np.float64))
             if labels is not None:
                 correct += int(np.count_nonzero(predict_index(y) == labels[i:i + chunk]))
@@ -486,7 +535,7 @@ class Sequential:
         loss = total / n if self.reduction == "mean" else total
         if self.l2:
             loss += 0.5 * self.l2 * sum(float(np.vdot(W, W)) for W, _ in self._decayed)
-        result = {"loss": loss}
+        result = {"loss": float(loss)}
         if self.task in ("classification", "multilabel"):
             result["accuracy"] = correct / n
         elif self.task == "regression":
@@ -612,6 +661,9 @@ class MLP(Sequential):
         after every hidden layer's activation (before its dropout).
     task : {None, "classification", "multilabel", "regression"}
         As for :class:`Sequential`.
+    device : {"cpu", "cuda", "cuda:N", "strict"} or Device
+        As for :class:`Sequential`. The initial weights are drawn on the host, so one
+        seed gives the same network on every device.
 
     Examples
     --------
@@ -625,7 +677,7 @@ class MLP(Sequential):
 
     def __init__(self, layer_sizes, activation="relu", output="identity", loss="mse", l2=0.0,
                  reduction="mean", dtype="float32", seed=None, dropout=0.0, norm=None,
-                 task=None):
+                 task=None, device=None):
         validate_params({"seed": seed, "dropout": dropout, "norm": norm}, MLP_CONSTRAINTS,
                         owner="MLP")
         sizes = check_layer_sizes(layer_sizes)
@@ -647,7 +699,8 @@ class MLP(Sequential):
                 # and without dropout.
                 layers.append(Dropout(dropout, seed=int(rng.integers(1 << 62))))
         layers.append(dense[-1])
-        super().__init__(layers, loss=loss, l2=l2, reduction=reduction, task=task)
+        super().__init__(layers, loss=loss, l2=l2, reduction=reduction, task=task,
+                         device=device)
         self.layer_sizes = sizes
         self.seed = seed
         self.dropout, self.norm = dropout, norm

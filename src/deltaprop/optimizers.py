@@ -47,6 +47,7 @@ import numpy as np
 
 from . import kernels
 from ._validation import check_bool, check_non_negative, check_number, check_positive
+from .devices import device_of, to_host
 from .parameters import ParameterStore
 
 __all__ = [
@@ -78,6 +79,11 @@ BLOCK = 1 << 18
 
 #: An empty state array per dtype, for a fused kernel's absent state (no velocity...).
 _EMPTY = {np.float32: np.empty(0, np.float32), np.float64: np.empty(0, np.float64)}
+
+def _is_array(a):
+    """A NumPy array, or an array of a device (CuPy's, the strict device's)."""
+    return isinstance(a, np.ndarray) or type(a).__module__.startswith("cupy")
+
 
 def register(cls):
     """Class decorator: make an optimizer available by its ``name`` (in
@@ -383,6 +389,8 @@ class Optimizer:
                 if flat is None or flat.size != store.size or flat.dtype != store.dtype:
                     flat = np.concatenate([a.ravel() for a in arrays]).astype(store.dtype,
                                                                              copy=False)
+                    if device_of(flat) != store.device:  # loaded from a file for a GPU
+                        flat = store.device.asarray(to_host(flat))
                     self.state[key] = store.split(flat)
                     self._flat_state[key] = flat
                 state[key] = flat
@@ -396,7 +404,7 @@ class Optimizer:
                 size = min(store.size, BLOCK)
             if not (len(self.scratch) == 1 and self.scratch[0].shape == (size,)
                     and self.scratch[0].dtype == store.dtype):
-                self.scratch = [np.empty(size, dtype=store.dtype)]
+                self.scratch = [np.empty_like(store.data, shape=(size,))]
             work = self.scratch[0]
             self._runs = [(p, g, st, work[:n].reshape(p.shape) if self.per_tensor else work)
                           for p, g, st, n in runs]
@@ -421,8 +429,9 @@ class Optimizer:
                     f"parameter {i} has shape {np.shape(param)} but its gradient has shape "
                     f"{np.shape(grad)}"
                 )
-            if not (isinstance(param, np.ndarray) and param.dtype.kind == "f"):
-                raise ValueError(f"parameter {i} must be a floating-point NumPy array")
+            if not (_is_array(param) and param.dtype.kind == "f"):
+                raise ValueError(f"parameter {i} must be a floating-point array (NumPy, or "
+                                 f"CuPy on a GPU)")
         n_state = len(self._shapes) or self._n_loaded()
         if n_state and n_state != len(params):
             raise ValueError(
@@ -448,6 +457,13 @@ class Optimizer:
                     )
                 if a.dtype != param.dtype:  # e.g. float64 state loaded for float32 weights
                     arrays[i] = a.astype(param.dtype)
+
+    def to_device(self, device):
+        """Move the state to ``device`` (:meth:`Sequential.to <deltaprop.Sequential.to>`
+        calls this); the next step lays it out again."""
+        self.state = {key: [device.asarray(to_host(a)) for a in arrays]
+                      for key, arrays in self.state.items()}
+        self._seen, self._runs, self._flat_state, self._fused, self.scratch = None, [], {}, None, []
 
     def _n_loaded(self):
         return max((len(arrays) for arrays in self.state.values()), default=0)
@@ -502,7 +518,7 @@ class Optimizer:
         lengths = {len(state[key]) for key in keys}
         if len(lengths) > 1:
             raise ValueError(f"the state arrays {list(keys)} have different lengths")
-        loaded = {key: [np.array(a, copy=True) for a in state[key]] for key in keys}
+        loaded = {key: [np.copy(a) for a in state[key]] for key in keys}  # on a's device
         n_params = len(self._shapes)
         for key, arrays in loaded.items():
             if n_params and arrays:

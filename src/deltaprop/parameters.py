@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .devices import CPU, get_device, to_host
+
 __all__ = ["Slot", "ParameterStore"]
 
 
@@ -63,11 +65,15 @@ class ParameterStore:
     Attributes
     ----------
     data, grad : ndarray
-        1-D arrays of the network's dtype: the parameters and their gradients.
+        1-D arrays of the network's dtype: the parameters and their gradients, on
+        ``device`` (NumPy arrays on the CPU, CuPy arrays on a GPU).
     slots : list of Slot
+    device : deltaprop.devices.Device
     """
 
-    def __init__(self, layers):
+    device = CPU  # for stores pickled before there were devices
+
+    def __init__(self, layers, device=None):  # device: see deltaprop.devices.get_device
         entries = []
         for k, layer in enumerate(layers):
             for name, (value, grad) in zip(layer.parameter_names, layer.parameters()):
@@ -77,18 +83,22 @@ class ParameterStore:
             raise ValueError(f"the layers' parameters have different dtypes: {sorted(map(str, dtypes))}")
         dtype = dtypes.pop() if dtypes else np.dtype(np.float64)
         total = sum(value.size for *_, value, _ in entries)
-        self.data = np.empty(total, dtype=dtype)
-        self.grad = np.zeros(total, dtype=dtype)
+        # Packed on the host, then moved whole: one transfer to a GPU, not one per tensor.
+        data = np.empty(total, dtype=dtype)
+        grad = np.zeros(total, dtype=dtype)
         self.slots = []
         pos = 0
-        for k, layer, name, value, grad in entries:
+        for k, layer, name, value, g in entries:
             size, shape = value.size, value.shape
-            self.data[pos:pos + size] = value.ravel()
-            self.grad[pos:pos + size] = grad.ravel()
-            layer.bind(name, self.data[pos:pos + size].reshape(shape),
-                       self.grad[pos:pos + size].reshape(shape))
+            data[pos:pos + size] = to_host(value).ravel()
+            grad[pos:pos + size] = to_host(g).ravel()
             self.slots.append(Slot(k, name, pos, size, shape, name in layer.decayed))
             pos += size
+        self.device = get_device(device)
+        self.data = self.device.asarray(data) if not self.device.is_cpu else data
+        self.grad = self.device.asarray(grad) if not self.device.is_cpu else grad
+        for (k, layer, name, _, _), s in zip(entries, self.slots):
+            layer.bind(name, self.view(self.data, s), self.view(self.grad, s))
 
     @property
     def dtype(self):

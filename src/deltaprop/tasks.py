@@ -193,7 +193,7 @@ class RunningMetric:
         if self.multilabel:
             self.correct = 0
         elif metric == "accuracy":
-            self.pred = np.empty(len(labels), dtype=np.int64)
+            self.pred = np.empty_like(labels, shape=(len(labels),), dtype=np.int64)
         elif metric == "r2":
             self.sst = float(((T_all - T_all.mean(axis=0)) ** 2).sum())
 

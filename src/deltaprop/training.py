@@ -376,6 +376,16 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
         X, T, labels = train
     else:
         Xv = Tv = labels_v = None
+    device = net.device
+    if not device.is_cpu:
+        if distributed is not None:
+            raise ValueError(f"distributed training runs on the CPU: move the network there "
+                             f"(net.to('cpu')) or train on one device ({device}) without "
+                             f"distributed=")
+        if getattr(opt, "full_batch", False):
+            raise ValueError(f"the full-batch {opt.name!r} optimizer runs on the CPU (SciPy's "
+                             f"L-BFGS-B): move the network there (net.to('cpu')) or choose a "
+                             f"mini-batch optimizer (sgd, adam, ...) for the device {device}")
     if getattr(opt, "full_batch", False):
         if distributed is not None:
             raise ValueError("distributed training needs a mini-batch optimizer (sgd, adam, "
@@ -407,8 +417,18 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
     params = net.store
     progress = _Progress(verbose, epochs, n_batches)
     sparse = issparse(X)  # sparse X (CSR): its rows are taken by X[idx], no dense buffer
-    Xb_buf = None if sparse else np.empty((bs,) + X.shape[1:], dtype=X.dtype)
-    Tb_buf = np.empty((bs,) + T.shape[1:], dtype=T.dtype)
+    # On a GPU the training set moves there whole when it fits (else each batch is gathered
+    # on the host and copied); targets, labels and weights always do.
+    Xh = None  # the host X whose batches are copied to the device one by one
+    if not device.is_cpu:
+        net._on_device(X if sparse else None)  # the device's own error for sparse X
+        if not device.fits(X.nbytes + T.nbytes):
+            Xh = X
+            Xh_buf = np.empty((bs,) + X.shape[1:], dtype=X.dtype)
+        X = net._on_device(X) if Xh is None else None
+        T, labels, weights = (net._on_device(a) for a in (T, labels, weights))
+    Xb_buf = None if sparse or X is None else np.empty_like(X, shape=(bs,) + X.shape[1:])
+    Tb_buf = np.empty_like(T, shape=(bs,) + T.shape[1:])
     score = RunningMetric(metric, T, labels)
     safe = safe_weights = None
 
@@ -429,6 +449,7 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
                         _copy.deepcopy(schedule) if hasattr(schedule, "update") else schedule)
             key = [seed, epoch] if distributed is None else distributed.shuffle_key(seed, epoch)
             order = np.random.default_rng(key).permutation(n) if shuffle and n_batches > 1 else None
+            order_h, order = order, net._on_device(order)  # the same order on every device
             for cb in callbacks:
                 cb.on_epoch_begin(epoch, {})
             progress.epoch_begin(epoch)
@@ -438,12 +459,17 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
             for b in range(n_batches):
                 lo, hi = min(b * bs, n), min((b + 1) * bs, n)  # empty: a used-up shard
                 if order is None:
-                    Xb, Tb = X[lo:hi], T[lo:hi]
+                    Xb, Tb = (X[lo:hi] if Xh is None else Xh[lo:hi]), T[lo:hi]
                     idx = slice(lo, hi)
                 else:
                     idx = order[lo:hi]
-                    Xb = X[idx] if sparse else kernels.take_rows(X, idx, Xb_buf[: hi - lo])
+                    if Xh is not None:
+                        Xb = kernels.take_rows(Xh, order_h[lo:hi], Xh_buf[: hi - lo])
+                    else:
+                        Xb = X[idx] if sparse else kernels.take_rows(X, idx, Xb_buf[: hi - lo])
                     Tb = kernels.take_rows(T, idx, Tb_buf[: hi - lo])
+                if Xh is not None:
+                    Xb = device.asarray(Xb)
                 wb = None if weights is None else weights[idx]
                 J, size = (net.backprop(Xb, Tb, wb) if hi > lo else 0.0), hi - lo
                 if distributed is not None:

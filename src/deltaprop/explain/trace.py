@@ -339,9 +339,10 @@ def explain(net: Any, X: Any, T: Any, notation: str = "goodfellow", sample_weigh
         T = np.asarray(T)
         label = T.ndim == 0 or (T.size == 1 and net.n_outputs > 1)
         T = T.reshape(1) if label else T.reshape(1, -1)
-    Xv, Tv = net.check_inputs(X, T)
-    # One sweep of the engine, on a copy whose layers record what backward sees.
-    probe = net.copy()
+    # One sweep of the engine, on a copy whose layers record what backward sees (on the
+    # CPU: a trace copies every number of the sweep to the host anyway).
+    probe = net.copy().to("cpu")
+    Xv, Tv = probe.check_inputs(X, T)
     for layer in probe.layers:
         layer.record = True
     if not hasattr(probe.layers[-1], "W"):

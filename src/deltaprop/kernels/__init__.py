@@ -225,7 +225,7 @@ def matmul(a, b, out):
 def take_rows(X, idx, out):
     """``np.take(X, idx, axis=0, out=out)``: the rows ``idx`` of ``X`` into ``out`` (the
     batch gather), with a parallel kernel for a C-contiguous 2-D ``X``."""
-    kernel = get("take_rows", out.size)
+    kernel = get("take_rows", out.size, like=X)
     if (kernel is None or X.ndim != 2 or X.dtype != out.dtype or not X.flags.c_contiguous
             or not out.flags.c_contiguous or idx.dtype != np.int64):
         return np.take(X, idx, axis=0, out=out)

@@ -32,6 +32,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import check_dtype
+from ..devices import device_of, to_host
 
 __all__ = ["Layer", "LAYERS", "register_layer", "layer_from_config", "parameter",
            "MAX_BUFFER_SIZES"]
@@ -69,7 +70,7 @@ def parameter(name, doc=""):
 
     def set(self, value):
         target = getattr(self, attr)
-        arr = np.asarray(value)
+        arr = np.asarray(to_host(value))
         if arr.dtype.kind not in "biuf":
             raise TypeError(f"{name} must be numeric, got dtype {arr.dtype}")
         if arr.shape != target.shape:
@@ -80,7 +81,7 @@ def parameter(name, doc=""):
             what = "contains NaN or inf" if not np.isfinite(arr).all() else \
                 f"has values too large for {target.dtype}"
             raise ValueError(f"{name} {what}")
-        target[...] = cast
+        target[...] = cast if type(target) is np.ndarray else device_of(target).asarray(cast)
 
     return property(get, set, doc=doc or f"The parameter ``{name}``.")
 
@@ -148,10 +149,19 @@ class Layer:
 
     def set_buffer(self, name, value):
         target = getattr(self, name)
-        value = np.asarray(value)
+        value = np.asarray(to_host(value))
         if value.shape != target.shape:
             raise ValueError(f"{name} must have shape {target.shape}, got {value.shape}")
-        target[...] = value
+        target[...] = value if type(target) is np.ndarray else device_of(target).asarray(value)
+
+    def to_device(self, device):
+        """Move the buffers to ``device`` (a :class:`~deltaprop.devices.Device`) and drop
+        the work arrays; the parameters move with the network's store."""
+        for name in self.buffer_names:
+            value = getattr(self, name)
+            setattr(self, name, value if device_of(value) == device else
+                    device.asarray(to_host(value)))
+        self.forget()
 
     def get_state(self):
         """JSON-able state other than arrays that a resumed run needs (e.g. a random

@@ -101,14 +101,14 @@ class Dense(Layer):
         """z, a and the gradient sent to the layer below, for batches of n rows; that one
         is made by :meth:`_input_grad_buffer` when first needed (the first layer of a
         network never needs it: with 10⁵ inputs it would be a dense batch of X)."""
-        z = np.empty((n, self.n_out), dtype=self.dtype)
+        z = np.empty_like(self._W, shape=(n, self.n_out))  # on the weights' device
         a = z if self.activation.name == "identity" else np.empty_like(z)
         return [z, a, None]
 
     def _input_grad_buffer(self, n):
         bufs = self.work_arrays(n, self._make_buffers)
         if bufs[2] is None:
-            bufs[2] = np.empty((n, self.n_in), dtype=self.dtype)
+            bufs[2] = np.empty_like(self._W, shape=(n, self.n_in))
         return bufs[2]
 
     def forward(self, x, training=False, keep=False):
@@ -159,7 +159,7 @@ class Dense(Layer):
     def _record(self, g, is_delta):
         self.grad_output = None if is_delta else g.copy()
         act = self.activation
-        self.fprime = np.array(act.derivative(self.z, self.a)) if act.elementwise else None
+        self.fprime = np.copy(act.derivative(self.z, self.a)) if act.elementwise else None
 
     # -- description -------------------------------------------------------------------------
     def get_config(self):

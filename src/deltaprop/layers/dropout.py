@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import check_number
+from ..devices import device_of
 from .base import Layer, register_layer
 
 __all__ = ["Dropout"]
@@ -57,8 +58,11 @@ class Dropout(Layer):
             return x
         if not (self.hold_noise and self.mask is not None and self.mask.shape == x.shape):
             keep_prob = 1.0 - self.p
-            self.mask = (self.rng.random(x.shape) >= self.p).astype(x.dtype)
-            self.mask /= x.dtype.type(keep_prob)
+            # Drawn on the host from the layer's generator, whatever the device: the same
+            # masks, and so the same training, on the CPU and on a GPU.
+            mask = (self.rng.random(x.shape) >= self.p).astype(x.dtype)
+            mask /= x.dtype.type(keep_prob)
+            self.mask = mask if type(x) is np.ndarray else device_of(x).asarray(mask)
         if not keep:
             return x * self.mask
         a = self.work_arrays(len(x), lambda n: np.empty_like(x))
@@ -75,6 +79,11 @@ class Dropout(Layer):
             return g
         g *= self.mask  # dJ/dx = m ⊙ dJ/da (in place: g is the layer above's buffer)
         return g
+
+    def to_device(self, device):
+        super().to_device(device)
+        if self.mask is not None:  # a held mask (finite differences) goes along
+            self.mask = device.asarray(self.mask)
 
     def get_state(self):
         return {"rng": self.rng.bit_generator.state}

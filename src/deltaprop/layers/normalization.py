@@ -159,7 +159,10 @@ class BatchNorm(_Normalization):
         if self.record:
             self.grad_output = g.copy()
         np.sum(g, axis=0, out=self.grad_beta)                                   # ∂J/∂β = Σ g
-        np.einsum("ij,ij->j", g, self.x_hat, out=self.grad_gamma)              # ∂J/∂γ = Σ g ⊙ x̂
+        if type(g) is np.ndarray:                                               # ∂J/∂γ = Σ g ⊙ x̂
+            np.einsum("ij,ij->j", g, self.x_hat, out=self.grad_gamma)
+        else:  # CuPy's einsum takes no out=
+            np.sum(g * self.x_hat, axis=0, out=self.grad_gamma)
         if not need_input_grad:
             return None
         scale = self._gamma * self.inv_std
