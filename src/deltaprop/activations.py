@@ -71,7 +71,8 @@ def _erf_numpy(x):
     above, the continued fraction
     ``erfc(x) = exp(-x^2)/sqrt(pi) / (x + (1/2)/(x + 1/(x + (3/2)/(x + ...))))``.
     """
-    x = np.asarray(x)
+    if not isinstance(x, np.ndarray):
+        x = np.asarray(x)
     ax = np.abs(x).astype(np.float64)
     result = np.empty_like(ax)
     small = ax < 2.5
@@ -107,8 +108,12 @@ def _scipy_erf():
 
 
 def erf(x, out=None):
-    """The error function, elementwise, in the dtype of ``x``."""
-    x = np.asarray(x)
+    """The error function, elementwise, in the dtype of ``x`` (on ``x``'s device)."""
+    if type(x).__module__.startswith("cupy"):
+        from cupyx.scipy.special import erf as cupy_erf
+        return cupy_erf(x, out=out) if out is not None else cupy_erf(x)
+    if not isinstance(x, np.ndarray):
+        x = np.asarray(x)
     fast = _scipy_erf()
     if fast is not None:
         return fast(x, out=out) if out is not None else fast(x)
@@ -341,7 +346,10 @@ class Sigmoid(Activation):
     def forward(self, z, out=None):
         e = np.exp(-np.abs(z))  # in (0, 1]: never overflows
         out = np.divide(1.0, 1.0 + e, out=out)  # sigma(|z|)
-        np.multiply(out, e, out=out, where=z < 0)  # sigma(-|z|) = e / (1 + e)
+        if type(z) is np.ndarray:
+            np.multiply(out, e, out=out, where=z < 0)  # sigma(-|z|) = e / (1 + e)
+        else:  # CuPy's ufuncs take no where= (its copyto does): the same values
+            np.copyto(out, out * e, where=z < 0)
         return out
 
     def derivative(self, z, a):

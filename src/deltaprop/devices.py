@@ -138,9 +138,12 @@ class StrictArray(np.ndarray):
         host = _host_operand(inputs) if out is None else _host_operand(inputs + tuple(out))
         if host is not None:
             _refuse(f"np.{ufunc.__name__}", host)
+        if kwargs.get("where", True) is not True:
+            raise TypeError(f"strict device: np.{ufunc.__name__}(..., where=) is NumPy's only: "
+                            f"CuPy's ufuncs take no where= (np.copyto does)")
         if out is not None:
             kwargs["out"] = _plain(out)
-        result = getattr(ufunc, method)(*_plain(inputs), **kwargs)
+        result = getattr(ufunc, method)(*_plain(inputs), **{k: _plain(v) for k, v in kwargs.items()})
         if out is not None:
             return out[0] if len(out) == 1 else out
         return _wrap(result)

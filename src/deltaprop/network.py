@@ -177,7 +177,7 @@ class Sequential:
             state["optimizer"].to_device(device)
         return self
 
-    def _on_device(self, a):
+    def on_device(self, a):
         """A validated host array ``a`` on the network's device (``a`` itself on the CPU)."""
         device = self.store.device
         if device.is_cpu or a is None:
@@ -240,7 +240,7 @@ class Sequential:
     def forward(self, X):
         """The network outputs ``y`` of shape ``(N, n_outputs)`` (after the output
         activation), in evaluation mode."""
-        a = self._on_device(self.check_sparse(check_X(X, self.dtype, self.n_inputs)))
+        a = self.on_device(self.check_sparse(check_X(X, self.dtype, self.n_inputs)))
         for layer in self.layers:
             a = layer.forward(a)
         return to_host(a)
@@ -273,7 +273,7 @@ class Sequential:
         which also updates batch normalisation's running averages).
         """
         X, T = self.check_inputs(X, T)
-        w = self._on_device(check_sample_weight(sample_weight, X.shape[0], self.dtype))
+        w = self.on_device(check_sample_weight(sample_weight, X.shape[0], self.dtype))
         z, y = self.forward_sweep(X, training)
         return self.objective(self.loss_function.per_sample(z, y, T, self.output_activation), w)
 
@@ -287,7 +287,7 @@ class Sequential:
         weighted, and ``"mean"`` becomes ``Σ w ℓ / Σ w``. ``training`` as for :meth:`loss`.
         """
         X, T = self.check_inputs(X, T)
-        w = self._on_device(check_sample_weight(sample_weight, X.shape[0], self.dtype))
+        w = self.on_device(check_sample_weight(sample_weight, X.shape[0], self.dtype))
         J = self.backprop(X, T, w, training=training)
         return J, [(np.array(to_host(layer.grad_W)), np.array(to_host(layer.grad_b)))
                    for layer in self.layers if isinstance(layer, Dense)]
@@ -309,7 +309,7 @@ class Sequential:
         device (what :meth:`backprop` takes)."""
         X = self.check_sparse(check_X(X, self.dtype, self.n_inputs))
         T = check_targets(T, X.shape[0], self.n_outputs, self.loss_function, self.dtype)
-        return self._on_device(X), self._on_device(T)
+        return self.on_device(X), self.on_device(T)
 
     def objective(self, per_sample, sample_weight=None):
         """``J`` from the per-sample losses: reduced over the batch (weighted by
@@ -466,6 +466,10 @@ class Sequential:
                   callbacks=callbacks, verbose=verbose, seed=seed, schedule=schedule,
                   resume=resume, sample_weight=sample_weight, rollback=rollback)
         if distributed is not None:  # an error on one process ends the job, not a hang
+            if not self.device.is_cpu:  # the same answer on every process: no guard needed
+                raise ValueError(f"distributed training runs on the CPU: move the network "
+                                 f"there (net.to('cpu')) or train on one device "
+                                 f"({self.device}) without distributed=")
             return distributed.guard(fit, self, X, y, distributed=distributed, **kw)
         return fit(self, X, y, **kw)
 
@@ -523,7 +527,7 @@ class Sequential:
         multilabel = self.task == "multilabel"
         for i in range(0, X.shape[0], chunk):
             Tc = T[i:i + chunk]
-            z, y = self.forward_sweep(self._on_device(X[i:i + chunk]))
+            z, y = self.forward_sweep(self.on_device(X[i:i + chunk]))
             z, y = to_host(z), to_host(y)
             total += float(self.loss_function.per_sample(z, y, Tc, act).sum(dtype=np.float64))
             if labels is not None:

@@ -378,10 +378,8 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
         Xv = Tv = labels_v = None
     device = net.device
     if not device.is_cpu:
-        if distributed is not None:
-            raise ValueError(f"distributed training runs on the CPU: move the network there "
-                             f"(net.to('cpu')) or train on one device ({device}) without "
-                             f"distributed=")
+        if distributed is not None:  # (Sequential.fit says so before its guard)
+            raise ValueError(f"distributed training runs on the CPU, not on {device}")
         if getattr(opt, "full_batch", False):
             raise ValueError(f"the full-batch {opt.name!r} optimizer runs on the CPU (SciPy's "
                              f"L-BFGS-B): move the network there (net.to('cpu')) or choose a "
@@ -421,12 +419,12 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
     # on the host and copied); targets, labels and weights always do.
     Xh = None  # the host X whose batches are copied to the device one by one
     if not device.is_cpu:
-        net._on_device(X if sparse else None)  # the device's own error for sparse X
+        net.on_device(X if sparse else None)  # the device's own error for sparse X
         if not device.fits(X.nbytes + T.nbytes):
             Xh = X
             Xh_buf = np.empty((bs,) + X.shape[1:], dtype=X.dtype)
-        X = net._on_device(X) if Xh is None else None
-        T, labels, weights = (net._on_device(a) for a in (T, labels, weights))
+        X = net.on_device(X) if Xh is None else None
+        T, labels, weights = (net.on_device(a) for a in (T, labels, weights))
     Xb_buf = None if sparse or X is None else np.empty_like(X, shape=(bs,) + X.shape[1:])
     Tb_buf = np.empty_like(T, shape=(bs,) + T.shape[1:])
     score = RunningMetric(metric, T, labels)
@@ -449,7 +447,7 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
                         _copy.deepcopy(schedule) if hasattr(schedule, "update") else schedule)
             key = [seed, epoch] if distributed is None else distributed.shuffle_key(seed, epoch)
             order = np.random.default_rng(key).permutation(n) if shuffle and n_batches > 1 else None
-            order_h, order = order, net._on_device(order)  # the same order on every device
+            order_h, order = order, net.on_device(order)  # the same order on every device
             for cb in callbacks:
                 cb.on_epoch_begin(epoch, {})
             progress.epoch_begin(epoch)
