@@ -5,6 +5,9 @@ the CPU, training on the GPU against the CPU, model files and moves between devi
 The tests that need a GPU skip without CuPy or without a CUDA device; those that make
 sense without one also run on the strict device (``device="strict"``), which runs the
 same device code on the CPU. ``benchmarks/gpu_check.sh`` runs this file on a GPU machine.
+Without a GPU, the CUDA sources themselves are still checked: compiled as C++ for the host
+(with a stand-in for CuPy, one thread running each grid-stride loop), they must give the
+Numba kernels' results (the last section).
 
 Agreement, as :mod:`deltaprop.kernels.cuda` states it: bitwise where the kernel repeats
 the reference's operations in the same order (the optimizer rules, ReLU / leaky ReLU /
@@ -15,6 +18,7 @@ NumPy path the backward steps and bias gradients); to float32 rounding where ``e
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import struct
@@ -422,3 +426,215 @@ def test_gpu_check_runs_on_the_strict_device(tmp_path, rng):
 
 def test_gpu_check_shell_script_parses():
     subprocess.run(["bash", "-n", str(ROOT / "benchmarks" / "gpu_check.sh")], check=True)
+
+
+# --------------------------------------------------------------------------- the sources
+_HOST_PRELUDE = """
+#include <cmath>
+using std::exp; using std::log; using std::log1p; using std::tanh; using std::sqrt;
+using std::fabs;
+struct _dim3 { unsigned int x; };
+static const _dim3 blockIdx = {0}, threadIdx = {0}, blockDim = {1}, gridDim = {1};
+#define __global__
+"""
+
+
+def _fake_cupy(tmp_path):
+    """A stand-in for CuPy whose RawKernel compiles the CUDA source as C++ for the host
+    (one thread, so each grid-stride loop runs over everything; no contraction into fused
+    multiply-adds, as ``--fmad=false`` on the GPU), its arrays NumPy's."""
+    import ctypes
+    import types
+
+    fake = types.ModuleType("cupy")
+
+    class _Device:
+        id = 0
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+    class ndarray(np.ndarray):
+        device = _Device()
+
+        def get(self):
+            return self.view(np.ndarray).copy()
+
+    ndarray.__module__ = "cupy"
+    libraries = []
+
+    class RawKernel:
+        def __init__(self, code, name, options=()):
+            assert "--fmad=false" in options
+            self.code, self.name, self.fn = code, name, None
+
+        def __call__(self, grid, block, args):
+            if self.fn is None:  # compiled once per source in the session's folder
+                code = _HOST_PRELUDE + self.code
+                stem = hashlib.sha256(code.encode()).hexdigest()[:16]
+                src, lib = tmp_path / f"{stem}.cpp", tmp_path / f"{stem}.so"
+                if not lib.exists():
+                    src.write_text(code)
+                    subprocess.run(["g++", "-O1", "-std=c++11", "-ffp-contract=off",
+                                    "-shared", "-fPIC", str(src), "-o", str(lib)], check=True)
+                libraries.append(ctypes.CDLL(str(lib)))
+                self.fn = getattr(libraries[-1], self.name)
+            converted = []
+            for a in args:
+                if isinstance(a, np.ndarray):
+                    assert type(a) is ndarray and a.flags.c_contiguous, "a host array"
+                    converted.append(ctypes.c_void_p(a.ctypes.data))
+                elif isinstance(a, np.int64):
+                    converted.append(ctypes.c_longlong(int(a)))
+                elif isinstance(a, np.float32):
+                    converted.append(ctypes.c_float(float(a)))
+                elif isinstance(a, np.float64):
+                    converted.append(ctypes.c_double(float(a)))
+                else:
+                    raise AssertionError(f"kernel argument of type {type(a)}")
+            self.fn(*converted)
+
+    def reduction_kernel(*args, **kwargs):
+        return lambda x: np.asarray(np.sum(np.asarray(x, np.float64) ** 2)).view(ndarray)
+
+    fake.ndarray = ndarray
+    fake.RawKernel = RawKernel
+    fake.ReductionKernel = reduction_kernel
+    fake.asarray = lambda a, dtype=None: np.asarray(a, dtype=dtype).view(ndarray)
+    fake.sum = lambda a, axis=None, out=None: np.sum(a.view(np.ndarray), axis=axis,
+                                                     out=out.view(np.ndarray))
+    fake.take = lambda a, idx, axis=None, out=None: np.take(a.view(np.ndarray), np.asarray(idx),
+                                                            axis=axis, out=out.view(np.ndarray))
+    return fake
+
+
+@pytest.fixture(scope="session")
+def host_build_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("host_cuda")
+
+
+@pytest.fixture
+def host_cuda(host_build_dir, monkeypatch):
+    """``deltaprop.kernels.cuda`` imported over the stand-in CuPy: ``(module, to_device)``."""
+    import importlib
+    import shutil
+
+    if shutil.which("g++") is None:
+        pytest.skip("needs g++ to compile the CUDA sources for the host")
+    fake = _fake_cupy(host_build_dir)
+    monkeypatch.setitem(sys.modules, "cupy", fake)
+    monkeypatch.delitem(sys.modules, "deltaprop.kernels.cuda", raising=False)
+    module = importlib.import_module("deltaprop.kernels.cuda")
+    monkeypatch.delitem(sys.modules, "deltaprop.kernels.cuda")  # restored to absent after
+    return module, lambda a: np.array(a).view(fake.ndarray)
+
+
+def _compiled():
+    pytest.importorskip("numba")
+    from deltaprop.kernels import compiled
+    return compiled
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_cuda_sources_on_the_host_are_the_numba_kernels(host_cuda, rng, dtype):
+    """The CUDA sources, compiled for the host, against the Numba kernels that they
+    transcribe: the same results, bitwise where no exp/log/tanh enters (which come from
+    the same C library here but not on a GPU)."""
+    cuda, dev = host_cuda
+    compiled = _compiled()
+    dt = np.dtype(dtype).type
+    n, k = 23, 7
+    z = (3 * rng.normal(size=(n, k))).astype(dtype)
+    z[0, :2] = [0.0, -0.0]
+    b = rng.normal(size=k).astype(dtype)
+    for kind in range(6):
+        zr, ar = z.copy(), np.empty_like(z)
+        compiled.bias_activation(zr, b, ar, kind, dt(0.01))
+        zc, ac = dev(z), dev(np.empty_like(z))
+        cuda.bias_activation(zc, dev(b), ac, kind, dt(0.01))
+        np.testing.assert_array_equal(zc, zr)
+        assert_ulps(ac, ar, dtype, f"activation {kind}", factor=2)
+        if kind in (0, 1, 2):
+            np.testing.assert_array_equal(ac, ar)
+    a = np.tanh(z)
+    g = rng.normal(size=(n, k)).astype(dtype)
+    for kind in range(5):
+        gr, gbr = g.copy(), np.empty(k, dtype)
+        compiled.delta_and_bias_grad(z, a, gr, gbr, kind, dt(0.01))
+        gc, gbc = dev(g), dev(np.empty(k, dtype))
+        cuda.delta_and_bias_grad(dev(z), dev(a), gc, gbc, kind, dt(0.01))
+        np.testing.assert_array_equal(gc, gr)
+        np.testing.assert_array_equal(gbc, gbr)  # NumPy's sum here, row by row as Numba
+    gbr, gbc = np.empty(k, dtype), dev(np.empty(k, dtype))
+    compiled.bias_grad(g, gbr)
+    cuda.bias_grad(dev(g), gbc)
+    np.testing.assert_array_equal(gbc, gbr)
+    y = np.exp(z) / np.exp(z).sum(1, keepdims=True)
+    t = np.eye(k, dtype=dtype)[rng.integers(0, k, size=n)]
+    for kind in range(3):
+        dr, sr = np.empty_like(z), np.empty(n, dtype)
+        compiled.output_delta(z, y, t, dr, sr, kind, dt(0.5), dt(2.0))
+        dc, sc = dev(np.empty_like(z)), dev(np.empty(n, dtype))
+        cuda.output_delta(dev(z), dev(y), dev(t), dc, sc, kind, dt(0.5), dt(2.0))
+        np.testing.assert_array_equal(dc, dr)
+        assert_ulps(sc, sr, dtype, f"loss {kind}", factor=2)
+        if kind == 2:
+            np.testing.assert_array_equal(sc, sr)
+    X = rng.normal(size=(30, 5)).astype(dtype)
+    idx = rng.permutation(30)[:12]
+    out = dev(np.empty((12, 5), dtype))
+    assert cuda.take_rows(dev(X), dev(idx), out) is True
+    np.testing.assert_array_equal(out, X[idx])
+    assert cuda.take_rows(dev(X), np.array([1, 30]), out[:2]) is False
+    x = rng.normal(size=1000).astype(dtype)
+    assert float(cuda.sum_of_squares(dev(x))) == pytest.approx(compiled.sum_of_squares(x),
+                                                               rel=1e-12)
+
+
+RULES = [  # (name, n_state, scalars, flags)
+    ("sgd", 1, (0.1, 0.9), (False, False)),
+    ("sgd", 1, (0.1, 0.9), (True, False)),
+    ("sgd", 1, (0.1, 0.9), (True, True)),
+    ("adagrad", 1, (0.1, 1e-10), ()),
+    ("rmsprop", 3, (0.01, 0.99, 0.01, 1e-8, 0.5), (False, False)),
+    ("rmsprop", 3, (0.01, 0.99, 0.01, 1e-8, 0.5), (True, False)),
+    ("rmsprop", 3, (0.01, 0.99, 0.01, 1e-8, 0.5), (False, True)),
+    ("rmsprop", 3, (0.01, 0.99, 0.01, 1e-8, 0.5), (True, True)),
+    ("adam", 3, (0.1, 0.999, 0.001, 1e-8, 0.003), (False,)),
+    ("adam", 3, (0.1, 0.999, 0.001, 1e-8, 0.003), (True,)),
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name,n_state,scalars,flags", RULES)
+def test_cuda_rule_sources_on_the_host_are_the_numba_rules(host_cuda, rng, name, n_state,
+                                                           scalars, flags, dtype):
+    """Each optimizer rule with each option, weight decay and a clipping coefficient on a
+    segment, absent states passed as the optimizers pass them: bitwise the Numba rule."""
+    cuda, dev = host_cuda
+    compiled = _compiled()
+    dt = np.dtype(dtype).type
+    n, lo, hi = 600, 37, 590
+    p = rng.normal(size=n).astype(dtype)
+    g = rng.normal(size=n).astype(dtype)
+    states = [np.abs(rng.normal(size=n)).astype(dtype) for _ in range(n_state)]
+    if name == "rmsprop":
+        states[1] = states[1] * 0.1  # v - gbar^2 stays positive
+    # state i -> whether the optimizer has it (else the empty array stands in for it)
+    present = {"sgd": lambda: {0: flags[0]}, "adagrad": dict, "adam": lambda: {2: flags[0]},
+               "rmsprop": lambda: {1: flags[0], 2: flags[1]}}[name]()
+    empty = np.empty(0, dtype)
+    args = tuple(dt(s) for s in scalars) + tuple(flags)
+    rule = compiled.KERNELS[name]
+    for keep, coef in ((1.0, 1.0), (0.99, 0.5)):
+        ref = [p.copy(), g.copy()] + [s.copy() if present.get(i, True) else empty
+                                      for i, s in enumerate(states)]
+        ours = [dev(a) if a.size else empty for a in ref]
+        rule(*ref, lo, hi, dt(keep), dt(coef), *args)
+        cuda.KERNELS[name](*ours, lo, hi, dt(keep), dt(coef), *args)
+        for i, (a, r) in enumerate(zip(ours, ref)):
+            np.testing.assert_array_equal(a, r, err_msg=f"{name}: array {i}")
+        assert not np.array_equal(ref[0], p)
