@@ -52,8 +52,9 @@ examples:
 
 #: The data sets with an official test set of their own (no --test-split).
 OFFICIAL_SPLITS = ("mnist", "fashion-mnist")
-#: The options of ``train`` that a resumed run takes from its ``run.json``.
-RESUMABLE = ("epochs", "quiet", "json")
+#: The options of ``train`` that may be given with ``--resume`` (the others come from the
+#: run's ``run.json``): a run may go on on another device.
+RESUMABLE = ("epochs", "quiet", "json", "device")
 
 
 class CLIError(Exception):
@@ -133,6 +134,19 @@ def _layer_items(text):
             raise argparse.ArgumentTypeError(f"layer sizes must be positive, got {n}")
         sizes.append(n)
     return sizes
+
+
+_DEVICE = re.compile(r"^(cpu|strict|cuda(:\d+)?)$")
+
+
+def _device(text):
+    """A device name (``cpu``, ``cuda``, ``cuda:N``; ``strict``, the CPU test device). Only
+    its spelling is checked here: whether the GPU is there is asked when the command runs."""
+    name = text.strip().lower()
+    if not _DEVICE.match(name):
+        raise argparse.ArgumentTypeError(f"expected cpu, cuda or cuda:N (N a GPU's number), "
+                                         f"got {text!r}")
+    return name
 
 
 def _int_list(text):
@@ -252,6 +266,9 @@ def build_parser():
     t.add_argument("--early-stopping", type=_positive_int, metavar="PATIENCE", default=None,
                    help="stop when the validation loss has not improved for PATIENCE epochs")
     t.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    t.add_argument("--device", type=_device, default="cpu", metavar="DEVICE",
+                   help="where to train: cpu (default), cuda or cuda:N, an NVIDIA GPU (needs "
+                        "CuPy: pip install 'deltaprop[cuda]'); the model file is the same")
     t.add_argument("--no-standardize", action="store_true",
                    help="do not scale the features to zero mean and unit variance")
     t.add_argument("--no-standardize-target", action="store_true",
@@ -521,6 +538,10 @@ def cmd_train(args):
     checkpoint = None
     if args.resume:
         args, checkpoint = _resume_args(args)
+    device = dp.get_device(args.device)  # no CuPy, no GPU: one line now, before the data
+    if dist is not None and not device.is_cpu:
+        raise CLIError(f"--device {args.device}: data-parallel training (mpiexec) runs on the "
+                       f"CPU; train on one GPU without mpiexec, or drop --device")
     if args.data is None:
         args.data = "digits"
     if args.epochs is None:
@@ -577,17 +598,20 @@ def cmd_train(args):
         loss=None if args.loss == "auto" else args.loss)
     opt_kw = {} if args.lr is None else {"lr": args.lr}
     optimizer = dp.optimizers.get_optimizer(args.optimizer, **opt_kw)
+    if optimizer.full_batch and not device.is_cpu:
+        raise CLIError(f"--optimizer {args.optimizer} runs on the CPU (SciPy's L-BFGS-B): drop "
+                       f"--device {args.device}, or choose a mini-batch optimizer (adam, sgd...)")
     out = Path(args.out) if args.out else Path("runs") / (key or Path(args.data).stem)
     root = dist is None or dist.is_root
     if root:
         _check_writable(out)
     if checkpoint is not None:
-        net = dp.load(checkpoint)
+        net = dp.load(checkpoint, device=device)
     else:
         net = dp.MLP([X_train.shape[1], *hidden, n_out], activation=args.activation,
                      output=output, loss=loss, l2=args.l2, dtype=args.dtype, seed=args.seed,
                      dropout=args.dropout, norm=None if args.norm == "none" else args.norm,
-                     task=task)
+                     task=task, device=device)
     fit_y = y_train if target_scaling is None else \
         (y_train - target_scaling["mean"][0]) / target_scaling["scale"][0]
     test_y = y_test if target_scaling is None else \
@@ -609,6 +633,8 @@ def cmd_train(args):
         print(f"data: {data.source}: {len(X_train)} training and {len(X_test)} test samples, "
               f"{X_train.shape[1]} features")
         print(task_line)
+        if not device.is_cpu:
+            print(f"device: {device}")
     t0 = time.perf_counter()
     shard = (X_train, fit_y) if dist is None else dist.shard(X_train, fit_y, seed=args.seed)
     history = net.fit(*shard, optimizer=optimizer, epochs=args.epochs,
@@ -650,6 +676,7 @@ def cmd_train(args):
         "data": data.source,
         "task": task,
         "layers": net.layer_sizes,
+        "device": str(net.device),
         "epochs": len(history.epoch),
         "train_time_s": round(train_time, 3),
         "train_loss": history["loss"][-1] if history.epoch else None,
@@ -1135,11 +1162,12 @@ def _attach_negative_values(argv):
 
 def main(argv=None):
     from .datasets import DatasetError
+    from .devices import DeviceError
     from .io import ModelFileError
     from .training import TrainingDiverged
 
-    expected = (CLIError, DatasetError, ModelFileError, TrainingDiverged, ValueError, TypeError,
-                OSError, MemoryError)
+    expected = (CLIError, DatasetError, DeviceError, ModelFileError, TrainingDiverged, ValueError,
+                TypeError, OSError, MemoryError)
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(_attach_negative_values(argv))
     try:

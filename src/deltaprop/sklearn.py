@@ -52,7 +52,9 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 from ._validation import check_sample_weight
 from .activations import ACTIVATIONS
 from .losses import get_loss
-from .constraints import Boolean, Interval, Options, SequenceOf, StrOptions, validate_params
+from .constraints import (Boolean, Interval, Options, ParameterError, SequenceOf, StrOptions,
+                          validate_params)
+from .devices import Device, get_device
 from .improvement import Improvement
 from .layers import Dense
 from .network import MLP
@@ -141,6 +143,7 @@ _CONSTRAINTS = {
     "dtype": [None, Options(["float32", "float64"], key=_dtype_name)],
     "dropout": [Interval(Real, 0, 1, closed="left")],
     "norm": [None, StrOptions(("batch", "layer"))],
+    "device": [None, str, Device],  # the name is checked by get_device in fit
 }
 _HINTS = {"solver": "scikit-learn's solvers 'adam', 'sgd' and 'lbfgs', or any deltaprop "
                     "optimizer given as optimizer="}
@@ -240,6 +243,15 @@ _PARAMETER_DOCS = {
              "Batch or layer normalisation after every hidden layer's activation; see "
              ":class:`deltaprop.layers.BatchNorm` and :class:`deltaprop.layers.LayerNorm`. "
              "Not in scikit-learn."),
+    "device": ('str, deltaprop.devices.Device or None',
+               'Where the network trains: ``None`` or ``"cpu"``, ``"cuda"`` or ``"cuda:N"`` '
+               '(an NVIDIA GPU, with CuPy: ``pip install "deltaprop[cuda]"``), or '
+               '``"strict"`` (the CPU test device, :mod:`deltaprop.devices`). Checked by '
+               '``fit``, which raises :class:`deltaprop.DeviceError` when CuPy or the GPU is '
+               'missing; a ``warm_start`` or ``partial_fit`` moves the fitted network to it. '
+               '``predict`` and the other methods take and return NumPy arrays, and on a '
+               'device ``coefs_`` and ``intercepts_`` are copies on the host. Not in '
+               'scikit-learn.'),
     "class_weight": ('dict, "balanced" or None',
                      "Weights of the classes, ``{label: weight}``; ``\"balanced\"`` gives "
                      "``n_samples / (n_classes * np.bincount(y))`` "
@@ -423,7 +435,7 @@ class _BaseMLP(BaseEstimator):
                  tol, verbose, warm_start,
                  momentum, nesterovs_momentum, early_stopping, validation_fraction, beta_1,
                  beta_2, epsilon, n_iter_no_change, loss, optimizer, dtype, dropout, norm,
-                 max_fun):
+                 max_fun, device):
         # The defaults are those of the subclasses' signatures (scikit-learn reads those).
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -453,16 +465,18 @@ class _BaseMLP(BaseEstimator):
         self.dtype = dtype
         self.dropout = dropout
         self.norm = norm
+        self.device = device
 
     # -- fitted attributes that are views of the network ----------------------------------
     @property
     def coefs_(self):
         """list of ndarray: the weight matrices ``W`` (n_in, n_out) of ``net_``'s layers.
 
-        The arrays are the network's own (no copies): writing into them changes the model.
-        Assigning a list copies each matrix into the corresponding layer.
+        On the CPU the arrays are the network's own (no copies): writing into them changes
+        the model; on a device (``device=``) they are NumPy copies. Assigning a list copies
+        each matrix into the corresponding layer.
         """
-        return [layer.W for layer in self._dense_layers()]
+        return [self._host(layer.W) for layer in self._dense_layers()]
 
     @coefs_.setter
     def coefs_(self, value):
@@ -474,8 +488,12 @@ class _BaseMLP(BaseEstimator):
 
     @property
     def intercepts_(self):
-        """list of ndarray: the bias vectors ``b`` (n_out,) of ``net_``'s layers (no copies)."""
-        return [layer.b for layer in self._dense_layers()]
+        """list of ndarray: the bias vectors ``b`` (n_out,) of ``net_``'s layers (no copies
+        on the CPU, NumPy copies on a device, as :attr:`coefs_`)."""
+        return [self._host(layer.b) for layer in self._dense_layers()]
+
+    def _host(self, a):
+        return a if type(a) is np.ndarray else self._net().device.to_host(a)
 
     @intercepts_.setter
     def intercepts_(self, value):
@@ -524,7 +542,16 @@ class _BaseMLP(BaseEstimator):
             "dropout": float(self.dropout),
             "norm": self.norm,
             "learning_rate": "constant" if "learning_rate" in unread else self.learning_rate,
+            "device": self._device(),
         }
+
+    def _device(self):
+        """The :class:`~deltaprop.devices.Device` of ``device``: a ParameterError for a bad
+        name, :class:`~deltaprop.devices.DeviceError` when CuPy or the GPU is missing."""
+        try:
+            return get_device(self.device)
+        except ValueError as exc:
+            raise ParameterError(f"{type(self).__name__}: {exc}", "device", self.device) from None
 
     def _full_batch(self):
         """Whether ``solver`` (or ``optimizer``) is a full-batch method (L-BFGS)."""
@@ -565,6 +592,10 @@ class _BaseMLP(BaseEstimator):
     def _fit(self, X, y, sample_weight=None, *, incremental, classes=None):
         s = self._settings()
         full_batch = self._full_batch()
+        if full_batch and not s["device"].is_cpu:
+            raise ValueError(f"the full-batch L-BFGS solver runs on the CPU (SciPy's L-BFGS-B): "
+                             f"device={self.device!r} needs a mini-batch solver ('adam' or "
+                             f"'sgd'), or use device=None")
         if full_batch:
             s["early_stopping"] = False  # as in scikit-learn: only for stochastic solvers
         if incremental and s["early_stopping"]:
@@ -586,6 +617,7 @@ class _BaseMLP(BaseEstimator):
         else:
             self._check_same_network(X.shape[1], s, head)
             self.net_.l2 = s["alpha"]
+            self.net_.to(s["device"])
 
         # the validation split (scikit-learn's: stratified for single-label classifiers)
         validation = None
@@ -685,7 +717,7 @@ class _BaseMLP(BaseEstimator):
                             rng.uniform(-bound, bound, fan_out)))
         self.net_ = MLP(sizes, activation=s["activation"], output=out, loss=loss,
                         l2=s["alpha"], dtype=s["dtype"], seed=int(rng.randint(_SEED_MAX)),
-                        dropout=s["dropout"], norm=s["norm"])
+                        dropout=s["dropout"], norm=s["norm"], device=s["device"])
         for layer, (W, b) in zip(self._dense_layers(), initial):
             layer.W, layer.b = W, b
         self.n_outputs_ = n_outputs
@@ -827,7 +859,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
                  n_iter_no_change=10, max_fun=15000, loss="log_loss", optimizer=None,
-                 dtype=None, dropout=0.0, norm=None, class_weight=None):
+                 dtype=None, dropout=0.0, norm=None, device=None, class_weight=None):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
             alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
@@ -837,7 +869,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
             validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
             epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun, loss=loss,
-            optimizer=optimizer, dtype=dtype, dropout=dropout, norm=norm)
+            optimizer=optimizer, dtype=dtype, dropout=dropout, norm=norm, device=device)
         self.class_weight = class_weight
 
     def fit(self, X, y, sample_weight=None):
@@ -1146,7 +1178,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
                  n_iter_no_change=10, max_fun=15000, loss="squared_error", optimizer=None,
-                 dtype=None, dropout=0.0, norm=None, standardize_target=True):
+                 dtype=None, dropout=0.0, norm=None, device=None, standardize_target=True):
         self.standardize_target = standardize_target
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
@@ -1157,7 +1189,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
             validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
             epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun, loss=loss,
-            optimizer=optimizer, dtype=dtype, dropout=dropout, norm=norm)
+            optimizer=optimizer, dtype=dtype, dropout=dropout, norm=norm, device=device)
 
     def fit(self, X, y, sample_weight=None):
         """Train the network on ``(X, y)``.
