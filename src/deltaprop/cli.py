@@ -266,7 +266,7 @@ def build_parser():
     t.add_argument("--early-stopping", type=_positive_int, metavar="PATIENCE", default=None,
                    help="stop when the validation loss has not improved for PATIENCE epochs")
     t.add_argument("--dtype", choices=["float32", "float64"], default="float32")
-    t.add_argument("--device", type=_device, default="cpu", metavar="DEVICE",
+    t.add_argument("--device", type=_device, default=None, metavar="DEVICE",
                    help="where to train: cpu (default), cuda or cuda:N, an NVIDIA GPU (needs "
                         "CuPy: pip install 'deltaprop[cuda]'); the model file is the same")
     t.add_argument("--no-standardize", action="store_true",
@@ -538,7 +538,7 @@ def cmd_train(args):
     checkpoint = None
     if args.resume:
         args, checkpoint = _resume_args(args)
-    device = dp.get_device(args.device)  # no CuPy, no GPU: one line now, before the data
+    device = dp.get_device(args.device or "cpu")  # no CuPy, no GPU: one line now, not later
     if dist is not None and not device.is_cpu:
         raise CLIError(f"--device {args.device}: data-parallel training (mpiexec) runs on the "
                        f"CPU; train on one GPU without mpiexec, or drop --device")
