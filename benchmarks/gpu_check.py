@@ -249,7 +249,7 @@ def mnist(args):
     data = _find_data(args.data)
     X, y = dp.datasets.load_mnist(data, "train")
     Xt, yt = dp.datasets.load_mnist(data, "test")
-    sizes = [784, 800, 800, 10]
+    sizes = [784, *args.hidden, 10]
     if args.small:
         sizes = [784, 32, 10]
         X, y, Xt, yt = X[:1000], y[:1000], Xt[:500], yt[:500]
@@ -335,6 +335,8 @@ def main(argv=None):
                            help="also time deltaprop's NumPy path on the device")
         else:
             p.add_argument("--data", default=None, help="directory of the MNIST IDX files")
+            p.add_argument("--hidden", type=lambda t: [int(n) for n in t.split(",")],
+                           default=[800, 800], help="hidden layer sizes (default 800,800)")
             p.add_argument("--epochs", type=int, default=0)
             p.add_argument("--batch", type=int, default=128)
             p.add_argument("--lr", type=float, default=LR)

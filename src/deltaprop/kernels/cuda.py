@@ -57,7 +57,7 @@ __all__ = ["KERNELS"]
 BLOCK = 256
 MAX_BLOCKS = 8192
 
-_OPTIONS = ("--fmad=false", "--std=c++11")
+_OPTIONS = ("--fmad=false",)  # NVRTC: no contraction into fused multiply-adds
 _CTYPE = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
 
 _compiled: dict = {}
