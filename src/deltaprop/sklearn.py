@@ -266,9 +266,11 @@ _PARAMETER_DOCS = {
 _ATTRIBUTE_DOCS = {
     "net_": ("deltaprop.MLP", "The trained network."),
     "coefs_": ("list of ndarray",
-               "Weight matrices ``W`` of shape ``(n_in, n_out)``, the arrays of ``net_``."),
+               "Weight matrices ``W`` of shape ``(n_in, n_out)``, the arrays of ``net_`` "
+               "(NumPy copies of them when ``net_`` is on a device)."),
     "intercepts_": ("list of ndarray",
-                    "Bias vectors of shape ``(n_out,)``, the arrays of ``net_``."),
+                    "Bias vectors of shape ``(n_out,)``, the arrays of ``net_`` (NumPy "
+                    "copies of them when ``net_`` is on a device)."),
     "loss_": ("float", "The objective ``J`` of the last epoch."),
     "loss_curve_": ("list of float",
                     "``J`` of each epoch (the mean over the epoch's mini-batches, weighted by "
@@ -492,9 +494,6 @@ class _BaseMLP(BaseEstimator):
         on the CPU, NumPy copies on a device, as :attr:`coefs_`)."""
         return [self._host(layer.b) for layer in self._dense_layers()]
 
-    def _host(self, a):
-        return a if type(a) is np.ndarray else self._net().device.to_host(a)
-
     @intercepts_.setter
     def intercepts_(self, value):
         layers = self._dense_layers()
@@ -502,6 +501,10 @@ class _BaseMLP(BaseEstimator):
             raise ValueError(f"intercepts_ needs {len(layers)} arrays, got {len(value)}")
         for layer, b in zip(layers, value):
             layer.b = b
+
+    def _host(self, a):
+        """``a`` itself on the CPU, a NumPy copy of it from a device."""
+        return a if type(a) is np.ndarray else self._net().device.to_host(a)
 
     def _dense_layers(self):
         """The network's Dense layers (scikit-learn's ``coefs_`` know no other kind)."""

@@ -113,7 +113,8 @@ _LOOP = """
 
 _SGD = """
 extern "C" __global__ void sgd(T* p, T* g, T* vel, const long long lo, const long long n,
-                               const T keep, const T coef, const T lr, const T mu) {""" + _LOOP + """
+                               const T keep, const T coef, const T lr, const T mu) {
+""" + _LOOP + """
 #if MOMENTUM
         T vi = vel[i] * mu + gi;  // Delta <- mu Delta + g
         vel[i] = vi;
@@ -132,7 +133,8 @@ extern "C" __global__ void sgd(T* p, T* g, T* vel, const long long lo, const lon
 
 _ADAGRAD = """
 extern "C" __global__ void adagrad(T* p, T* g, T* G, const long long lo, const long long n,
-                                   const T keep, const T coef, const T lr, const T eps) {""" + _LOOP + """
+                                   const T keep, const T coef, const T lr, const T eps) {
+""" + _LOOP + """
         T Gi = G[i] + gi * gi;  // G <- G + g*g
         G[i] = Gi;
         p[i] = pi - (gi / (sqrt(Gi) + eps)) * lr;
@@ -144,7 +146,8 @@ _RMSPROP = """
 extern "C" __global__ void rmsprop(T* p, T* g, T* v, T* gbar, T* B, const long long lo,
                                    const long long n, const T keep, const T coef, const T lr,
                                    const T alpha, const T one_minus_alpha, const T eps,
-                                   const T mu) {""" + _LOOP + """
+                                   const T mu) {
+""" + _LOOP + """
         T vi = v[i] * alpha + (gi * gi) * one_minus_alpha;  // v <- alpha v + (1 - alpha) g*g
         v[i] = vi;
 #if CENTERED
@@ -171,7 +174,8 @@ _ADAM = """
 extern "C" __global__ void adam(T* p, T* g, T* m, T* v, T* v_max, const long long lo,
                                 const long long n, const T keep, const T coef,
                                 const T one_minus_beta_1, const T beta_2,
-                                const T one_minus_beta_2, const T eps_c, const T scale) {""" + _LOOP + """
+                                const T one_minus_beta_2, const T eps_c, const T scale) {
+""" + _LOOP + """
         T mi = m[i];
         mi = mi + (gi - mi) * one_minus_beta_1;  // torch's lerp, as the NumPy rule
         m[i] = mi;
