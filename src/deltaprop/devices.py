@@ -68,6 +68,17 @@ class Device:
         """Whether ``nbytes`` of data may be moved to the device whole (always on the CPU)."""
         return True
 
+    def pinned_empty(self, shape, dtype):
+        """A host (NumPy) array to stage copies to the device in: page-locked memory on a
+        GPU, whose copies run at the bus's full rate."""
+        return np.empty(shape, dtype=dtype)
+
+    def upload(self, host, out):
+        """Copy the host array ``host`` into the device array ``out`` (same shape), and
+        return ``out``; the copy is complete when it returns."""
+        out[...] = self.asarray(host)
+        return out
+
     def __eq__(self, other):
         return isinstance(other, Device) and other.name == self.name
 
@@ -281,9 +292,12 @@ class _CudaDevice(Device):
         return nbytes <= 0.5 * (free + pool.free_bytes())
 
     def pinned_empty(self, shape, dtype):
-        """A NumPy array in page-locked host memory (fast, asynchronous copies)."""
         import cupyx
         return cupyx.empty_pinned(shape, dtype=dtype)
+
+    def upload(self, host, out):
+        out.set(host)  # synchronous without a stream: the staging buffer is free again after
+        return out
 
 
 _CUDA: dict = {}

@@ -439,9 +439,10 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
     Xh = None  # the host X whose batches are copied to the device one by one
     if not device.is_cpu:
         net.on_device(X if sparse else None)  # the device's own error for sparse X
-        if not device.fits(X.nbytes + T.nbytes):
+        if not device.fits(X.nbytes + T.nbytes):  # staged in page-locked host memory
             Xh = X
-            Xh_buf = np.empty((bs,) + X.shape[1:], dtype=X.dtype)
+            Xh_buf = device.pinned_empty((bs,) + X.shape[1:], X.dtype)
+            Xd_buf = device.xp.empty((bs,) + X.shape[1:], dtype=X.dtype)
         X = net.on_device(X) if Xh is None else None
         T, labels, weights = (net.on_device(a) for a in (T, labels, weights))
     Xb_buf = None if sparse or X is None else np.empty_like(X, shape=(bs,) + X.shape[1:])
@@ -491,7 +492,7 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
                         Xb = X[idx] if sparse else kernels.take_rows(X, idx, Xb_buf[: hi - lo])
                     Tb = kernels.take_rows(T, idx, Tb_buf[: hi - lo])
                 if Xh is not None:
-                    Xb = device.asarray(Xb)
+                    Xb = device.upload(Xb, Xd_buf[: hi - lo])
                 wb = None if weights is None else weights[idx]
                 if lazy:  # the loss stays on the device: no wait for the GPU at each step
                     batch_J[b] = net.backprop(Xb, Tb, wb, lazy=True)
