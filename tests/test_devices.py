@@ -314,3 +314,19 @@ def test_what_runs_on_the_cpu_only_says_so(rng):
         net.fit(sparse.csr_matrix(X), y, verbose=0)
     with pytest.raises(TypeError, match="sparse matrix.*strict"):
         net.predict(sparse.csr_matrix(X))
+
+
+def test_callbacks_and_diagnostics_on_the_device(rng, reference, tmp_path):
+    X = rng.normal(size=(64, 5))
+    y = rng.integers(0, 3, 64)
+    seen = []
+    for device in ("cpu", "strict"):
+        net = dp.MLP([5, 8, 8, 3], output="softmax", loss="cross_entropy", seed=0,
+                     device=device)
+        probe, own, norms = dp.Diagnostics(X, y), dp.Diagnostics(), dp.GradientNorms()
+        check = dp.ModelCheckpoint(tmp_path / f"{device}.npz")
+        net.fit(X, y, epochs=2, validation_split=0.25, verbose=0, seed=0,
+                callbacks=[probe, own, norms, check])
+        seen.append((probe.to_dict(), own.to_dict(), norms.norms))
+        assert dp.load(tmp_path / f"{device}.npz").device.is_cpu
+    assert seen[0] == seen[1]

@@ -68,6 +68,17 @@ class Device:
         """Whether ``nbytes`` of data may be moved to the device whole (always on the CPU)."""
         return True
 
+    def pinned_empty(self, shape, dtype):
+        """A host (NumPy) array to stage copies to the device in: page-locked memory on a
+        GPU, whose copies run at the bus's full rate."""
+        return np.empty(shape, dtype=dtype)
+
+    def upload(self, host, out):
+        """Copy the host array ``host`` into the device array ``out`` (same shape), and
+        return ``out``; the copy is complete when it returns."""
+        out[...] = self.asarray(host)
+        return out
+
     def __eq__(self, other):
         return isinstance(other, Device) and other.name == self.name
 
@@ -171,38 +182,42 @@ class StrictArray(np.ndarray):
         return obj.view(StrictArray) if isinstance(obj, np.ndarray) else obj
 
 
+def _strict(fn):
+    """NumPy's creation function ``fn``, returning a device array."""
+    def create(*args, **kwargs):
+        return fn(*args, **kwargs).view(StrictArray)
+    create.__name__ = fn.__name__
+    return staticmethod(create)
+
+
 class _StrictNamespace:
     """NumPy's namespace with its creation functions returning device arrays: the ``xp``
     of the strict device. Every other name is NumPy's (whose functions dispatch to the
     arrays' own protocol)."""
 
+    empty, zeros, ones, full = _strict(np.empty), _strict(np.zeros), _strict(np.ones), \
+        _strict(np.full)
+    arange, eye, linspace = _strict(np.arange), _strict(np.eye), _strict(np.linspace)
+
     def __getattr__(self, name):
         return getattr(np, name)
 
     @staticmethod
-    def _creator(fn):
-        def create(*args, **kwargs):
-            return fn(*args, **kwargs).view(StrictArray)
-        create.__name__ = fn.__name__
-        return create
+    def asarray(a, dtype=None, order=None):
+        if isinstance(a, StrictArray):
+            return a if dtype is None or a.dtype == dtype else a.astype(dtype)
+        return np.asarray(a, dtype=dtype, order=order).view(StrictArray)
+
+    @staticmethod
+    def array(a, dtype=None, copy=True):
+        return np.array(_plain(a), dtype=dtype, copy=copy).view(StrictArray)
+
+    @staticmethod
+    def ascontiguousarray(a, dtype=None):
+        return np.ascontiguousarray(_plain(a), dtype=dtype).view(StrictArray)
 
 
 _strict_xp = _StrictNamespace()
-for _name in ("empty", "zeros", "ones", "full", "arange", "eye", "linspace"):
-    setattr(_strict_xp, _name, _StrictNamespace._creator(getattr(np, _name)))
-
-
-def _strict_asarray(a, dtype=None, order=None):
-    if isinstance(a, StrictArray):
-        return a if dtype is None or a.dtype == dtype else a.astype(dtype)
-    return np.asarray(a, dtype=dtype, order=order).view(StrictArray)
-
-
-_strict_xp.asarray = _strict_asarray
-_strict_xp.array = lambda a, dtype=None, copy=True: (
-    np.array(_plain(a), dtype=dtype, copy=copy).view(StrictArray))
-_strict_xp.ascontiguousarray = lambda a, dtype=None: (
-    np.ascontiguousarray(_plain(a), dtype=dtype).view(StrictArray))
 
 
 class _StrictDevice(Device):
@@ -277,9 +292,12 @@ class _CudaDevice(Device):
         return nbytes <= 0.5 * (free + pool.free_bytes())
 
     def pinned_empty(self, shape, dtype):
-        """A NumPy array in page-locked host memory (fast, asynchronous copies)."""
         import cupyx
         return cupyx.empty_pinned(shape, dtype=dtype)
+
+    def upload(self, host, out):
+        out.set(host)  # synchronous without a stream: the staging buffer is free again after
+        return out
 
 
 _CUDA: dict = {}

@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .devices import to_host
 from .training import Callback
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -71,17 +72,18 @@ def layer_statistics(layer: Any, share: float) -> dict[str, float]:
     ``share`` is each sample's weight in the objective (``1/N`` for the mean), by which
     the rows of ``layer.delta`` are divided to give the per-sample error vectors.
     """
-    delta = np.asarray(layer.delta, dtype=np.float64) / share
+    delta = np.asarray(to_host(layer.delta), dtype=np.float64) / share  # from any device
+    grad_W, z, a = to_host(layer.grad_W), to_host(layer.z), to_host(layer.a)
     stats = {
         "delta_norm": float(np.sqrt(np.mean(np.sum(delta * delta, axis=1)))),
-        "grad_norm": float(np.sqrt(np.vdot(layer.grad_W, layer.grad_W))),
+        "grad_norm": float(np.sqrt(np.vdot(grad_W, grad_W))),
         "dead": float("nan"),
         "saturated": float("nan"),
     }
-    inactive = layer.activation.inactive(layer.z, layer.a)
+    inactive = layer.activation.inactive(z, a)
     if inactive is not None:  # dead: inactive for every probe sample
         stats["dead"] = float(np.mean(np.all(inactive, axis=0)))
-    saturated = layer.activation.saturated(layer.z, layer.a)
+    saturated = layer.activation.saturated(z, a)
     if saturated is not None:
         stats["saturated"] = float(np.mean(saturated))
     return stats
@@ -148,12 +150,14 @@ class Diagnostics(Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         layers = self.trainer.net.layers
-        self._start = [layers[i].W.astype(np.float64) for i in self._dense]
+        self._start = [to_host(layers[i].W).astype(np.float64) for i in self._dense]
 
     def on_epoch_end(self, epoch, logs=None):
         net = self.trainer.net
         if self._probe is not None:
-            probe = net.copy()  # the network being trained keeps its buffers and gradients
+            # On a copy (the network being trained keeps its buffers and gradients), on the
+            # CPU, where the statistics are taken.
+            probe = net.copy().to("cpu")
             probe.backprop(*self._probe)
             layers, n = probe.layers, len(self._probe[0])
         else:
@@ -164,7 +168,7 @@ class Diagnostics(Callback):
             layer, W1 = layers[i], net.layers[i]
             stats = layer_statistics(layer, share)
             norm0 = float(np.linalg.norm(W0))
-            change = float(np.linalg.norm(W1.W - W0))
+            change = float(np.linalg.norm(to_host(W1.W) - W0))
             stats["update_ratio"] = change / norm0 if norm0 > 0 else float("nan")
             for name in QUANTITIES:
                 rows[name].append(stats[name])

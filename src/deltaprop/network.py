@@ -311,10 +311,23 @@ class Sequential:
         T = check_targets(T, X.shape[0], self.n_outputs, self.loss_function, self.dtype)
         return self.on_device(X), self.on_device(T)
 
-    def objective(self, per_sample, sample_weight=None):
+    def objective(self, per_sample, sample_weight=None, lazy=False):
         """``J`` from the per-sample losses: reduced over the batch (weighted by
-        ``sample_weight``), plus the L2 term."""
+        ``sample_weight``), plus the L2 term. ``lazy``: as a 0-d array of the losses'
+        device (float64), which a GPU computes without the host waiting for it; the same
+        operations in the same order as the float."""
         w = sample_weight
+        if lazy:
+            if w is None:
+                J, count = per_sample.sum(dtype=np.float64), len(per_sample)
+            else:
+                J, count = np.dot(per_sample, w).astype(np.float64), float(w.sum(dtype=np.float64))
+            if self.reduction == "mean":
+                J = J / count if count > 0 else J * 0.0
+            if self.l2:
+                J = J + 0.5 * self.l2 * sum(np.vdot(W, W).astype(np.float64)
+                                            for W, _ in self._decayed)
+            return J
         if w is None:
             J, count = float(per_sample.sum(dtype=np.float64)), len(per_sample)
         else:
@@ -345,9 +358,10 @@ class Sequential:
             delta *= 1.0 / count if count > 0 else 0.0
         return delta, per_sample
 
-    def backprop(self, X, T, w=None, training=True):
+    def backprop(self, X, T, w=None, training=True, lazy=False):
         """Forward, then backward, on validated arrays (:meth:`check_inputs`); the
-        gradients land in the layers (``store.grad``). Returns ``J``."""
+        gradients land in the layers (``store.grad``). Returns ``J`` (``lazy``: see
+        :meth:`objective`)."""
         layers = self.layers
         z, y = self.forward_sweep(X, training, keep=True)
         g, per_sample = self.output_delta(z, y, T, w)
@@ -362,7 +376,7 @@ class Sequential:
         if self.l2:
             for W, grad_W in self._decayed:
                 grad_W += self.l2 * W  # ∇ of (λ/2)‖W‖²
-        return self.objective(per_sample, w)
+        return self.objective(per_sample, w, lazy)
 
     def snapshot(self, into=None):
         """A copy of everything training changes in the layers: the parameters, the

@@ -401,7 +401,9 @@ class Optimizer:
                 size = max(s.size for s in store.slots)
             else:
                 runs = [(store.data, store.grad, state, store.size)]
-                size = min(store.size, BLOCK)
+                # Blocks keep a CPU's passes in its cache; a GPU takes the array whole (one
+                # launch per pass instead of one per block).
+                size = min(store.size, BLOCK) if store.device.is_cpu else store.size
             if not (len(self.scratch) == 1 and self.scratch[0].shape == (size,)
                     and self.scratch[0].dtype == store.dtype):
                 self.scratch = [np.empty_like(store.data, shape=(size,))]

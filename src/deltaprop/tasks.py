@@ -208,7 +208,7 @@ class RunningMetric:
             predict_index(y, out=self.pred[lo:hi])
             self.n = hi
         elif self.metric == "r2":
-            self.a += float(((y - T) ** 2).sum())
+            self.a += ((y - T) ** 2).sum()  # on y's device: no wait for a GPU
 
     def value(self):
         if self.multilabel:
@@ -217,4 +217,4 @@ class RunningMetric:
             n = self.n
             labels = self.labels[:n] if self.order is None else self.labels[self.order[:n]]
             return int(np.count_nonzero(self.pred[:n] == labels)) / n
-        return 1.0 - self.a / self.sst if self.sst > 0 else float("nan")
+        return 1.0 - float(self.a) / self.sst if self.sst > 0 else float("nan")

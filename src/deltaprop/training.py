@@ -26,6 +26,7 @@ from . import kernels
 from ._validation import check_int, check_sample_weight, check_X, issparse
 from .constraints import (Boolean, Constraint, Interval, Options, SequenceOf,
                           validate_params)
+from .devices import to_host
 from .improvement import Improvement, mode_for
 from .optimizers import get_optimizer
 from .schedules import get_schedule
@@ -307,6 +308,24 @@ def _validation_split(X, T, labels, weights, fraction, seed):
     return (X[tr], T[tr], lab[0]), (X[va], T[va], lab[1]), None if weights is None else weights[tr]
 
 
+def _diverged(J, epoch, b, opt, trainer, safe, history):
+    """Raise TrainingDiverged for batch ``b`` of ``epoch``, after the rollback to ``safe``
+    (the start of the epoch) when there is one."""
+    if safe is None:
+        raise TrainingDiverged(
+            f"training diverged: the loss became {J} at epoch {epoch + 1}, "
+            f"batch {b + 1} (learning rate {opt.lr:g}). With rollback=False "
+            f"the weights were left as they are, before this batch's update; "
+            f"try a smaller learning rate.", history)
+    trainer.restore_weights(safe[0])
+    opt.load_state_dict(safe[1])
+    raise TrainingDiverged(
+        f"training diverged: the loss became {J} at epoch {epoch + 1}, batch "
+        f"{b + 1} (learning rate {opt.lr:g}). The weights and the optimizer "
+        f"were restored to their state at the start of epoch {epoch + 1}; "
+        f"try a smaller learning rate.", history)
+
+
 class _Pair(Constraint):
     """A pair ``(X, y)``: a tuple or list of two items."""
 
@@ -420,12 +439,18 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
     Xh = None  # the host X whose batches are copied to the device one by one
     if not device.is_cpu:
         net.on_device(X if sparse else None)  # the device's own error for sparse X
-        if not device.fits(X.nbytes + T.nbytes):
+        if not device.fits(X.nbytes + T.nbytes):  # staged in page-locked host memory
             Xh = X
-            Xh_buf = np.empty((bs,) + X.shape[1:], dtype=X.dtype)
+            Xh_buf = device.pinned_empty((bs,) + X.shape[1:], X.dtype)
+            Xd_buf = device.xp.empty((bs,) + X.shape[1:], dtype=X.dtype)
         X = net.on_device(X) if Xh is None else None
         T, labels, weights = (net.on_device(a) for a in (T, labels, weights))
     Xb_buf = None if sparse or X is None else np.empty_like(X, shape=(bs,) + X.shape[1:])
+    # On a device, each batch's loss stays there until the epoch ends (one transfer, not one
+    # wait per step), unless something must see it at once: callbacks, or no rollback (the
+    # weights must stop before the bad batch's update).
+    lazy = not device.is_cpu and rollback and not callbacks
+    batch_J = np.empty_like(T, shape=(n_batches,), dtype=np.float64) if lazy else None
     Tb_buf = np.empty_like(T, shape=(bs,) + T.shape[1:])
     score = RunningMetric(metric, T, labels)
     safe = safe_weights = None
@@ -467,26 +492,21 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
                         Xb = X[idx] if sparse else kernels.take_rows(X, idx, Xb_buf[: hi - lo])
                     Tb = kernels.take_rows(T, idx, Tb_buf[: hi - lo])
                 if Xh is not None:
-                    Xb = device.asarray(Xb)
+                    Xb = device.upload(Xb, Xd_buf[: hi - lo])
                 wb = None if weights is None else weights[idx]
+                if lazy:  # the loss stays on the device: no wait for the GPU at each step
+                    batch_J[b] = net.backprop(Xb, Tb, wb, lazy=True)
+                    opt.step(params)
+                    score.update(lo, hi, net.layers[-1].a, Tb)
+                    if progress.bar is not None:
+                        progress.batch_end(float(batch_J[b]))
+                    continue
                 J, size = (net.backprop(Xb, Tb, wb) if hi > lo else 0.0), hi - lo
                 if distributed is not None:
                     distributed.where(epoch, b)
                     J, size = distributed.reduce_gradient(net, J, hi - lo, wb)
                 if not math.isfinite(J):
-                    if safe is None:
-                        raise TrainingDiverged(
-                            f"training diverged: the loss became {J} at epoch {epoch + 1}, "
-                            f"batch {b + 1} (learning rate {opt.lr:g}). With rollback=False "
-                            f"the weights were left as they are, before this batch's update; "
-                            f"try a smaller learning rate.", history)
-                    trainer.restore_weights(safe[0])
-                    opt.load_state_dict(safe[1])
-                    raise TrainingDiverged(
-                        f"training diverged: the loss became {J} at epoch {epoch + 1}, batch "
-                        f"{b + 1} (learning rate {opt.lr:g}). The weights and the optimizer "
-                        f"were restored to their state at the start of epoch {epoch + 1}; "
-                        f"try a smaller learning rate.", history)
+                    _diverged(J, epoch, b, opt, trainer, safe, history)
                 opt.step(params)
                 total += J * size
                 if hi > lo:
@@ -496,6 +516,11 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
                     for cb in callbacks:
                         cb.on_batch_end(b, {"epoch": epoch, "batch": b, "loss": J,
                                             "size": size})
+            if lazy:  # the batches' losses, checked and summed as the steps would have
+                for b, J in enumerate(to_host(batch_J).tolist()):
+                    if not math.isfinite(J):
+                        _diverged(J, epoch, b, opt, trainer, safe, history)
+                    total += J * (min((b + 1) * bs, n) - b * bs)
             if distributed is not None:  # the means over every process's samples
                 logs = distributed.epoch_logs(net, total, n_global, score, n,
                                               (Xv, Tv, labels_v))

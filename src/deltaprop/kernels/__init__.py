@@ -43,6 +43,7 @@ import time
 
 import numpy as np
 
+from ..devices import namespace
 from ._choice import choice_for
 
 _perf = time.perf_counter
@@ -190,6 +191,8 @@ def matmul(a, b, out):
     (below :data:`BLAS_SPLIT_MIN` multiply-adds); above, on all threads, or with
     :data:`ADAPTIVE_BLAS` on one thread or all, whichever measures faster for this shape
     (:mod:`deltaprop.kernels._choice`)."""
+    if type(a).__module__.startswith("cupy"):
+        return namespace(a).matmul(a, b, out=out)  # cuBLAS, through CuPy's own matmul
     blas = _blas
     if blas is None:
         blas = _blas_handle()
