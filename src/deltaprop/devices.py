@@ -331,18 +331,6 @@ def _is_cupy(a):
     return type(a).__module__.startswith("cupy")
 
 
-def namespace(a):
-    """The array module of ``a``: NumPy, CuPy, or the strict device's."""
-    t = type(a)
-    if t is np.ndarray:
-        return np
-    if t is StrictArray:
-        return _strict_xp
-    if _is_cupy(a):
-        return _import_cupy()
-    return np
-
-
 def device_of(a):
     """The :class:`Device` that holds the array ``a`` (the CPU for anything else)."""
     t = type(a)
@@ -351,8 +339,14 @@ def device_of(a):
     if t is StrictArray:
         return STRICT
     if _is_cupy(a):
-        return get_device(f"cuda:{a.device.id}")
+        index = a.device.id
+        return _CUDA.get(index) or get_device(f"cuda:{index}")
     return CPU
+
+
+def namespace(a):
+    """The array module of ``a``: NumPy, CuPy, or the strict device's."""
+    return np if type(a) is np.ndarray else device_of(a).xp
 
 
 def to_host(a):
