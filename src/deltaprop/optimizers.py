@@ -311,6 +311,8 @@ class Optimizer:
             dt = p.dtype.type
             states, scalars = self._kernel_args(state, dt)
             c = dt(coef)
+            if keep == 1.0:  # no decay: one pass over the whole run, not one per tensor
+                segments = ((0, p.size, False),)
             for lo, hi, decayed in segments:
                 kernel(p, g, *states, lo, hi, dt(keep if decayed else 1.0), c, *scalars)
 
