@@ -240,49 +240,60 @@ def bias_activation(z, b, a, kind, param):
             for j in range(k):
                 a[i, j] = a[i, j] / s
             continue
+        zi, ai = z[i], a[i]  # one loop per kind: the loops over a row vectorise
         for j in range(k):
-            zij = z[i, j] + b[j]
-            z[i, j] = zij
-            if kind == RELU:
-                a[i, j] = zero if zij < zero else zij  # np.maximum(z, 0): NaN kept
-            elif kind == LEAKY_RELU:
-                a[i, j] = zij if zij > zero else param * zij
-            elif kind == SIGMOID:
+            zi[j] = zi[j] + b[j]
+        if kind == RELU:
+            for j in range(k):
+                ai[j] = zero if zi[j] < zero else zi[j]  # np.maximum(z, 0): NaN kept
+        elif kind == LEAKY_RELU:
+            for j in range(k):
+                ai[j] = zi[j] if zi[j] > zero else param * zi[j]
+        elif kind == SIGMOID:
+            for j in range(k):
+                zij = zi[j]
                 e = math.exp(-abs(zij))
                 s = one / (one + e)
-                a[i, j] = s * e if zij < zero else s
-            elif kind == TANH:
-                a[i, j] = math.tanh(zij)
-            else:
-                a[i, j] = zij
+                ai[j] = s * e if zij < zero else s
+        elif kind == TANH:
+            for j in range(k):
+                ai[j] = math.tanh(zi[j])
+        else:
+            for j in range(k):
+                ai[j] = zi[j]
 
 
 @njit(**_opts)
 def delta_and_bias_grad(z, a, g, grad_b, kind, param):
     """g <- g ⊙ f'(z) in place (step ②) and grad_b <- Σ_rows g (step ③), in one pass;
     f' from z (ReLU, leaky ReLU) or from a (sigmoid, tanh), whichever it needs. The sum
-    runs row after row from row 0, as NumPy's reduction over axis 0 does."""
+    runs row after row from row 0, as NumPy's reduction over axis 0 does. The branches on
+    ``kind`` stay outside the loops over a row, which then vectorise."""
     n, k = g.shape
     one = g.dtype.type(1.0)
     zero = g.dtype.type(0.0)
     for i in range(n):
-        for j in range(k):
-            gij = g[i, j]
-            if kind == RELU:
-                gij = gij * (one if z[i, j] > zero else zero)
-            elif kind == LEAKY_RELU:
-                gij = gij * (one if z[i, j] > zero else param)
-            elif kind == SIGMOID:
-                aij = a[i, j]
-                gij = gij * (aij * (one - aij))
-            elif kind == TANH:
-                aij = a[i, j]
-                gij = gij * (one - aij * aij)
-            g[i, j] = gij
-            if i == 0:
-                grad_b[j] = gij
-            else:
-                grad_b[j] = grad_b[j] + gij
+        gi, zi, ai = g[i], z[i], a[i]
+        if kind == RELU:
+            for j in range(k):
+                gi[j] = gi[j] * (one if zi[j] > zero else zero)
+        elif kind == LEAKY_RELU:
+            for j in range(k):
+                gi[j] = gi[j] * (one if zi[j] > zero else param)
+        elif kind == SIGMOID:
+            for j in range(k):
+                aij = ai[j]
+                gi[j] = gi[j] * (aij * (one - aij))
+        elif kind == TANH:
+            for j in range(k):
+                aij = ai[j]
+                gi[j] = gi[j] * (one - aij * aij)
+        if i == 0:
+            for j in range(k):
+                grad_b[j] = gi[j]
+        else:
+            for j in range(k):
+                grad_b[j] = grad_b[j] + gi[j]
 
 
 @njit(**_opts)
