@@ -40,29 +40,40 @@ _opts = {"cache": True, "nogil": True, "error_model": "numpy"}
 # Each range kernel first takes the slices lo..hi and loops from 0: LLVM then knows the
 # indices are non-negative and vectorizes the loop (4-5x faster than indexing from lo).
 # Signature of every rule: (p, g, <state arrays>, lo, hi, keep, coef, <hyper-parameters>),
-# over the elements lo..hi of flat arrays. keep != 1 multiplies p first (weight decay,
-# W <- keep W); coef != 1 scales g in place first (gradient-norm clipping), as the NumPy
-# path does in passes of its own. Absent state arrays are passed as empty arrays.
+# over the elements lo..hi of flat arrays. keep multiplies p first (weight decay,
+# W <- keep W; a product by 1 changes no bit); coef != 1 scales g in place first
+# (gradient-norm clipping), as the NumPy path does in passes of its own. Absent state
+# arrays are passed as empty arrays. The options (momentum, Nesterov, centred, AMSGrad)
+# choose between loops, never branch inside one: a loop with a branch does not vectorise
+# (Adam over 235 k float32 parameters: 377 us with its options tested per element, 116 us
+# without).
+
+
+@njit(**_opts)
+def _scale(g, coef):
+    for i in range(g.size):
+        g[i] = g[i] * coef
 
 
 @njit(**_opts)
 def _sgd_range(p, g, vel, lo, hi, keep, coef, lr, mu, momentum, nesterov):
     p, g, vel = p[lo:hi], g[lo:hi], vel[lo:hi]
-    for i in range(p.size):
-        gi = g[i]
-        if coef != 1:
-            gi = gi * coef
-            g[i] = gi
-        pi = p[i]
-        if keep != 1:
-            pi = pi * keep
-        if momentum:
+    if coef != 1:
+        _scale(g, coef)
+    if not momentum:
+        for i in range(p.size):
+            p[i] = p[i] * keep - g[i] * lr
+    elif nesterov:
+        for i in range(p.size):
+            gi = g[i]
             vi = vel[i] * mu + gi  # Delta <- mu Delta + g
             vel[i] = vi
-            step = (vi * mu + gi) * lr if nesterov else vi * lr
-        else:
-            step = gi * lr
-        p[i] = pi - step
+            p[i] = p[i] * keep - (vi * mu + gi) * lr
+    else:
+        for i in range(p.size):
+            vi = vel[i] * mu + g[i]
+            vel[i] = vi
+            p[i] = p[i] * keep - vi * lr
 
 
 @njit(parallel=True, **_opts)
@@ -76,17 +87,13 @@ def _sgd_par(p, g, vel, lo, hi, keep, coef, lr, mu, momentum, nesterov):
 @njit(**_opts)
 def _adagrad_range(p, g, G, lo, hi, keep, coef, lr, eps):
     p, g, G = p[lo:hi], g[lo:hi], G[lo:hi]
+    if coef != 1:
+        _scale(g, coef)
     for i in range(p.size):
         gi = g[i]
-        if coef != 1:
-            gi = gi * coef
-            g[i] = gi
-        pi = p[i]
-        if keep != 1:
-            pi = pi * keep
         Gi = G[i] + gi * gi  # G <- G + g*g
         G[i] = Gi
-        p[i] = pi - (gi / (math.sqrt(Gi) + eps)) * lr
+        p[i] = p[i] * keep - (gi / (math.sqrt(Gi) + eps)) * lr
 
 
 @njit(parallel=True, **_opts)
@@ -101,30 +108,40 @@ def _adagrad_par(p, g, G, lo, hi, keep, coef, lr, eps):
 def _rmsprop_range(p, g, v, gbar, B, lo, hi, keep, coef, lr, alpha, one_minus_alpha, eps, mu,
                    centered, momentum):
     p, g, v, gbar, B = p[lo:hi], g[lo:hi], v[lo:hi], gbar[lo:hi], B[lo:hi]
-    for i in range(p.size):
-        gi = g[i]
-        if coef != 1:
-            gi = gi * coef
-            g[i] = gi
-        pi = p[i]
-        if keep != 1:
-            pi = pi * keep
-        vi = v[i] * alpha + (gi * gi) * one_minus_alpha  # v <- alpha v + (1 - alpha) g*g
-        v[i] = vi
-        if centered:
+    if coef != 1:
+        _scale(g, coef)
+    if centered and momentum:
+        for i in range(p.size):
+            gi = g[i]
+            vi = v[i] * alpha + (gi * gi) * one_minus_alpha  # v <- alpha v + (1 - alpha) g*g
+            v[i] = vi
             gb = gbar[i] * alpha + gi * one_minus_alpha
             gbar[i] = gb
-            d = math.sqrt(vi - gb * gb) + eps
-        else:
-            d = math.sqrt(vi) + eps
-        d = gi / d
-        if momentum:
-            Bi = B[i] * mu + d  # B <- mu B + g / d
+            Bi = B[i] * mu + gi / (math.sqrt(vi - gb * gb) + eps)  # B <- mu B + g / d
             B[i] = Bi
-            d = Bi * lr
-        else:
-            d = d * lr
-        p[i] = pi - d
+            p[i] = p[i] * keep - Bi * lr
+    elif centered:
+        for i in range(p.size):
+            gi = g[i]
+            vi = v[i] * alpha + (gi * gi) * one_minus_alpha
+            v[i] = vi
+            gb = gbar[i] * alpha + gi * one_minus_alpha
+            gbar[i] = gb
+            p[i] = p[i] * keep - (gi / (math.sqrt(vi - gb * gb) + eps)) * lr
+    elif momentum:
+        for i in range(p.size):
+            gi = g[i]
+            vi = v[i] * alpha + (gi * gi) * one_minus_alpha
+            v[i] = vi
+            Bi = B[i] * mu + gi / (math.sqrt(vi) + eps)
+            B[i] = Bi
+            p[i] = p[i] * keep - Bi * lr
+    else:
+        for i in range(p.size):
+            gi = g[i]
+            vi = v[i] * alpha + (gi * gi) * one_minus_alpha
+            v[i] = vi
+            p[i] = p[i] * keep - (gi / (math.sqrt(vi) + eps)) * lr
 
 
 @njit(parallel=True, **_opts)
@@ -141,26 +158,30 @@ def _rmsprop_par(p, g, v, gbar, B, lo, hi, keep, coef, lr, alpha, one_minus_alph
 def _adam_range(p, g, m, v, v_max, lo, hi, keep, coef, one_minus_beta_1, beta_2,
                 one_minus_beta_2, eps_c, scale, amsgrad):
     p, g, m, v, v_max = p[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], v_max[lo:hi]
-    for i in range(p.size):
-        gi = g[i]
-        if coef != 1:
-            gi = gi * coef
-            g[i] = gi
-        pi = p[i]
-        if keep != 1:
-            pi = pi * keep
-        mi = m[i]
-        mi = mi + (gi - mi) * one_minus_beta_1  # torch's lerp, as the NumPy rule
-        m[i] = mi
-        vi = v[i] * beta_2 + (gi * gi) * one_minus_beta_2
-        v[i] = vi
-        if amsgrad:
+    if coef != 1:
+        _scale(g, coef)
+    if amsgrad:
+        for i in range(p.size):
+            gi = g[i]
+            mi = m[i]
+            mi = mi + (gi - mi) * one_minus_beta_1  # torch's lerp, as the NumPy rule
+            m[i] = mi
+            vi = v[i] * beta_2 + (gi * gi) * one_minus_beta_2
+            v[i] = vi
             vm = v_max[i]
             if not (vm >= vi or vm != vm):  # np.maximum, NaN included
                 vm = vi
             v_max[i] = vm
-            vi = vm
-        p[i] = pi - (mi / (math.sqrt(vi) + eps_c)) * scale
+            p[i] = p[i] * keep - (mi / (math.sqrt(vm) + eps_c)) * scale
+    else:
+        for i in range(p.size):
+            gi = g[i]
+            mi = m[i]
+            mi = mi + (gi - mi) * one_minus_beta_1
+            m[i] = mi
+            vi = v[i] * beta_2 + (gi * gi) * one_minus_beta_2
+            v[i] = vi
+            p[i] = p[i] * keep - (mi / (math.sqrt(vi) + eps_c)) * scale
 
 
 @njit(parallel=True, **_opts)
