@@ -97,32 +97,16 @@ def assert_bitwise(ours, ref, what):
 
 # --------------------------------------------------------------------------- gradients
 def torch_twin(net, X, T, hidden, output, loss, torch_device):
-    """Loss and gradients of the same network by torch.autograd, on ``torch_device``."""
-    torch = pytest.importorskip("torch")
-    from test_gradients import TORCH_ACTIVATIONS, torch_per_sample_loss
-
-    def tensor(a, grad=False):
-        return torch.tensor(host(a), dtype=torch.float64, device=torch_device,
-                            requires_grad=grad)
-
-    params, h = [], tensor(X)
-    for k, layer in enumerate(net.layers):
-        W, b = tensor(layer.W, True), tensor(layer.b, True)
-        params.append((W, b))
-        z = h @ W + b
-        h = TORCH_ACTIVATIONS[hidden if k < len(net.layers) - 1 else output](z)
-    t = np.asarray(T)
-    if t.ndim == 1:
-        t = np.eye(net.n_outputs)[t] if loss == "cross_entropy" else t[:, None]
-    per = torch_per_sample_loss(loss, z, h, tensor(t))
-    J = per.mean() if net.reduction == "mean" else per.sum()
-    J = J + 0.5 * net.l2 * sum((W ** 2).sum() for W, _ in params)
-    J.backward()
-    return J.item(), [(W.grad.cpu().numpy(), b.grad.cpu().numpy()) for W, b in params]
+    """Loss and gradients of the same network by torch.autograd, on ``torch_device``
+    (tests/test_gradients.py's twin)."""
+    pytest.importorskip("torch")
+    from test_gradients import torch_twin as twin
+    return twin(net, X, T, hidden, output, loss, torch_device)
 
 
 def rel_err(ours, ref):
-    return float(np.abs(ours - ref).max() / max(np.abs(ref).max(), 1e-300))
+    from test_gradients import rel_err as err
+    return err(ours, ref)
 
 
 @pytest.mark.parametrize("depth", [1, 3])

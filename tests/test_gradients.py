@@ -56,24 +56,30 @@ def torch_per_sample_loss(loss, z, y, t):
     raise AssertionError(loss)
 
 
-def torch_twin(net, X, T, hidden, output, loss):
-    """Loss and gradients of the same network computed by torch.autograd."""
+def torch_twin(net, X, T, hidden, output, loss, torch_device="cpu"):
+    """Loss and gradients of the same network computed by torch.autograd, on
+    ``torch_device`` (the network's arrays may be on any device of ours)."""
+    from deltaprop.devices import to_host
+
+    def tensor(a, grad=False):
+        return torch.tensor(to_host(a), dtype=torch.float64, device=torch_device,
+                            requires_grad=grad)
+
     params = []
-    h = torch.tensor(X)
+    h = tensor(X)
     for k, layer in enumerate(net.layers):
-        W = torch.tensor(layer.W, requires_grad=True)
-        b = torch.tensor(layer.b, requires_grad=True)
+        W, b = tensor(layer.W, True), tensor(layer.b, True)
         params.append((W, b))
         z = h @ W + b
         h = TORCH_ACTIVATIONS[hidden if k < len(net.layers) - 1 else output](z)
     t = np.asarray(T)
     if t.ndim == 1:
         t = np.eye(net.n_outputs)[t] if loss == "cross_entropy" else t[:, None]
-    per = torch_per_sample_loss(loss, z, h, torch.tensor(t, dtype=torch.float64))
+    per = torch_per_sample_loss(loss, z, h, tensor(t))
     J = per.mean() if net.reduction == "mean" else per.sum()
     J = J + 0.5 * net.l2 * sum((W ** 2).sum() for W, _ in params)
     J.backward()
-    return J.item(), [(W.grad.numpy(), b.grad.numpy()) for W, b in params]
+    return J.item(), [(W.grad.cpu().numpy(), b.grad.cpu().numpy()) for W, b in params]
 
 
 def rel_err(ours, ref):
