@@ -909,24 +909,25 @@ def _print_summary(results, frameworks):
                   fmt_rate(_med(row["predict"].get("deltaprop", [float("nan")])))]
         print(f"| {key} | " + " | ".join(cells) + " |")
     print("\ntargets:")
+    rows = results["rows"]
+
+    def report(key, what, got, target, at_most=False):
+        met = got <= target if at_most else got >= target
+        bound = f"{'<=' if at_most else '>='} {target:.2f}x" if what != "roofline share" \
+            else f">= {target:.0%}"
+        shown = f"{got:.1%}" if what == "roofline share" else f"{got:.2f}x"
+        print(f"  {key:<22} {what:<18} {bound}: {shown} {'met' if met else 'MISSED'}")
+
     for (key, f), target in RATIO_TARGETS.items():
-        row = results["rows"].get(key)
-        if row and f in row.get("ratios", {}):
-            got = row["ratios"][f]
-            print(f"  {key:<22} deltaprop/{f:<8} >= {target:.1f}x: {got:.2f}x "
-                  f"{'met' if got >= target else 'MISSED'}")
+        if key in rows and f in rows[key].get("ratios", {}):
+            report(key, f"deltaprop/{f}", rows[key]["ratios"][f], target)
     for key, target in ROOFLINE_TARGETS.items():
-        row = results["rows"].get(key)
-        if row and "deltaprop" in row["rates"]:
-            got = row["roofline"]["deltaprop"]
-            print(f"  {key:<22} roofline share     >= {target:.0%}: {got:.1%} "
-                  f"{'met' if got >= target else 'MISSED'}")
+        if key in rows and "deltaprop" in rows[key]["rates"]:
+            report(key, "roofline share", rows[key]["roofline"]["deltaprop"], target)
     for key, target in PRODUCTS_TARGETS.items():
-        row = results["rows"].get(key)
-        if row and "deltaprop" in row["rates"]:
-            got = row["vs_products"]["deltaprop"]
-            print(f"  {key:<22} step / products    <= {target:.2f}x: {got:.2f}x "
-                  f"{'met' if got <= target else 'MISSED'}")
+        if key in rows and "deltaprop" in rows[key]["rates"]:
+            report(key, "step / products", rows[key]["vs_products"]["deltaprop"], target,
+                   at_most=True)
     for key, row in results["rows"].items():
         for variant, label in (("traced", ""), ("traced_no_rollback", " (rollback=False)")):
             t = row.get("memory", {}).get("deltaprop", {}).get(variant)

@@ -369,3 +369,8 @@ def test_kernel_path_allocates_nothing_that_grows_per_batch(restore_mode):
     finally:
         tracemalloc.stop()
     assert max(alive[1:]) - alive[1] < 8192, alive
+
+
+def test_the_registries_name_the_same_kernels():
+    compiled = pytest.importorskip("deltaprop.kernels.compiled")
+    assert tuple(compiled.KERNELS) == kernels.KERNEL_NAMES

@@ -73,6 +73,11 @@ ADAPTIVE_BLAS = False
 #: one thread anyway, and nothing needs setting.
 _BLAS_OWN_MIN = 65536 * 4
 
+#: The fused kernels, by name: what ``compiled.KERNELS`` (Numba) and ``cuda.KERNELS`` (CuPy)
+#: both provide, with the same signatures.
+KERNEL_NAMES = ("sgd", "adagrad", "rmsprop", "adam", "sum_of_squares", "bias_activation",
+                "delta_and_bias_grad", "bias_grad", "output_delta", "take_rows")
+
 #: The activations that the fused kernels know, by their ``fused_kernel`` name.
 ACTIVATION_CODES = {"identity": 0, "relu": 1, "leaky_relu": 2, "sigmoid": 3, "tanh": 4,
                     "softmax": 5}

@@ -381,14 +381,19 @@ def _indices_ok(idx, n):
 
 
 @njit(**_opts)
-def _take_rows_serial(X, idx, out):
-    if not _indices_ok(idx, X.shape[0]):
-        return False
-    n, d = out.shape
-    for r in range(n):
+def _copy_rows(X, idx, out, lo, hi):
+    d = out.shape[1]
+    for r in range(lo, hi):
         src = idx[r]
         for j in range(d):
             out[r, j] = X[src, j]
+
+
+@njit(**_opts)
+def _take_rows_serial(X, idx, out):
+    if not _indices_ok(idx, X.shape[0]):
+        return False
+    _copy_rows(X, idx, out, 0, out.shape[0])
     return True
 
 
@@ -396,11 +401,8 @@ def _take_rows_serial(X, idx, out):
 def _take_rows_par(X, idx, out):
     if not _indices_ok(idx, X.shape[0]):
         return False
-    n, d = out.shape
-    for r in prange(n):
-        src = idx[r]
-        for j in range(d):
-            out[r, j] = X[src, j]
+    for r in prange(out.shape[0]):
+        _copy_rows(X, idx, out, r, r + 1)
     return True
 
 

@@ -50,6 +50,8 @@ import numpy as np
 
 import cupy
 
+from . import KERNEL_NAMES
+
 __all__ = ["KERNELS"]
 
 #: Threads per block of every kernel here, and the largest grid (the loops stride over
@@ -438,16 +440,5 @@ def take_rows(X, idx, out):
     return True
 
 
-#: The registry: kernel name -> callable (the names of ``compiled.KERNELS``).
-KERNELS = {
-    "sgd": sgd,
-    "adagrad": adagrad,
-    "rmsprop": rmsprop,
-    "adam": adam,
-    "sum_of_squares": sum_of_squares,
-    "bias_activation": bias_activation,
-    "delta_and_bias_grad": delta_and_bias_grad,
-    "bias_grad": bias_grad,
-    "output_delta": output_delta,
-    "take_rows": take_rows,
-}
+#: The registry: kernel name -> callable, one per name of ``deltaprop.kernels.KERNEL_NAMES``.
+KERNELS = {name: globals()[name] for name in KERNEL_NAMES}
