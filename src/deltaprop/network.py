@@ -317,27 +317,17 @@ class Sequential:
         device (float64), which a GPU computes without the host waiting for it; the same
         operations in the same order as the float."""
         w = sample_weight
-        if lazy:
-            if w is None:
-                J, count = per_sample.sum(dtype=np.float64), len(per_sample)
-            else:
-                J, count = np.dot(per_sample, w).astype(np.float64), float(w.sum(dtype=np.float64))
-            if self.reduction == "mean":
-                J = J / count if count > 0 else J * 0.0
-            if self.l2:
-                J = J + 0.5 * self.l2 * sum(np.vdot(W, W).astype(np.float64)
-                                            for W, _ in self._decayed)
-            return J
         if w is None:
-            J, count = float(per_sample.sum(dtype=np.float64)), len(per_sample)
+            J, count = per_sample.sum(dtype=np.float64), len(per_sample)
         else:
-            J, count = float(np.dot(per_sample, w)), float(w.sum(dtype=np.float64))
+            J, count = np.dot(per_sample, w).astype(np.float64), float(w.sum(dtype=np.float64))
         if self.reduction == "mean":
             # A batch whose weights are all zero carries no data: its data term is 0.
-            J = J / count if count > 0 else 0.0
+            J = J / count if count > 0 else np.zeros_like(J)
         if self.l2:
-            J += 0.5 * self.l2 * sum(float(np.vdot(W, W)) for W, _ in self._decayed)
-        return J
+            J = J + 0.5 * self.l2 * sum(np.vdot(W, W).astype(np.float64)
+                                        for W, _ in self._decayed)
+        return J if lazy else float(J)
 
     def output_delta(self, z, y, T, w=None):
         """Step ① (and ② for the output layer): ``dJ/dz`` at the output, and the
