@@ -23,6 +23,7 @@ import math
 import numpy as np
 
 from . import kernels
+from .devices import is_cupy
 
 __all__ = ["Activation", "ACTIVATIONS", "get_activation", "activation_from_config", "register",
            "erf", "operator_name"]
@@ -109,7 +110,7 @@ def _scipy_erf():
 
 def erf(x, out=None):
     """The error function, elementwise, in the dtype of ``x`` (on ``x``'s device)."""
-    if type(x).__module__.startswith("cupy"):
+    if is_cupy(x):
         from cupyx.scipy.special import erf as cupy_erf
         return cupy_erf(x, out=out) if out is not None else cupy_erf(x)
     if not isinstance(x, np.ndarray):

@@ -28,7 +28,7 @@ import re
 import numpy as np
 
 __all__ = ["Device", "DeviceError", "StrictArray", "get_device", "device_of", "namespace",
-           "to_host", "CPU"]
+           "to_host", "is_cupy", "CPU"]
 
 
 class DeviceError(RuntimeError):
@@ -327,7 +327,8 @@ def get_device(device=None):
     return dev
 
 
-def _is_cupy(a):
+def is_cupy(a):
+    """Whether ``a`` is a CuPy array (told by its type's module: CuPy is not imported)."""
     return type(a).__module__.startswith("cupy")
 
 
@@ -338,7 +339,7 @@ def device_of(a):
         return CPU
     if t is StrictArray:
         return STRICT
-    if _is_cupy(a):
+    if is_cupy(a):
         index = a.device.id
         return _CUDA.get(index) or get_device(f"cuda:{index}")
     return CPU
@@ -357,6 +358,6 @@ def to_host(a):
         return a
     if t is StrictArray:
         return a.view(np.ndarray).copy()  # a copy, as from a GPU
-    if _is_cupy(a):
+    if is_cupy(a):
         return a.get()
     return np.asarray(a)

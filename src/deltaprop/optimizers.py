@@ -47,7 +47,7 @@ import numpy as np
 
 from . import kernels
 from ._validation import check_bool, check_non_negative, check_number, check_positive
-from .devices import device_of, to_host
+from .devices import device_of, is_cupy, to_host
 from .parameters import ParameterStore
 
 __all__ = [
@@ -79,11 +79,6 @@ BLOCK = 1 << 18
 
 #: An empty state array per dtype, for a fused kernel's absent state (no velocity...).
 _EMPTY = {np.float32: np.empty(0, np.float32), np.float64: np.empty(0, np.float64)}
-
-def _is_array(a):
-    """A NumPy array, or an array of a device (CuPy's, the strict device's)."""
-    return isinstance(a, np.ndarray) or type(a).__module__.startswith("cupy")
-
 
 def register(cls):
     """Class decorator: make an optimizer available by its ``name`` (in
@@ -433,7 +428,8 @@ class Optimizer:
                     f"parameter {i} has shape {np.shape(param)} but its gradient has shape "
                     f"{np.shape(grad)}"
                 )
-            if not (_is_array(param) and param.dtype.kind == "f"):
+            if not ((isinstance(param, np.ndarray) or is_cupy(param))
+                    and param.dtype.kind == "f"):
                 raise ValueError(f"parameter {i} must be a floating-point array (NumPy, or "
                                  f"CuPy on a GPU)")
         n_state = len(self._shapes) or self._n_loaded()

@@ -43,7 +43,7 @@ import time
 
 import numpy as np
 
-from ..devices import namespace
+from ..devices import is_cupy, namespace
 from ._choice import choice_for
 
 _perf = time.perf_counter
@@ -161,7 +161,7 @@ def get(name, size=None, like=None):
 def _device_kernel(name, like):
     """The GPU's kernel ``name`` for a CuPy array (None with ``"numpy"`` forced, or for any
     other array type)."""
-    if not type(like).__module__.startswith("cupy") or (_mode or _env_mode()) == "numpy":
+    if not is_cupy(like) or (_mode or _env_mode()) == "numpy":
         return None
     from . import cuda
     return cuda.KERNELS.get(name)
@@ -196,7 +196,7 @@ def matmul(a, b, out):
     (below :data:`BLAS_SPLIT_MIN` multiply-adds); above, on all threads, or with
     :data:`ADAPTIVE_BLAS` on one thread or all, whichever measures faster for this shape
     (:mod:`deltaprop.kernels._choice`)."""
-    if type(a).__module__.startswith("cupy"):
+    if is_cupy(a):
         return namespace(a).matmul(a, b, out=out)  # cuBLAS, through CuPy's own matmul
     blas = _blas
     if blas is None:

@@ -81,7 +81,7 @@ def parameter(name, doc=""):
             what = "contains NaN or inf" if not np.isfinite(arr).all() else \
                 f"has values too large for {target.dtype}"
             raise ValueError(f"{name} {what}")
-        target[...] = cast if type(target) is np.ndarray else device_of(target).asarray(cast)
+        target[...] = device_of(target).asarray(cast)  # cast itself on the CPU
 
     return property(get, set, doc=doc or f"The parameter ``{name}``.")
 
@@ -152,15 +152,13 @@ class Layer:
         value = np.asarray(to_host(value))
         if value.shape != target.shape:
             raise ValueError(f"{name} must have shape {target.shape}, got {value.shape}")
-        target[...] = value if type(target) is np.ndarray else device_of(target).asarray(value)
+        target[...] = device_of(target).asarray(value)
 
     def to_device(self, device):
         """Move the buffers to ``device`` (a :class:`~deltaprop.devices.Device`) and drop
         the work arrays; the parameters move with the network's store."""
-        for name in self.buffer_names:
-            value = getattr(self, name)
-            setattr(self, name, value if device_of(value) == device else
-                    device.asarray(to_host(value)))
+        for name in self.buffer_names:  # (no copy when a buffer is there already)
+            setattr(self, name, device.asarray(getattr(self, name)))
         self.forget()
 
     def get_state(self):

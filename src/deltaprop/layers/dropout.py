@@ -62,7 +62,7 @@ class Dropout(Layer):
             # masks, and so the same training, on the CPU and on a GPU.
             mask = (self.rng.random(x.shape) >= self.p).astype(x.dtype)
             mask /= x.dtype.type(keep_prob)
-            self.mask = mask if type(x) is np.ndarray else device_of(x).asarray(mask)
+            self.mask = device_of(x).asarray(mask)  # mask itself on the CPU
         if not keep:
             return x * self.mask
         a = self.work_arrays(len(x), lambda n: np.empty_like(x))
