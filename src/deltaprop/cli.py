@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .devices import device_name
+
 EXAMPLES_TRAIN = """\
 examples:
   deltaprop train                                  # digits, 64-128-10, a few seconds
@@ -136,17 +138,14 @@ def _layer_items(text):
     return sizes
 
 
-_DEVICE = re.compile(r"^(cpu|strict|cuda(:\d+)?)$")
-
-
 def _device(text):
     """A device name (``cpu``, ``cuda``, ``cuda:N``; ``strict``, the CPU test device). Only
     its spelling is checked here: whether the GPU is there is asked when the command runs."""
-    name = text.strip().lower()
-    if not _DEVICE.match(name):
+    try:
+        return device_name(text)
+    except ValueError:
         raise argparse.ArgumentTypeError(f"expected cpu, cuda or cuda:N (N a GPU's number), "
-                                         f"got {text!r}")
-    return name
+                                         f"got {text!r}") from None
 
 
 def _int_list(text):

@@ -28,7 +28,7 @@ import re
 import numpy as np
 
 __all__ = ["Device", "DeviceError", "StrictArray", "get_device", "device_of", "namespace",
-           "to_host", "is_cupy", "CPU"]
+           "to_host", "is_cupy", "device_name", "CPU"]
 
 
 class DeviceError(RuntimeError):
@@ -301,7 +301,22 @@ class _CudaDevice(Device):
 
 
 _CUDA: dict = {}
-_NAME = re.compile(r"^(cpu|strict|cuda|gpu)(?::(\d+))?$")
+_NAME = re.compile(r"^(cpu|strict|cuda)(?::(\d+))?$")
+
+
+def device_name(device):
+    """The canonical name (``"cpu"``, ``"strict"``, ``"cuda:N"``) of a device's name, checked
+    for its spelling only (nothing is imported): a ``ValueError`` for anything else."""
+    match = _NAME.match(device.strip().lower()) if isinstance(device, str) else None
+    if match is None:
+        raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:N' (N a GPU's number) or "
+                         f"'strict'; got {device!r}")
+    kind, index = match.group(1), match.group(2)
+    if kind != "cuda":
+        if index is not None:
+            raise ValueError(f"device {device!r}: only 'cuda' takes a number")
+        return kind
+    return f"cuda:{int(index or 0)}"
 
 
 def get_device(device=None):
@@ -311,16 +326,10 @@ def get_device(device=None):
         return CPU
     if isinstance(device, Device):
         return device
-    match = _NAME.match(str(device).strip().lower()) if isinstance(device, str) else None
-    if match is None:
-        raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:N' (N a GPU's number) or "
-                         f"'strict'; got {device!r}")
-    kind, index = match.group(1), match.group(2)
-    if kind in ("cpu", "strict"):
-        if index is not None:
-            raise ValueError(f"device {device!r}: only 'cuda' takes a number")
-        return CPU if kind == "cpu" else STRICT
-    index = int(index or 0)
+    name = device_name(device)
+    if name in ("cpu", "strict"):
+        return CPU if name == "cpu" else STRICT
+    index = int(name[len("cuda:"):])
     dev = _CUDA.get(index)
     if dev is None:
         dev = _CUDA[index] = _CudaDevice(index)

@@ -54,7 +54,7 @@ from .activations import ACTIVATIONS
 from .losses import get_loss
 from .constraints import (Boolean, Interval, Options, ParameterError, SequenceOf, StrOptions,
                           validate_params)
-from .devices import Device, get_device
+from .devices import Device, get_device, to_host
 from .improvement import Improvement
 from .layers import Dense
 from .network import MLP
@@ -478,7 +478,7 @@ class _BaseMLP(BaseEstimator):
         the model; on a device (``device=``) they are NumPy copies. Assigning a list copies
         each matrix into the corresponding layer.
         """
-        return [self._host(layer.W) for layer in self._dense_layers()]
+        return [to_host(layer.W) for layer in self._dense_layers()]
 
     @coefs_.setter
     def coefs_(self, value):
@@ -492,7 +492,7 @@ class _BaseMLP(BaseEstimator):
     def intercepts_(self):
         """list of ndarray: the bias vectors ``b`` (n_out,) of ``net_``'s layers (no copies
         on the CPU, NumPy copies on a device, as :attr:`coefs_`)."""
-        return [self._host(layer.b) for layer in self._dense_layers()]
+        return [to_host(layer.b) for layer in self._dense_layers()]
 
     @intercepts_.setter
     def intercepts_(self, value):
@@ -501,10 +501,6 @@ class _BaseMLP(BaseEstimator):
             raise ValueError(f"intercepts_ needs {len(layers)} arrays, got {len(value)}")
         for layer, b in zip(layers, value):
             layer.b = b
-
-    def _host(self, a):
-        """``a`` itself on the CPU, a NumPy copy of it from a device."""
-        return a if type(a) is np.ndarray else self._net().device.to_host(a)
 
     def _dense_layers(self):
         """The network's Dense layers (scikit-learn's ``coefs_`` know no other kind)."""
