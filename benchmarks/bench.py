@@ -648,8 +648,10 @@ def under_load(cfgs, frameworks, rounds, quick, log=print):
 # --------------------------------------------------------------------------- width sweep
 def width_sweep(frameworks, rounds, quick, log=print):
     """784-w-w-10, batch 128, float32, for every w of SWEEP_WIDTHS: per framework the
-    median samples/s over the rounds (frameworks alternating within a round)."""
-    out = {"widths": list(SWEEP_WIDTHS), "rates": {f: [] for f in frameworks}, "n": []}
+    median samples/s over the rounds (frameworks alternating within a round), and
+    deltaprop's ratio to each other one as everywhere else: the median of per-round ratios."""
+    out = {"widths": list(SWEEP_WIDTHS), "rates": {f: [] for f in frameworks}, "n": [],
+           "ratios": {f: [] for f in frameworks if f != "deltaprop"}}
     log(f"\nwidth sweep: 784-w-w-10, batch 128, float32, {rounds} rounds")
     for w in SWEEP_WIDTHS:
         flops = 6 * (784 * w + w * w + 10 * w)
@@ -659,11 +661,13 @@ def width_sweep(frameworks, rounds, quick, log=print):
         out["n"].append(n)
         for f in frameworks:
             out["rates"][f].append(_med(rates[f]))
+            if f != "deltaprop" and "deltaprop" in rates:
+                out["ratios"][f].append(_med([a / b for a, b in zip(rates["deltaprop"],
+                                                                   rates[f])]))
         log(f"  w={w:<5} ({n} samples) " + ", ".join(
             f"{f} {fmt_rate(_med(rates[f]))}/s" for f in frameworks)
             + ("" if "deltaprop" not in rates else "; deltaprop / " + ", ".join(
-                f"{f} {_med([a / b for a, b in zip(rates['deltaprop'], rates[f])]):.2f}x"
-                for f in frameworks if f != "deltaprop")))
+                f"{f} {out['ratios'][f][-1]:.2f}x" for f in frameworks if f != "deltaprop")))
     return out
 
 
@@ -681,10 +685,8 @@ def plot_sweep(sweep, frameworks, path):
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 4))
     for f in frameworks:
         ax.plot(widths, sweep["rates"][f], marker="o", label=f)
-        if f != "deltaprop" and "deltaprop" in sweep["rates"]:
-            bx.plot(widths, [a / b for a, b in zip(sweep["rates"]["deltaprop"],
-                                                    sweep["rates"][f])], marker="o",
-                    label=f"deltaprop / {f}")
+        if sweep["ratios"].get(f):
+            bx.plot(widths, sweep["ratios"][f], marker="o", label=f"deltaprop / {f}")
     for a in (ax, bx):
         a.set_xscale("log", base=2)
         a.set_xticks(widths, [str(w) for w in widths])
@@ -694,7 +696,7 @@ def plot_sweep(sweep, frameworks, path):
     ax.set_yscale("log")
     ax.set_ylabel("training samples/s")
     bx.axhline(1.0, color="gray", lw=0.8)
-    bx.set_ylabel("ratio of samples/s")
+    bx.set_ylabel("ratio of samples/s (median of rounds)")
     fig.suptitle("Training throughput by width (medians of rounds, one machine)")
     fig.tight_layout()
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
