@@ -394,6 +394,13 @@ HEADER_SCHEMA = _Record({
         "source": _Str(),
         "split": _Optional(_SPLIT),
         "target_scaling": _Optional(_Record({"mean": _NUMBERS, "scale": _POSITIVES})),
+        # the data contract of a model trained on a table (TableEncoder.get_state)
+        "targets?": _List(_Str(), min_len=1, unique=True),
+        "columns?": _List(_Record({"name": _Str(), "kind": _Leaf(Options(
+            ("numeric", "boolean", "categorical")))}, extra=_JSON), min_len=1,
+            max_len=100_000),
+        "ignored?": _List(_Str(), unique=True),
+        "missing?": _Leaf(Options(("impute", "drop", "error"))),
     })),
     "training": _Optional(_TRAINING),
     "sha256": _HEX64,
@@ -471,6 +478,17 @@ def _check_rules(meta):
         if names is not None and n_in is not None and len(names) != n_in:
             raise _Invalid(f"data.feature_names has {len(names)} names but the network has "
                            f"{n_in} inputs")
+        if data.get("columns") is not None:
+            from .datasets.encoding import TableEncoder
+
+            try:
+                encoder = TableEncoder.from_state(data["columns"])
+            except ValueError as exc:
+                raise _Invalid(str(exc)) from None
+            width = len(encoder.get_feature_names_out())
+            if n_in is not None and width != n_in:
+                raise _Invalid(f"data.columns encode {width} features but the network has "
+                               f"{n_in} inputs")
         scaling = data["target_scaling"]
         if scaling is not None:
             if data["task"] != "regression":

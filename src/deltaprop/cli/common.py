@@ -140,12 +140,24 @@ def data_argument(p, command, usage):
         f"(not --data)"))
 
 
-def csv_options(p):
+def column_list(text):
+    """A comma-separated list of column names (``--drop id,name``)."""
+    names = [name.strip() for name in text.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"empty column name in {text!r}: write names as "
+                                         f"a,b,c")
+    return names
+
+
+def csv_options(p, missing_help):
+    """The options of every command that reads a CSV file."""
     p.add_argument("--delimiter", default=None,
                    help="field separator of a CSV file (default: detected; a tab for .tsv)")
-    p.add_argument("--missing", choices=["error", "drop"], default=None,
-                   help="a CSV file's missing values (empty, NA, nan, null, ?): an error naming "
-                        "the line and column (default), or drop those rows")
+    p.add_argument("--no-header", action="store_true",
+                   help="the CSV file has no header row: its columns are named 1, 2, ... "
+                        "(by default the first row is the header, always)")
+    p.add_argument("--missing", choices=["impute", "drop", "error"], default=None,
+                   help=missing_help)
 
 
 def same_file(a, b):

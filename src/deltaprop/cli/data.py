@@ -1,5 +1,11 @@
-"""The data argument of the commands: a built-in set's name or a CSV file, loaded as a
-:class:`Data`, and the model's data contract applied to new rows."""
+"""The data argument of the commands: a built-in set's name or a CSV file (``-`` for
+standard input), and the model's data contract applied to new rows.
+
+A CSV file is read once into a :class:`~deltaprop.datasets.table.Table`; a model trained
+on one records its columns' encoding (:class:`~deltaprop.datasets.encoding.TableEncoder`'s
+state), so that ``evaluate``, ``predict`` and ``explain`` encode new rows the same way
+without being told again.
+"""
 
 from __future__ import annotations
 
@@ -13,20 +19,28 @@ import numpy as np
 from .common import CLIError
 
 OFFICIAL_SPLITS = ("mnist", "fashion-mnist")
+#: The options that only a CSV file takes.
+CSV_OPTIONS = ("target", "delimiter", "missing", "categorical", "drop", "features", "id",
+               "unknown", "no_header")
 
 
 class Data:
-    """A loaded data set: ``X``, ``y`` and what the model file records about it."""
+    """A loaded data set: ``X`` (None for a CSV file until its columns are encoded), ``y``,
+    the raw ``table`` of a CSV file, and what the model file records about it."""
 
     def __init__(self, source, X, y, *, builtin, feature_names=None, target_name=None,
-                 class_names=None):
+                 class_names=None, table=None, targets=None, fingerprint=None):
         self.source, self.X, self.y, self.builtin = source, X, y, builtin
         self.feature_names, self.target_name = feature_names, target_name
-        self.class_names = class_names
+        self.class_names, self.table, self.targets = class_names, table, targets
+        self._fingerprint = fingerprint
 
     def fingerprint(self):
-        """SHA-256 of the rows as float64 and of the targets: the same data, read again
-        from the same file or name, give the same fingerprint."""
+        """SHA-256 of the data: for a CSV file, of its columns taken in name order (the
+        same file with its columns reordered has the same one); for a built-in set, of
+        the rows and the targets."""
+        if self._fingerprint is not None:
+            return self._fingerprint
         h = hashlib.sha256()
         X = np.ascontiguousarray(self.X, dtype=np.float64)
         h.update(repr(X.shape).encode())
@@ -34,13 +48,16 @@ class Data:
         h.update("\x1f".join(map(str, np.asarray(self.y).ravel().tolist())).encode())
         return h.hexdigest()
 
+    def __len__(self):
+        return len(self.y)
+
 
 def builtin_key(name):
     """The built-in data set ``name`` means, or None for a file. A built-in name means the
     built-in set even when a file of that name exists (``./iris`` is the file)."""
     from ..datasets.registry import DATASETS
 
-    if any(sep in name for sep in ("/", os.sep)) or Path(name).suffix:
+    if any(sep in name for sep in ("/", os.sep)) or Path(name).suffix or name == "-":
         return None
     key = name.strip().lower()
     for candidate in (key, key.replace("_", "-"), key.replace("-", "_")):
@@ -50,10 +67,13 @@ def builtin_key(name):
 
 
 def resolve(name):
-    """``(builtin key or None, path or None)`` for a data argument."""
+    """``(builtin key or None, path or None)`` for a data argument (``-``: standard
+    input)."""
     key = builtin_key(name)
     if key is not None:
         return key, None
+    if name == "-":
+        return None, "-"
     path = Path(name)
     if path.is_dir():
         raise CLIError(f"{name} is a directory, not a data set or a CSV file")
@@ -67,35 +87,34 @@ def resolve(name):
 
 def check_applicable(args, key, command):
     """Options that do not apply to the chosen data are errors, not silently ignored."""
-    given = lambda opt: getattr(args, opt, None) is not None  # noqa: E731
+    def given(opt):
+        value = getattr(args, opt, None)
+        return value not in (None, False, [], ())
+
     where = f"built-in data set {key!r}" if key else "a CSV file"
     if key is not None:
-        for opt in ("target", "delimiter", "missing"):
+        for opt in CSV_OPTIONS:
             if given(opt):
-                raise CLIError(f"--{opt} is for CSV files, not the {where}")
+                raise CLIError(f"--{opt.replace('_', '-')} is for CSV files, not the {where}")
     if given("data_dir") and key not in OFFICIAL_SPLITS:
         raise CLIError(f"--data-dir is for mnist and fashion-mnist, not {where}")
     if command == "train" and key in OFFICIAL_SPLITS and given("test_split"):
         raise CLIError(f"--test-split does not apply to {key}, which has its own test set")
 
 
-def load_data(args, key, path, split="train", target=None):
-    """The :class:`Data` for a resolved data argument."""
-    from ..datasets import GENERATED, dataset_info, load_csv, load_dataset
+def read_table(args, path):
+    """The CSV file ``path`` (``-``: standard input) as a Table, read once."""
+    from ..datasets import load_csv
+
+    return load_csv(path, delimiter=getattr(args, "delimiter", None),
+                    header=not getattr(args, "no_header", False))
+
+
+def load_builtin(args, key, split="train"):
+    """The :class:`Data` of a built-in data set."""
+    from ..datasets import GENERATED, dataset_info, load_dataset
     from ..datasets.bundled import SMALL_SETS
 
-    if path is not None:
-        target = target or args.target
-        if not target:
-            raise CLIError(f"{path} is a CSV file: name its target column with --target")
-        dropped = []
-        X, y, names = load_csv(path, target, delimiter=args.delimiter,
-                               missing=args.missing or "error", on_drop=dropped.extend)
-        if dropped:
-            lines = ", ".join(map(str, dropped[:8])) + (", ..." if len(dropped) > 8 else "")
-            print(f"dropped {len(dropped)} rows with missing values (lines {lines})",
-                  file=sys.stderr)
-        return Data(path.name, X, y, builtin=False, feature_names=names, target_name=target)
     kw = {"split": split} if key in OFFICIAL_SPLITS else {}
     if key in GENERATED:
         kw["seed"] = args.seed
@@ -110,6 +129,59 @@ def load_data(args, key, path, split="train", target=None):
     return Data(key, X, y, builtin=True, feature_names=names, class_names=classes)
 
 
+def lines_text(table, rows, most=8):
+    """``"lines 4, 9, 12, ..."``: where ``rows`` (indices) are in the file."""
+    shown = ", ".join(str(table.lines[i]) for i in rows[:most])
+    return f"line{'s' if len(rows) > 1 else ''} {shown}{', ...' if len(rows) > most else ''}"
+
+
+def target_values(table, targets):
+    """``y`` from the target columns: a vector for one target (text labels, or numbers),
+    a ``(rows, targets)`` matrix of numbers for several."""
+    for name in targets:
+        if name not in table:
+            raise CLIError(f"{table.source} has no column {name!r} (the target); its "
+                           f"columns: {', '.join(table.names)}")
+    if len(targets) == 1:
+        name = targets[0]
+        if table.is_numeric(name):
+            return table[name].copy()
+        return np.array(table.text(name).tolist(), dtype=str)
+    try:
+        return table.numbers(targets)
+    except ValueError as exc:
+        raise CLIError(f"several targets must all be numbers (regression) or 0/1 "
+                       f"(multilabel): {exc}")
+
+
+def without_missing_targets(table, targets, quiet=False):
+    """The rows of ``table`` that have a value in every target column; says how many
+    were left out."""
+    missing = np.zeros(len(table), dtype=bool)
+    for name in targets:
+        if name in table:
+            missing |= table.missing(name)
+    if missing.any():
+        rows = np.flatnonzero(missing)
+        if not quiet:
+            print(f"left out {len(rows)} rows with no target value ({lines_text(table, rows)})",
+                  file=sys.stderr)
+        table = table.take(~missing)
+    if len(table) == 0:
+        raise CLIError(f"{table.source}: no row has a value in the target "
+                       f"{', '.join(map(repr, targets))}")
+    return table
+
+
+def rows_with_missing(table, columns):
+    """A mask of the rows with a missing value in any of ``columns``."""
+    mask = np.zeros(len(table), dtype=bool)
+    for name in columns:
+        if name in table:
+            mask |= table.missing(name)
+    return mask
+
+
 def infer_task(data, declared):
     """The task, declared or inferred from the targets, and a sentence saying which."""
     from ..tasks import infer_task
@@ -119,6 +191,12 @@ def infer_task(data, declared):
         return declared, f"task: {declared} (--task)"
     if data.builtin:
         return "classification", f"task: classification ({data.source} has class labels)"
+    if y.ndim == 2:
+        binary = np.isin(y, (0.0, 1.0)).all()
+        task = "multilabel" if binary else "regression"
+        why = "every target is 0 or 1" if binary else "numbers"
+        return task, (f"task: {task} (inferred from the {y.shape[1]} targets: {why}; --task "
+                      f"to override)")
     task = infer_task(y)
     distinct = len(np.unique(y))
     if y.dtype.kind not in "biuf":
@@ -133,19 +211,30 @@ def infer_task(data, declared):
 
 def check_target(data, task):
     y = np.asarray(data.y)
-    distinct = np.unique(y)
+    name = data.target_name or data.source
+    if y.ndim == 2:
+        if task == "multilabel" and not np.isin(y, (0.0, 1.0)).all():
+            raise CLIError("--task multilabel needs every target to be 0 or 1")
+        return
+    distinct, counts = np.unique(y, return_counts=True)
     if len(distinct) < 2:
-        raise CLIError(f"the target {data.target_name or data.source!r} is constant "
-                       f"({distinct[0]!s} in all {len(y)} rows): nothing to learn")
+        raise CLIError(f"the target {name!r} is constant ({distinct[0]!s} in all {len(y)} "
+                       f"rows): nothing to learn")
     if task == "regression" and y.dtype.kind not in "biuf":
-        raise CLIError(f"--task regression needs a numeric target, but "
-                       f"{data.target_name!r} holds text such as {str(distinct[0])!r}")
+        raise CLIError(f"--task regression needs a numeric target, but {name!r} holds text "
+                       f"such as {str(distinct[0])!r}")
+    if task == "classification" and len(distinct) > max(20, len(y) // 2):
+        raise CLIError(f"the target {name!r} has {len(distinct)} distinct values in {len(y)} "
+                       f"rows: too many to be classes (each seen about once); --task "
+                       f"regression if it is a quantity")
 
 
 def split_rows(data, test_fraction, seed, classification):
     from ..datasets import split_indices
 
-    return split_indices(data.y, test_fraction, seed, classification)
+    y = np.asarray(data.y)
+    return split_indices(y if y.ndim == 1 else np.arange(len(y)), test_fraction, seed,
+                         classification and y.ndim == 1)
 
 
 def preprocess(net, X):
@@ -161,74 +250,117 @@ def data_info(net):
     return getattr(net, "data_info_", None) or {}
 
 
-def match_columns(net, path, header, width, target=None):
-    """The column indices of the model's features in a CSV file: by name when the model
-    knows its feature names and the file has a header, else by position. The target
-    column (``target``, or the model's) is left out; a missing or unknown column is an
-    error naming it."""
+def model_targets(net):
+    """The target columns the model was trained on (none for a built-in set)."""
     info = data_info(net)
-    names = info.get("feature_names")
-    target = target or info.get("target_name")
-    if header is None or not names:
-        columns = list(range(width))
-        if header is not None and target in header:
-            columns.remove(header.index(target))
-        if len(columns) != net.n_inputs:
-            raise CLIError(f"{path} has {len(columns)} feature columns, but the model expects "
-                           f"{net.n_inputs}")
-        return columns
-    missing = [n for n in names if n not in header]
-    if missing:
-        raise CLIError(f"{path} has no column {missing[0]!r}, which the model needs "
-                       f"({len(missing)} missing: {', '.join(map(repr, missing[:5]))}"
-                       f"{', ...' if len(missing) > 5 else ''})")
-    unknown = [h for h in header if h not in names and h != target]
-    if unknown:
-        raise CLIError(f"{path} has a column {unknown[0]!r} that the model was not trained on "
-                       f"(its features are {', '.join(map(repr, names[:5]))}"
-                       f"{', ...' if len(names) > 5 else ''})")
-    return [header.index(n) for n in names]
+    return list(info.get("targets") or ([info["target_name"]] if info.get("target_name")
+                                        else []))
 
 
-def read_features(path, n_features, net=None, args=None):
-    """The model's input features from a CSV file, columns matched by :func:`match_columns`
-    when ``net`` is given."""
-    from ..datasets.csvfile import parse_columns, read_table
+def encoder_of(net, missing="impute", unknown="ignore"):
+    """The model's :class:`~deltaprop.datasets.encoding.TableEncoder`, or None for a model
+    whose inputs are plain numbers."""
+    from ..datasets.encoding import TableEncoder
 
-    delimiter = getattr(args, "delimiter", None)
-    missing = getattr(args, "missing", None) or "error"
-    dropped = []
-    header, rows = read_table(path, delimiter=delimiter, missing=missing, on_drop=dropped.extend)
-    if dropped:
-        print(f"dropped {len(dropped)} rows with missing values", file=sys.stderr)
-    width = len(rows[0][1])
-    if net is None:
-        columns = list(range(width))
-        if width != n_features:
-            raise CLIError(f"{path} has {width} feature columns, but the model expects "
-                           f"{n_features}")
+    columns = data_info(net).get("columns")
+    if not columns:
+        return None
+    return TableEncoder.from_state(columns, missing="error" if missing == "error" else "impute",
+                                   unknown=unknown)
+
+
+def model_inputs(net, table, *, missing=None, unknown="ignore", ignore=(), quiet=False):
+    """The model's input matrix for the rows of ``table``, and a mask of the rows it could
+    encode (a row with a missing value under the rule ``drop`` cannot be).
+
+    ``missing`` (impute, drop, error) defaults to the rule the model was trained with.
+    Columns the model does not use are ignored (and named once on stderr) unless they are
+    its targets, its recorded ignored columns or ``ignore``.
+    """
+    info = data_info(net)
+    rule = missing or info.get("missing") or "error"
+    encoder = encoder_of(net, rule, unknown)
+    if encoder is None:
+        return _plain_inputs(net, table, rule, ignore)
+    inputs = [c.name for c in encoder.columns_]
+    known = {*inputs, *model_targets(net), *(info.get("ignored") or ()), *ignore}
+    extra = [n for n in table.names if n not in known and n != table.row_names]
+    if extra and not quiet:
+        print(f"ignored column{'s' if len(extra) > 1 else ''} "
+              f"{', '.join(map(repr, extra[:5]))}{', ...' if len(extra) > 5 else ''}: not an "
+              f"input of the model (--id copies a column into predict's output)",
+              file=sys.stderr)
+    ok = np.ones(len(table), dtype=bool)
+    if rule == "drop":
+        ok = ~rows_with_missing(table, [n for n in inputs if n in table])
+    X = np.full((len(table), net.n_inputs), np.nan)
+    if ok.any():
+        X[ok] = encoder.transform(table.take(ok))
+    if not quiet:
+        _report(encoder.report_ if ok.any() else {}, rule)
+    return X, ok
+
+
+def _report(report, rule):
+    """Say how many rows had unseen levels and imputed values."""
+    for what, words in (("unknown", "a level not seen in training (encoded as all zeros; "
+                                    "--unknown error refuses it)"),
+                        ("missing", "a missing value, imputed")):
+        counts = (report or {}).get(what) or {}
+        if counts and (what == "unknown" or rule == "impute"):
+            detail = ", ".join(f"{name} {n}" for name, n in counts.items())
+            print(f"rows with {words}: {detail}", file=sys.stderr)
+
+
+def _plain_inputs(net, table, rule, ignore):
+    """The inputs of a model without a data contract (numbers only): columns by name when
+    the model knows its feature names and the file has them, else by position (less the
+    target column)."""
+    info = data_info(net)
+    names = info.get("feature_names") or []
+    target = info.get("target_name")
+    candidates = [n for n in table.names if n not in ignore and n != target]
+    if names and all(n in table for n in names):
+        unknown = [n for n in candidates if n not in names]
+        if unknown:
+            raise CLIError(f"{table.source} has a column {unknown[0]!r} that the model was not "
+                           f"trained on (its features are {', '.join(map(repr, names[:5]))}"
+                           f"{', ...' if len(names) > 5 else ''}; --id {unknown[0]} copies "
+                           f"it into predict's output)")
+        columns = list(names)
+    elif any(n in table for n in names):
+        absent = [n for n in names if n not in table]
+        raise CLIError(f"{table.source} has no column {absent[0]!r}, which the model needs "
+                       f"({len(absent)} missing: {', '.join(map(repr, absent[:5]))}"
+                       f"{', ...' if len(absent) > 5 else ''})")
     else:
-        columns = match_columns(net, path, header, width)
-    return parse_columns(path, header, rows, columns, "float64")
+        columns = candidates  # no names in common: by position
+        if len(columns) != net.n_inputs:
+            raise CLIError(f"{table.source} has {len(columns)} feature columns, but the model "
+                           f"expects {net.n_inputs}")
+    X = table.numbers(columns, allow_missing=True)
+    missing = np.isnan(X).any(axis=1)
+    if missing.any() and rule != "drop":
+        i = int(np.flatnonzero(missing)[0])
+        j = int(np.flatnonzero(np.isnan(X[i]))[0])
+        raise CLIError(f"{table.where(i)}, column {columns[j]!r}: missing value (this model "
+                       f"was trained on complete rows: --missing drop leaves such rows without "
+                       f"a prediction)")
+    ok = ~missing
+    X[ok] = preprocess(net, X[ok])
+    return X, ok
 
 
 def unscale(net, pred):
     scaling = data_info(net).get("target_scaling")
     if scaling is None:
         return pred
-    return np.asarray(pred) * scaling["scale"][0] + scaling["mean"][0]
+    pred = np.asarray(pred)
+    mean, scale = np.asarray(scaling["mean"]), np.asarray(scaling["scale"])
+    return pred * (scale if pred.ndim == 2 else scale[0]) + (mean if pred.ndim == 2 else mean[0])
 
 
 def recorded_split(net, data):
     recorded = data_info(net)["split"]
     return split_rows(data, recorded["test_fraction"], recorded["seed"],
-                       net.task == "classification")
-
-
-def columns_for(net, args, data, path):
-    """A CSV file's feature columns in the model's order (by name when it can)."""
-    from ..datasets.csvfile import parse_columns, read_table
-
-    header, rows = read_table(path, delimiter=args.delimiter, missing=args.missing or "error")
-    columns = match_columns(net, path, header, len(rows[0][1]), target=data.target_name)
-    return parse_columns(path, header, rows, columns, "float64")
+                      net.task == "classification")

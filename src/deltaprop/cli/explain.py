@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from .common import CLIError, float_list, load_model, same_file
-from .data import preprocess, read_features
+from .data import model_inputs, read_table
 
 EXAMPLES_EXPLAIN = """\
 examples:
@@ -107,7 +107,7 @@ def cmd_explain(args):
         if not args.input or not args.target:
             raise CLIError("explaining a model needs --input FILE.csv and --target")
         net = load_model(args.model)
-        X = preprocess(net, read_features(args.input, net.n_inputs, net))
+        X, _ = model_inputs(net, read_table(args, args.input), missing="error")
         cells = _read_targets(args.target, len(X))
         if net.task == "classification" and len(cells[0]) == 1:  # class labels
             classes = net.classes

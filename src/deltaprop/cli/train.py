@@ -15,6 +15,7 @@ from .common import (
     CLIError,
     Moved,
     Parser,
+    column_list,
     csv_options,
     data_argument,
     device_option,
@@ -30,23 +31,27 @@ from .data import (
     check_applicable,
     check_target,
     infer_task,
-    load_data,
+    load_builtin,
     resolve,
     split_rows,
 )
+from .tabular import fit_encoder, ignored_columns, load_training_table
 from .rundir import prepare_output_dir, resume_args, run_record
 
 EXAMPLES_TRAIN = """\
 examples:
   deltaprop train                                  # digits, 64-128-10, a few seconds
-  deltaprop train iris --hidden 16 --epochs 100
+  deltaprop train iris --hidden 16                  # until the validation loss stops improving
   deltaprop train moons --hidden 32 32 --activation tanh --plot-boundary
   deltaprop train mnist --data-dir ../shared/datasets/mnist --hidden 256,128 --epochs 10
-  deltaprop train data.csv --target price --hidden 64 --json
+  deltaprop train penguins.csv --target species    # text, missing values: encoded
+  deltaprop train data.csv --target price --drop id --categorical zip --json
   deltaprop train digits --output-activation sigmoid --loss mse   # Nielsen's quadratic cost
   deltaprop train --resume runs/digits             # continue an interrupted run
 """
 
+#: Without --epochs: the patience of early stopping and the most epochs.
+PATIENCE, MAX_EPOCHS = 10, 1000
 
 
 def add_parser(sub):
@@ -69,9 +74,26 @@ def add_parser(sub):
                         "for a file of that name")
     data_argument(t, "train", "deltaprop train DATA")
     t.add_argument("--data-dir", help="directory with the IDX files, for mnist and fashion-mnist")
-    t.add_argument("--target", help="name of the target column, for a CSV file")
-    csv_options(t)
-    t.add_argument("--task", choices=["auto", "classification", "regression"], default="auto",
+    t.add_argument("--target", type=column_list, metavar="COL[,COL...]",
+                   help="the target column of a CSV file; several (a,b) for multi-output "
+                        "regression or multilabel 0/1 columns. Rows without a target value "
+                        "are left out (and counted)")
+    csv_options(t, "missing feature values of a CSV file (empty, NA, nan, null, ?): impute "
+                   "(default: the median of a number, the most frequent value of a boolean, a "
+                   "level of its own for a category, from the training rows, with an indicator "
+                   "column), drop the rows, or error")
+    t.add_argument("--categorical", type=column_list, metavar="COL[,COL...]",
+                   help="numeric columns to one-hot encode as categories (text columns always "
+                        "are)")
+    t.add_argument("--drop", type=column_list, metavar="COL[,COL...]",
+                   help="columns that are not features (an ID, a name, a leak)")
+    t.add_argument("--features", type=column_list, metavar="COL[,COL...]",
+                   help="the feature columns (default: every column but the target and --drop)")
+    t.add_argument("--class-weight", choices=["balanced"], default=None,
+                   help="balanced: weight each class by n_rows / (n_classes * its rows), as "
+                        "scikit-learn's class_weight='balanced'")
+    t.add_argument("--task", choices=["auto", "classification", "regression", "multilabel"],
+                   default="auto",
                    help="auto (default) infers it from the target and says so: text labels, "
                         "and integers with at most 20 distinct values, are classes")
     t.add_argument("--hidden", type=layer_items, nargs="+", default=None, metavar="SIZES",
@@ -92,7 +114,10 @@ def add_parser(sub):
                    choices=sorted({*OPTIMIZERS, *FULL_BATCH_OPTIMIZERS}),
                    help="lbfgs: full-batch L-BFGS (SciPy), one iteration an epoch")
     t.add_argument("--lr", type=positive, default=None, help="learning rate (optimizer's default)")
-    t.add_argument("--epochs", type=positive_int, default=None, help="default 30")
+    t.add_argument("--epochs", type=positive_int, default=None,
+                   help=f"train exactly this many epochs (default: until the validation loss "
+                        f"has not improved for {PATIENCE} epochs, at most {MAX_EPOCHS}, the best "
+                        f"epoch's weights restored)")
     t.add_argument("--batch-size", type=positive_int, default=32)
     t.add_argument("--l2", type=non_negative, default=0.0,
                    help="λ of the L2 term (λ/2)Σ‖W‖²")
@@ -111,13 +136,15 @@ def add_parser(sub):
                    help="fraction held out for the final test (default 0.25); not for mnist "
                         "and fashion-mnist, which have their own test set")
     t.add_argument("--early-stopping", type=positive_int, metavar="PATIENCE", default=None,
-                   help="stop when the validation loss has not improved for PATIENCE epochs")
+                   help=f"stop when the validation loss has not improved for PATIENCE epochs "
+                        f"(default {PATIENCE} without --epochs; with --epochs, none)")
     t.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     t.add_argument("--device", type=device_option, default=None, metavar="DEVICE",
                    help="where to train: cpu (default), cuda or cuda:N, an NVIDIA GPU (needs "
                         "CuPy: pip install 'deltaprop[cuda]'); the model file is the same")
     t.add_argument("--no-standardize", action="store_true",
-                   help="do not scale the features to zero mean and unit variance")
+                   help="do not scale the numeric features to zero mean and unit variance "
+                        "(one-hot and 0/1 columns never are)")
     t.add_argument("--no-standardize-target", action="store_true",
                    help="regression: do not scale the target to zero mean and unit variance "
                         "(by default it is, and predictions are scaled back)")
@@ -148,7 +175,6 @@ def defaults():
 def cmd_train(args):
     import deltaprop as dp
 
-    from ..datasets import Standardizer
     from ..distributed import from_environment
 
     dist = from_environment()  # under mpiexec -n K (K > 1): data-parallel, process 0 writes
@@ -161,54 +187,26 @@ def cmd_train(args):
                        f"CPU; train on one GPU without mpiexec, or drop --device")
     if args.data is None:
         args.data = "digits"
-    if args.epochs is None:
-        args.epochs = 30
     hidden = [128] if args.hidden is None else [n for item in args.hidden for n in item]
     quiet = args.quiet or args.json or (dist is not None and not dist.is_root)
     key, path = resolve(args.data)
     check_applicable(args, key, "train")
-    data = load_data(args, key, path)
-    task, task_line = infer_task(data, args.task)
-    check_target(data, task)
-    classification = task == "classification"
-    test_fraction = 0.25 if args.test_split is None else args.test_split
-    split = None
-    if key in OFFICIAL_SPLITS:
-        test = load_data(args, key, None, split="test")
-        X_train, y_train, X_test, y_test = data.X, data.y, test.X, test.y
-    else:
-        if test_fraction == 0:
-            raise CLIError("--test-split must be > 0 for a data set without a test set of its own")
-        try:
-            train_idx, test_idx = split_rows(data, test_fraction, args.seed, classification)
-        except ValueError as exc:
-            raise CLIError(f"--test-split {test_fraction:g}: {exc}")
-        X_train, y_train = data.X[train_idx], data.y[train_idx]
-        X_test, y_test = data.X[test_idx], data.y[test_idx]
-        split = {"seed": int(args.seed), "test_fraction": float(test_fraction),
-                 "val_fraction": float(args.val_split), "n_rows": int(len(data.X)),
-                 "fingerprint": data.fingerprint()}
+    d = _training_data(args, key, path, quiet)
+    task, classification = d.task, d.task == "classification"
+    data, split, target_scaling = d.data, d.split, d.target_scaling
+    X_train, y_train, X_test, y_test = d.X_train, d.y_train, d.X_test, d.y_test
     if args.plot_boundary and not (classification and X_train.shape[1] == 2):
         raise CLIError(f"--plot-boundary needs classification with 2 features; {data.source} "
                        f"has {X_train.shape[1]} features ({task})")
-    if not classification:
-        y_train = np.asarray(y_train, dtype=float)
-        y_test = np.asarray(y_test, dtype=float)
-    scaler = None
-    if not args.no_standardize and key not in OFFICIAL_SPLITS:
-        scaler = Standardizer().fit(X_train)
-        X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
-    target_scaling = None
-    if not classification and not args.no_standardize_target:
-        mean, scale = float(np.mean(y_train)), float(np.std(y_train))
-        if not scale > 0:
-            raise CLIError(f"the target {data.target_name!r} is constant in the training rows")
-        target_scaling = {"mean": [mean], "scale": [scale]}
-
-    if classification:
-        n_out = len(np.unique(y_train))
-    else:
-        n_out = 1
+    epochs, patience = args.epochs, args.early_stopping
+    if epochs is None:  # until the validation loss stops improving
+        if args.val_split == 0:
+            raise CLIError(f"--val-split 0: without a validation split, give --epochs (by "
+                           f"default training stops when the validation loss has not "
+                           f"improved for {PATIENCE} epochs)")
+        epochs, patience = MAX_EPOCHS, patience or PATIENCE
+    n_out = (len(np.unique(y_train)) if classification else
+             1 if np.ndim(y_train) == 1 else y_train.shape[1])
     output, loss, n_out = dp.tasks.default_head(
         task, n_out,
         output=None if args.output_activation == "auto" else args.output_activation,
@@ -229,19 +227,18 @@ def cmd_train(args):
                      output=output, loss=loss, l2=args.l2, dtype=args.dtype, seed=args.seed,
                      dropout=args.dropout, norm=None if args.norm == "none" else args.norm,
                      task=task, device=device)
-    fit_y = y_train if target_scaling is None else \
-        (y_train - target_scaling["mean"][0]) / target_scaling["scale"][0]
-    test_y = y_test if target_scaling is None else \
-        (y_test - target_scaling["mean"][0]) / target_scaling["scale"][0]
+    fit_y, test_y = _scaled(y_train, target_scaling), _scaled(y_test, target_scaling)
     grad_norms = dp.GradientNorms()
     callbacks = [grad_norms]
     diagnostics = dp.Diagnostics(X_train, fit_y) if args.diagnostics else None
     if diagnostics is not None:
         callbacks.append(diagnostics)
-    if args.early_stopping is not None:
+    stopper = None
+    if patience is not None:
         if args.val_split == 0:
             raise CLIError("--early-stopping needs a validation split (--val-split > 0)")
-        callbacks.append(dp.EarlyStopping(monitor="val_loss", patience=args.early_stopping))
+        stopper = dp.EarlyStopping(monitor="val_loss", patience=patience)
+        callbacks.append(stopper)
 
     if root:
         (out / "run.json").write_text(json.dumps(run_record(args), indent=1))
@@ -249,23 +246,31 @@ def cmd_train(args):
         net.summary()
         print(f"data: {data.source}: {len(X_train)} training and {len(X_test)} test samples, "
               f"{X_train.shape[1]} features")
-        print(task_line)
+        print(d.task_line)
         if not device.is_cpu:
             print(f"device: {device}")
     t0 = time.perf_counter()
+    weights = _class_weights(args, y_train, classification)
+    if weights is not None and dist is not None:
+        raise CLIError("--class-weight is not supported with mpiexec yet: train on one process")
     shard = (X_train, fit_y) if dist is None else dist.shard(X_train, fit_y, seed=args.seed)
-    history = net.fit(*shard, optimizer=optimizer, epochs=args.epochs,
+    history = net.fit(*shard, optimizer=optimizer, epochs=epochs,
                       batch_size=args.batch_size, validation_split=args.val_split,
                       callbacks=callbacks, verbose=0 if quiet else 1, seed=args.seed,
-                      resume=checkpoint is not None, distributed=dist)
+                      resume=checkpoint is not None, distributed=dist, sample_weight=weights)
     train_time = time.perf_counter() - t0
     if dist is not None and not dist.is_root:
         return 0
 
-    net.preprocessing_ = None if scaler is None else {"standardize": scaler.get_state()}
+    net.preprocessing_ = None if d.scaler is None else {"standardize": d.scaler.get_state()}
     net.data_info_ = {
         "feature_names": data.feature_names, "target_name": data.target_name, "task": task,
         "source": data.source, "split": split, "target_scaling": target_scaling}
+    if d.encoder is not None:  # a CSV file: the columns' encoding is the data contract
+        net.data_info_.update({
+            "feature_names": [str(n) for n in d.encoder.get_feature_names_out()],
+            "targets": data.targets, "columns": d.encoder.get_state(),
+            "ignored": d.ignored, "missing": args.missing or "impute"})
     if history.interrupted:
         ckpt = out / "checkpoint.npz"
         net.save(ckpt, include_optimizer=True)
@@ -308,9 +313,93 @@ def cmd_train(args):
         print(json.dumps(result))
     else:
         metrics = ", ".join(f"{k} {v:.4f}" for k, v in test.items())
+        if stopper is not None and history.stopped_early and stopper.best_epoch is not None:
+            print(f"stopped at epoch {len(history.epoch)}: no improvement of the validation "
+                  f"loss for {patience} epochs; restored epoch {stopper.best_epoch + 1}")
+        elif args.epochs is None:
+            print(f"stopped at the most epochs, {epochs}, still improving: --epochs N trains "
+                  f"longer")
         print(f"test: {metrics}  ({len(history.epoch)} epochs in {train_time:.1f}s)")
         print(f"saved {model_path}, {history_path}" + "".join(f", {p}" for p in plots.values()))
     return 0
+
+
+def _training_data(args, key, path, quiet):
+    """The training and test rows, encoded, with the task and how the targets are scaled
+    (a namespace: data, task, task_line, X_train, y_train, X_test, y_test, split, scaler,
+    encoder, ignored, target_scaling)."""
+    from ..datasets import Standardizer
+
+    d = argparse.Namespace(scaler=None, encoder=None, ignored=None, split=None)
+    if path is not None:
+        d.data = load_training_table(args, path, quiet)
+    else:
+        d.data = load_builtin(args, key)
+    data = d.data
+    d.task, d.task_line = infer_task(data, args.task)
+    check_target(data, d.task)
+    classification = d.task == "classification"
+    test_fraction = 0.25 if args.test_split is None else args.test_split
+    if key in OFFICIAL_SPLITS:
+        test = load_builtin(args, key, split="test")
+        d.X_train, d.y_train, d.X_test, d.y_test = data.X, data.y, test.X, test.y
+    else:
+        if test_fraction == 0:
+            raise CLIError("--test-split must be > 0 for a data set without a test set of its own")
+        try:
+            train_idx, test_idx = split_rows(data, test_fraction, args.seed, classification)
+        except ValueError as exc:
+            raise CLIError(f"--test-split {test_fraction:g} of {len(data)} rows: {exc}")
+        d.split = {"seed": int(args.seed), "test_fraction": float(test_fraction),
+                   "val_fraction": float(args.val_split), "n_rows": len(data),
+                   "fingerprint": data.fingerprint()}
+        d.y_train, d.y_test = data.y[train_idx], data.y[test_idx]
+        if data.table is not None:
+            d.encoder = fit_encoder(args, data, train_idx, quiet)
+            if args.no_standardize:
+                for column in d.encoder.columns_:
+                    if column.kind == "numeric":
+                        column.mean, column.scale = 0.0, 1.0
+            d.ignored = ignored_columns(args, data, d.encoder)
+            d.X_train = d.encoder.transform(data.table.take(train_idx))
+            d.X_test = d.encoder.transform(data.table.take(test_idx))
+        else:
+            d.X_train, d.X_test = data.X[train_idx], data.X[test_idx]
+    if classification and len(np.unique(d.y_train)) < 2:
+        raise CLIError(f"the training rows have a single class ({np.unique(d.y_train)[0]}): "
+                       f"{len(data)} rows are too few to split (--test-split "
+                       f"{test_fraction:g})")
+    if not classification:
+        d.y_train, d.y_test = (np.asarray(d.y_train, dtype=float),
+                               np.asarray(d.y_test, dtype=float))
+    if d.encoder is None and not args.no_standardize and key not in OFFICIAL_SPLITS:
+        d.scaler = Standardizer().fit(d.X_train)
+        d.X_train, d.X_test = d.scaler.transform(d.X_train), d.scaler.transform(d.X_test)
+    d.target_scaling = None
+    if d.task == "regression" and not args.no_standardize_target:
+        mean = np.atleast_1d(np.mean(d.y_train, axis=0))
+        scale = np.atleast_1d(np.std(d.y_train, axis=0))
+        if not (scale > 0).all():
+            raise CLIError(f"the target {data.target_name!r} is constant in the training rows")
+        d.target_scaling = {"mean": mean.tolist(), "scale": scale.tolist()}
+    return d
+
+
+def _scaled(y, target_scaling):
+    if target_scaling is None:
+        return y
+    mean, scale = np.asarray(target_scaling["mean"]), np.asarray(target_scaling["scale"])
+    return (y - mean) / scale if np.ndim(y) == 2 else (y - mean[0]) / scale[0]
+
+
+def _class_weights(args, y, classification):
+    """``--class-weight balanced``: each row weighted by n / (k * its class's rows)."""
+    if args.class_weight is None:
+        return None
+    if not classification:
+        raise CLIError("--class-weight is for classification")
+    classes, index, counts = np.unique(y, return_inverse=True, return_counts=True)
+    return (len(y) / (len(classes) * counts))[index]
 
 
 def scores(net, X, y, target_scaling):
@@ -318,7 +407,10 @@ def scores(net, X, y, target_scaling):
     change with the scaling; the loss stays the training objective's)."""
     result = net.evaluate(X, y)
     if target_scaling is not None and "mse" in result:
-        result["mse"] *= target_scaling["scale"][0] ** 2
+        scale = np.asarray(target_scaling["scale"])
+        error = (np.asarray(net.predict(X), dtype=np.float64).reshape(len(X), -1)
+                 - np.asarray(y, dtype=np.float64).reshape(len(X), -1)) * scale
+        result["mse"] = float(np.mean(error ** 2))
     return result
 
 

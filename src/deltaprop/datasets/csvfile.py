@@ -1,9 +1,23 @@
-"""CSV files: the one CSV reader of the package (:func:`read_csv_rows`) and the loaders of
-numeric tables with a target column (:func:`load_csv`) or without (:func:`load_features_csv`)."""
+"""CSV files: the one CSV reader of the package.
+
+:func:`read_csv_rows` reads a file, ``-`` (standard input), a pipe or a FIFO in **one
+streaming pass** with Python's :mod:`csv` module: the delimiter is sniffed from the first
+lines as they are read (nothing is opened twice), every physical line is bounded
+(:data:`MAX_LINE` characters) before it is held in memory, and every error names the line.
+:func:`load_csv` turns the rows into a typed :class:`~deltaprop.datasets.table.Table`: the
+first row is the header, always (as in pandas and R's ``read.csv``), unless
+``header=False``.
+"""
 
 from __future__ import annotations
 
 import csv
+import io
+import itertools
+import os
+import re
+import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -14,60 +28,119 @@ from .base import DatasetError, float_dtype, reading
 #: markers that are not numbers.
 MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?", "#n/a", "<na>"})
 
-#: The separators :func:`detect_delimiter` chooses from.
+#: The separators the sniffer chooses from.
 DELIMITERS = ",;\t|"
 
+#: The longest physical line (and field) read, in characters: a longer one is an error
+#: naming its line, before more of it is held in memory.
+MAX_LINE = 1 << 20
 
-def detect_delimiter(path, sample_bytes=65536) -> str:
-    """The field separator of a CSV file: a tab for ``.tsv``, else the one of
-    :data:`DELIMITERS` that :class:`csv.Sniffer` finds in the first lines (a comma when
-    the file has a single column or the sniffer cannot tell)."""
-    path = Path(path)
-    if path.suffix.lower() == ".tsv":
+#: How much of the input the delimiter is sniffed from (lines read once, then parsed).
+SNIFF_CHARS = 65536
+
+#: A number as a CSV cell writes it: no ``1_000``, no ``inf``, no hexadecimal.
+NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def is_missing(cell) -> bool:
+    """Whether a cell means a missing value (:data:`MISSING`)."""
+    return cell is None or cell.strip().lower() in MISSING
+
+
+def is_number(cell: str) -> bool:
+    """Whether a cell is a plain decimal number (``1``, ``-2.5``, ``3e-4``; not ``1_000``,
+    ``inf`` or ``0x1f``)."""
+    return NUMBER.fullmatch(cell.strip()) is not None
+
+
+def source_name(path) -> str:
+    """How messages name an input: ``standard input`` for ``-``, else the path."""
+    return "standard input" if str(path) == "-" else str(path)
+
+
+@contextmanager
+def _open_text(path):
+    """A text stream of ``path`` (``-``: standard input), UTF-8 with an optional byte order
+    mark, newlines kept for :mod:`csv`."""
+    if str(path) == "-":
+        stream = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", newline="")
+        try:
+            yield stream
+        finally:
+            stream.detach()  # the process's stdin stays open
+        return
+    if Path(path).is_dir():
+        raise DatasetError(f"{path} is a directory, not a CSV file")
+    with reading(path), open(path, newline="", encoding="utf-8-sig") as f:
+        yield f
+
+
+def _bounded_lines(f, name, limit):
+    """The physical lines of ``f``, none longer than ``limit`` characters."""
+    for number in itertools.count(1):
+        line = f.readline(limit + 1)
+        if not line:
+            return
+        if len(line) > limit and not line.endswith(("\n", "\r")):
+            raise DatasetError(f"{name}, line {number}: longer than {limit:,} characters "
+                               f"(not a CSV file of rows? the limit is "
+                               f"deltaprop.datasets.csvfile.MAX_LINE)")
+        yield line
+
+
+def _sniff(lines, path) -> str:
+    if Path(str(path)).suffix.lower() == ".tsv":
         return "\t"
+    sample = [line for line in lines if line.strip()][:20]
     try:
-        with reading(path), open(path, newline="", encoding="utf-8-sig") as f:
-            sample = f.read(sample_bytes)
-    except UnicodeDecodeError:
-        return ","  # read_csv_rows reports it
-    lines = [line for line in sample.splitlines() if line.strip()][:20]
-    if len(lines) > 1 and not sample.endswith(("\n", "\r")) and len(sample) == sample_bytes:
-        lines = lines[:-1]  # a line cut by the sample's end
-    try:
-        return csv.Sniffer().sniff("\n".join(lines), delimiters=DELIMITERS).delimiter
+        return csv.Sniffer().sniff("".join(sample), delimiters=DELIMITERS).delimiter
     except csv.Error:
         return ","
 
 
-def _is_missing(cell: str) -> bool:
-    return cell.strip().lower() in MISSING
+def iter_csv_rows(f, name, delimiter=None, limit=MAX_LINE, path=""):
+    """``(line, cells)`` of each non-blank row of the open text stream ``f``, in one pass;
+    ``delimiter`` None sniffs it from the first :data:`SNIFF_CHARS` characters."""
+    lines = _bounded_lines(f, name, limit)
+    if delimiter is None:  # sniffed from whole lines read once, then parsed with the rest
+        head, size = [], 0
+        for line in lines:
+            head.append(line)
+            size += len(line)
+            if size >= SNIFF_CHARS:
+                break
+        delimiter = _sniff(head, path or name)
+        lines = itertools.chain(head, lines)
+    old = csv.field_size_limit()
+    csv.field_size_limit(limit)
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
+    try:
+        for cells in reader:
+            if any(cell.strip() for cell in cells):
+                yield reader.line_num, cells
+    except csv.Error as exc:
+        raise DatasetError(f"{name}, line {reader.line_num + 1}: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise DatasetError(f"{name} is not a UTF-8 text file ({exc.reason} at byte "
+                           f"{exc.start} of a block, after line {reader.line_num})") from None
+    finally:
+        csv.field_size_limit(old)
 
 
-def _drop_missing(path, rows, columns, on_drop):
-    """``rows`` without those with a missing value in ``columns``; ``on_drop`` is told the
-    line numbers of the rows dropped."""
-    kept, dropped = [], []
-    for line, cells in rows:
-        (dropped if any(_is_missing(cells[j]) for j in columns) else kept).append((line, cells))
-    if not kept:
-        raise DatasetError(f"{path}: every data row has a missing value")
-    if dropped and on_drop is not None:
-        on_drop([line for line, _ in dropped])
-    return kept
-
-
-def read_csv_rows(path, delimiter=",") -> list[tuple[int, list[str]]]:
+def read_csv_rows(path, delimiter=None, limit=MAX_LINE) -> list[tuple[int, list[str]]]:
     """The non-blank rows of a CSV file, each with its (last) physical line number.
 
-    Every CSV file of the package is read here: the loaders below, and the CLI's target
-    files.
+    Every CSV input of the package is read here, once, as a stream: a file, ``-`` for
+    standard input, a pipe or a FIFO.
 
     Parameters
     ----------
     path : str or path-like
-        A UTF-8 text file (a leading byte order mark is skipped).
-    delimiter : str
-        Field separator.
+        A UTF-8 text file (a leading byte order mark is skipped), or ``-``.
+    delimiter : str or None
+        Field separator; None sniffs it from the first lines (a tab for ``.tsv``).
+    limit : int
+        The longest physical line and field, in characters.
 
     Returns
     -------
@@ -77,233 +150,114 @@ def read_csv_rows(path, delimiter=",") -> list[tuple[int, list[str]]]:
     Raises
     ------
     DatasetError
-        If the file is missing, unreadable, not UTF-8 or badly quoted (the message names
-        the line).
+        If the input is missing, unreadable, not UTF-8, badly quoted or has a line over
+        ``limit`` (the message names the line).
     """
-    rows = []
-    try:
-        with reading(path), open(path, newline="", encoding="utf-8-sig") as f:
-            reader = csv.reader(f, delimiter=delimiter, strict=True)
-            try:
-                for cells in reader:
-                    if any(cell.strip() for cell in cells):
-                        rows.append((reader.line_num, cells))
-            except csv.Error as exc:
-                raise DatasetError(f"{path}, line {reader.line_num}: {exc}") from None
-    except UnicodeDecodeError as exc:
-        raise DatasetError(f"{path} is not a UTF-8 text file ({exc.reason} at byte "
-                           f"{exc.start})") from None
-    return rows
+    name = source_name(path)
+    with _open_text(path) as f:
+        try:
+            return list(iter_csv_rows(f, name, delimiter, limit, path=path))
+        except UnicodeDecodeError as exc:
+            raise DatasetError(f"{name} is not a UTF-8 text file ({exc.reason})") from None
+        except OSError as exc:
+            raise DatasetError(f"cannot read {name}: {exc.strerror or exc}") from None
 
 
-def _check_header(path: Path, line: int, header: list[str], target: str) -> int:
-    """The index of the target column, after checking the column names."""
+#: The name given to a first column whose header cell is empty: the rows' names, as R's
+#: ``write.csv`` and pandas' ``to_csv`` write them.
+ROW_NAMES = "(row names)"
+
+
+def _header(name, line, cells):
+    header = [cell.strip() for cell in cells]
+    if len(header) > 1 and not header[0]:
+        header[0] = ROW_NAMES  # R's read.csv takes such a column as the row names
     seen = set()
-    for j, name in enumerate(header, start=1):
-        if not name:
-            raise DatasetError(f"{path}, line {line}, column {j}: empty column name")
-        if name in seen:
-            raise DatasetError(f"{path}, line {line}: duplicate column name {name!r}")
-        seen.add(name)
-    if target not in seen:
-        raise DatasetError(f"{path}: no column named {target!r}; available columns: "
-                           f"{', '.join(header)}")
-    if len(header) < 2:
-        raise DatasetError(f"{path}: no feature columns besides the target {target!r}")
-    return header.index(target)
+    for j, column in enumerate(header, start=1):
+        if not column:
+            raise DatasetError(f"{name}, line {line}, column {j}: empty column name (give "
+                               f"every column a name, or --no-header for a file without one)")
+        if column in seen:
+            raise DatasetError(f"{name}, line {line}: duplicate column name {column!r}")
+        seen.add(column)
+    return header
 
 
-def _check_widths(path, rows, width: int, reference: str):
-    """Every row has ``width`` values, as ``reference`` ("the header", "line 1") has."""
+def load_csv(path, *, delimiter=None, header=True, limit=MAX_LINE):
+    """Read a CSV file into a typed :class:`~deltaprop.datasets.table.Table`.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A UTF-8 text file, or ``-`` for standard input (a pipe or a FIFO works too: the
+        input is read once).
+    delimiter : str or None
+        Field separator; None sniffs it (a tab for ``.tsv``).
+    header : bool
+        The first non-blank row names the columns (default, always: a row such as
+        ``1,2,3,label`` is a header too). ``False``: every row is data and the columns
+        are named ``1``, ``2``, ...
+    limit : int
+        The longest line and field, in characters.
+
+    Returns
+    -------
+    Table
+        The columns, each numeric (every non-missing cell a number) or text, with the
+        rows' line numbers; :attr:`Table.kinds` says which columns are numeric, boolean or
+        categorical. A first column with an empty name holds the rows' names (as R and
+        pandas write them): it is named ``(row names)`` and is never a feature.
+
+    Raises
+    ------
+    DatasetError
+        If the input is missing, unreadable or empty, if a row has more or fewer values
+        than the header, or as :func:`read_csv_rows`.
+    """
+    from .table import Table
+
+    name = source_name(path)
+    rows = read_csv_rows(path, delimiter, limit)
+    if not rows:
+        raise DatasetError(f"{name} is empty: expected a header row with the column names")
+    if header:
+        (line, cells), rows = rows[0], rows[1:]
+        names = _header(name, line, cells)
+        reference = "the header"
+        if not rows:
+            raise DatasetError(f"{name} has a header row but no data rows")
+    else:
+        names = [str(j) for j in range(1, len(rows[0][1]) + 1)]
+        reference = f"line {rows[0][0]}"
+    width = len(names)
     for line, cells in rows:
         if len(cells) != width:
-            raise DatasetError(f"{path}, line {line}: {len(cells)} values, but {reference} has "
-                               f"{width} columns")
+            raise DatasetError(f"{name}, line {line}: {len(cells)} values, but {reference} "
+                               f"has {width} columns")
+    lines = np.fromiter((line for line, _ in rows), dtype=np.int64, count=len(rows))
+    columns = {}
+    for j, column in enumerate(names):
+        columns[column] = [None if is_missing(cells[j]) else cells[j].strip()
+                           for _, cells in rows]
+    return Table.from_cells(columns, lines=lines, source=name,
+                            row_names=ROW_NAMES if ROW_NAMES in columns else None)
 
 
-def _is_number(cell: str) -> bool:
-    try:
-        float(cell)
-    except ValueError:
-        return False
-    return True
-
-
-def _bad_cell(path, line, name, cell, what="is not a number"):
-    if _is_missing(cell):
-        shown = "empty value" if not cell.strip() else f"missing value {cell.strip()!r}"
-        return DatasetError(f"{path}, line {line}, column {name!r}: {shown} (drop the rows with "
-                            f"missing values explicitly: missing='drop', or --missing drop)")
-    return DatasetError(f"{path}, line {line}, column {name!r}: {cell.strip()!r} {what}")
-
-
-def _parse_features(path, rows, header, columns, dt):
-    """The ``columns`` of ``rows`` as a ``dt`` array; ``header`` names the columns in the
-    messages (column numbers, 1-based, for a file without a header)."""
-    X = np.empty((len(rows), len(columns)), dtype=np.float64)
-    for i, (line, cells) in enumerate(rows):
-        try:
-            X[i] = [float(cells[j]) for j in columns]
-        except ValueError:
-            for j in columns:
-                try:
-                    float(cells[j])
-                except ValueError:
-                    raise _bad_cell(path, line, header[j], cells[j]) from None
-    with np.errstate(over="ignore"):
-        X = X.astype(dt)
-    bad = np.argwhere(~np.isfinite(X))
-    if len(bad):
-        i, k = bad[0]
-        line, cells = rows[i]
-        raise _bad_cell(path, line, header[columns[k]], cells[columns[k]],
-                        f"is not a finite {dt} number")
-    return X
-
-
-def _parse_target(path, rows, name, t):
-    values = [cells[t].strip() for _, cells in rows]
-    for (line, _), value in zip(rows, values):
-        if _is_missing(value):
-            raise _bad_cell(path, line, name, value)
-    numbers = [_is_number(v) for v in values]
-    if not all(numbers):
-        if any(numbers):  # a number among text labels, or text among numbers: no guess
-            i, k = numbers.index(True), numbers.index(False)
-            raise DatasetError(
-                f"{path}: column {name!r} mixes numbers ({values[i]!r}, line {rows[i][0]}) "
-                f"and text ({values[k]!r}, line {rows[k][0]}); make it all numbers or all "
-                f"text labels")
-        return np.array(values, dtype=str)  # class labels, mapped by the caller
-    y = np.array([float(v) for v in values], dtype=np.float64)
-    bad = np.flatnonzero(~np.isfinite(y))
-    if len(bad):
-        raise _bad_cell(path, rows[bad[0]][0], name, values[bad[0]], "is not a finite number")
-    return y
-
-
-def load_csv(path, target, *, delimiter=None, dtype="float32", missing="error", on_drop=None):
-    """Load a table of numeric features and one target column from a CSV file.
-
-    Parameters
-    ----------
-    path : str or path-like
-        A UTF-8 text file whose first non-blank row names the columns. Blank lines are
-        skipped.
-    target : str
-        Name of the target column; every other column is a numeric feature.
-    delimiter : str or None
-        Field separator (``"\\t"`` for tab-separated files); None detects it
-        (:func:`detect_delimiter`).
-    dtype : str or numpy dtype
-        Floating-point type of ``X``.
-    missing : {"error", "drop"}
-        What a missing value (an empty cell, ``NA``, ``NaN``, ``null``, ``?``...: see
-        :data:`MISSING`) does: an error naming its line and column, or the row is dropped.
-    on_drop : callable, optional
-        With ``missing="drop"``, called with the list of the line numbers dropped.
-
-    Returns
-    -------
-    X : numpy.ndarray
-        ``(n_rows, n_features)`` features.
-    y : numpy.ndarray
-        ``float64`` if every target value is a number (the caller decides between regression
-        and classification), otherwise the values as strings (class labels).
-    feature_names : list of str
-        The feature columns, in file order.
+def load_features_csv(path, *, delimiter=None, dtype="float32", header=True):
+    """Load a table of numbers, without a target, from a CSV file: ``X`` of
+    ``(n_rows, n_columns)``.
 
     Raises
     ------
     DatasetError
-        If the file is missing, unreadable, empty or has no data rows; if the target column
-        is missing (the message lists the available columns); if a row has more or fewer
-        values than the header; or if a feature value is empty, not a number or not finite
-        (the message names the line, the column and the value).
+        As :func:`load_csv`, and if a value is missing, not a number or not finite (the
+        message names the line, the column and the value).
     """
-    dt = float_dtype(dtype)
-    path = Path(path)
-    _check_missing_option(missing)
-    rows = read_csv_rows(path, detect_delimiter(path) if delimiter is None else delimiter)
-    if not rows:
-        raise DatasetError(f"{path} is empty: expected a header row with the column names")
-    (header_line, header), rows = rows[0], rows[1:]
-    header = [name.strip() for name in header]
-    t = _check_header(path, header_line, header, target)
-    if not rows:
-        raise DatasetError(f"{path} has a header row but no data rows")
-    _check_widths(path, rows, len(header), "the header")
-    if missing == "drop":
-        rows = _drop_missing(path, rows, range(len(header)), on_drop)
-    columns = [j for j in range(len(header)) if j != t]
-    X = _parse_features(path, rows, header, columns, dt)
-    y = _parse_target(path, rows, target, t)
-    return X, y, [header[j] for j in columns]
+    table = load_csv(path, delimiter=delimiter, header=header)
+    return table.numbers(table.names, dtype=float_dtype(dtype))
 
 
-def _check_missing_option(missing):
-    if missing not in ("error", "drop"):
-        raise ValueError(f"missing must be 'error' or 'drop', got {missing!r}")
-
-
-def read_table(path, *, delimiter=None, missing="error", on_drop=None):
-    """``(header, rows)`` of a CSV file whose first row may be a header: ``header`` the
-    stripped column names (None when the first row holds a number: no header), ``rows``
-    the ``(line, cells)`` of the data, each as wide as the first row."""
-    path = Path(path)
-    _check_missing_option(missing)
-    rows = read_csv_rows(path, detect_delimiter(path) if delimiter is None else delimiter)
-    if not rows:
-        raise DatasetError(f"{path} is empty: expected rows of numbers, after an optional "
-                           f"header row")
-    first_line, first = rows[0]
-    if any(_is_number(cell) for cell in first):
-        header = None
-        _check_widths(path, rows, len(first), f"line {first_line}")
-    else:
-        header, rows = [name.strip() for name in first], rows[1:]
-        if not rows:
-            raise DatasetError(f"{path} has a header row but no data rows")
-        _check_widths(path, rows, len(header), "the header")
-    if missing == "drop":
-        rows = _drop_missing(path, rows, range(len(rows[0][1])), on_drop)
-    return header, rows
-
-
-def parse_columns(path, header, rows, columns, dtype="float32"):
-    """The ``columns`` (indices) of :func:`read_table`'s ``rows`` as a float array; the
-    messages name a bad cell's line and column."""
-    names = header if header is not None else list(range(1, len(rows[0][1]) + 1))
-    return _parse_features(Path(path), rows, names, list(columns), float_dtype(dtype))
-
-
-def load_features_csv(path, *, delimiter=None, dtype="float32", missing="error", on_drop=None):
-    """Load a table of numeric features, without a target, from a CSV file.
-
-    What ``deltaprop predict`` and ``deltaprop explain`` read: one sample a row.
-
-    Parameters
-    ----------
-    path : str or path-like
-        A UTF-8 text file. Its first non-blank row is a header (column names, which are not
-        used) when none of its cells is a number, and the first sample otherwise. Blank
-        lines are skipped.
-    delimiter, dtype, missing, on_drop
-        As for :func:`load_csv`.
-
-    Returns
-    -------
-    X : numpy.ndarray
-        ``(n_rows, n_columns)`` features; the caller checks ``n_columns`` against what it
-        expects.
-
-    Raises
-    ------
-    DatasetError
-        If the file is missing, unreadable, empty or has a header but no data rows; if a row
-        has more or fewer values than the header (or than the first row, in a file without
-        a header); or if a value is empty, not a number or not finite (the message names the
-        line, the column and the value).
-    """
-    header, rows = read_table(path, delimiter=delimiter, missing=missing, on_drop=on_drop)
-    return parse_columns(path, header, rows, range(len(rows[0][1])), dtype)
+def exists(path) -> bool:
+    """Whether ``path`` names an input that can be read: ``-``, or an existing file,
+    pipe or FIFO."""
+    return str(path) == "-" or (os.path.exists(path) and not os.path.isdir(path))
