@@ -44,7 +44,9 @@ def test_main_job_trains_on_digits(digits_run):
     cwd, proc = digits_run
     out = proc.stdout
     assert "dense_1" in out and "Total params" in out  # the summary table
-    assert "Epoch 30/30" in out
+    stopped = [ln for ln in out.splitlines() if ln.startswith("stopped at epoch ")][0]
+    epochs, restored = int(stopped.split()[3].rstrip(":")), int(stopped.split()[-1])
+    assert f"Epoch {epochs}/1000" in out and restored == epochs - 10  # early stopping
     line = [ln for ln in out.splitlines() if ln.startswith("test: ")][0]
     accuracy = float(line.split("accuracy ")[1].split()[0])
     assert accuracy > 0.95
@@ -52,7 +54,7 @@ def test_main_job_trains_on_digits(digits_run):
                  "confusion_matrix.png"):
         assert (cwd / "runs" / "digits" / name).stat().st_size > 0
     history = json.loads((cwd / "runs" / "digits" / "history.json").read_text())
-    assert len(history["loss"]) == 30 and "val_accuracy" in history
+    assert len(history["loss"]) == epochs and "val_accuracy" in history
 
 
 def test_summary_evaluate_predict(digits_run, tmp_path):
@@ -142,8 +144,10 @@ def test_errors_are_one_line(tmp_path, digits_run):
     (tmp_path / "ok.csv").write_text("a,b,y\n1,2,0\n3,4,1\n5,6,0\n7,8,1\n")
     fails("train", "ok.csv", "--target", "label", cwd=tmp_path, match="label")
     fails("train", "ok.csv", cwd=tmp_path, match="--target")
-    (tmp_path / "text.csv").write_text("a,b,y\n1,x2,0\n3,4,1\n")
-    fails("train", "text.csv", "--target", "y", cwd=tmp_path, match="x2")
+    rows = "".join(f"{i},{i % 7},{i % 2}\n" for i in range(30))
+    (tmp_path / "text.csv").write_text("a,b,y\n1,x2,0\n" + rows)  # a typo among numbers
+    err = fails("train", "text.csv", "--target", "y", cwd=tmp_path, match="x2")
+    assert "line 2, column 'b'" in err and "--categorical b" in err
     fails("train", "mnist", cwd=tmp_path, match="data_dir")
     fails("train", "mnist", "--data-dir", tmp_path / "absent", cwd=tmp_path, match="absent")
     fails("train", "nosuchset", cwd=tmp_path, match="nosuchset")

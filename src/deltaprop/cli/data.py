@@ -102,6 +102,11 @@ def check_applicable(args, key, command):
         raise CLIError(f"--test-split does not apply to {key}, which has its own test set")
 
 
+def display_name(path):
+    """A CSV input's name in the model file and the summaries: the file's name."""
+    return "standard input" if str(path) == "-" else Path(path).name
+
+
 def read_table(args, path):
     """The CSV file ``path`` (``-``: standard input) as a Table, read once."""
     from ..datasets import load_csv
@@ -283,6 +288,11 @@ def model_inputs(net, table, *, missing=None, unknown="ignore", ignore=(), quiet
     if encoder is None:
         return _plain_inputs(net, table, rule, ignore)
     inputs = [c.name for c in encoder.columns_]
+    absent = [n for n in inputs if n not in table]
+    if absent:
+        raise CLIError(f"{table.source} has no column {absent[0]!r}, which the model needs "
+                       f"({len(absent)} missing: {', '.join(map(repr, absent[:5]))}"
+                       f"{', ...' if len(absent) > 5 else ''})")
     known = {*inputs, *model_targets(net), *(info.get("ignored") or ()), *ignore}
     extra = [n for n in table.names if n not in known and n != table.row_names]
     if extra and not quiet:
@@ -320,7 +330,13 @@ def _plain_inputs(net, table, rule, ignore):
     names = info.get("feature_names") or []
     target = info.get("target_name")
     candidates = [n for n in table.names if n not in ignore and n != target]
-    if names and all(n in table for n in names):
+    if names and table.has_header:
+        absent = [n for n in names if n not in table]
+        if absent:
+            raise CLIError(f"{table.source} has no column {absent[0]!r}, which the model "
+                           f"needs ({len(absent)} missing: {', '.join(map(repr, absent[:5]))}"
+                           f"{', ...' if len(absent) > 5 else ''}; --no-header for a file "
+                           f"whose columns are the features in order)")
         unknown = [n for n in candidates if n not in names]
         if unknown:
             raise CLIError(f"{table.source} has a column {unknown[0]!r} that the model was not "
@@ -328,13 +344,8 @@ def _plain_inputs(net, table, rule, ignore):
                            f"{', ...' if len(names) > 5 else ''}; --id {unknown[0]} copies "
                            f"it into predict's output)")
         columns = list(names)
-    elif any(n in table for n in names):
-        absent = [n for n in names if n not in table]
-        raise CLIError(f"{table.source} has no column {absent[0]!r}, which the model needs "
-                       f"({len(absent)} missing: {', '.join(map(repr, absent[:5]))}"
-                       f"{', ...' if len(absent) > 5 else ''})")
     else:
-        columns = candidates  # no names in common: by position
+        columns = candidates  # no header, or a model without names: by position
         if len(columns) != net.n_inputs:
             raise CLIError(f"{table.source} has {len(columns)} feature columns, but the model "
                            f"expects {net.n_inputs}")

@@ -13,6 +13,7 @@ from .data import (
     OFFICIAL_SPLITS,
     Data,
     check_applicable,
+    display_name,
     data_info,
     load_builtin,
     model_inputs,
@@ -55,7 +56,7 @@ def add_parser(sub):
     csv_options(e, "missing feature values (default: the rule the model was trained with: "
                    "impute, drop or error); rows without a target value are left out and "
                    "counted")
-    e.add_argument("--unknown", choices=["ignore", "error"], default="ignore",
+    e.add_argument("--unknown", choices=["ignore", "error"], default=None,
                    help="a category level the training rows did not have: all zeros, counted "
                         "(default), or an error naming the line")
     e.add_argument("--split", choices=["auto", "test", "train", "all"], default="auto",
@@ -86,7 +87,7 @@ def _csv_data(args, net, path):
                   f"drop)", file=sys.stderr)
             table = table.take(complete)
     y = target_values(table, targets)
-    return Data(table.source, None, y, builtin=False, target_name=targets[0], table=table,
+    return Data(display_name(path), None, y, builtin=False, target_name=targets[0], table=table,
                 targets=list(targets), fingerprint=fingerprint)
 
 
@@ -139,7 +140,7 @@ def cmd_evaluate(args):
         rows, split, where = _rows(args, net, data, key)
     if data.table is not None:
         X, ok = model_inputs(net, data.table.take(rows), missing=args.missing,
-                             unknown=args.unknown, ignore=data.targets, quiet=args.json)
+                             unknown=args.unknown or "ignore", ignore=data.targets, quiet=args.json)
         if not ok.all():  # the rule "drop" for a model without a data contract
             print(f"left out {int((~ok).sum())} rows with a missing value", file=sys.stderr)
             X, rows = X[ok], rows[ok]

@@ -39,7 +39,7 @@ def add_parser(sub):
     csv_options(p, "missing input values (default: the rule the model was trained with): "
                    "impute them, drop (the row's prediction is left empty), or error (naming "
                    "the line)")
-    p.add_argument("--unknown", choices=["ignore", "error"], default="ignore",
+    p.add_argument("--unknown", choices=["ignore", "error"], default=None,
                    help="a category level the training rows did not have: all zeros, counted "
                         "(default), or an error naming the line")
     p.add_argument("--id", type=column_list, action="extend", default=None,
@@ -68,7 +68,8 @@ def cmd_predict(args):
         if name not in table:
             raise CLIError(f"--id {name}: {table.source} has no such column; its columns: "
                            f"{', '.join(table.names)}")
-    X, ok = model_inputs(net, table, missing=args.missing, unknown=args.unknown, ignore=ids)
+    X, ok = model_inputs(net, table, missing=args.missing, unknown=args.unknown or "ignore",
+                         ignore=ids)
     columns, table_out = _prediction_columns(net, X[ok], args.proba, len(table), ok)
     columns = ids + columns
     id_cells = [table.text(name).tolist() for name in ids]

@@ -12,6 +12,7 @@ import numpy as np
 from .common import CLIError
 from .data import (
     Data,
+    display_name,
     lines_text,
     read_table,
     rows_with_missing,
@@ -44,7 +45,7 @@ def load_training_table(args, path, quiet=False):
                 raise CLIError(f"{table.source}: every row has a missing value (--missing "
                                f"impute fills them in)")
     y = target_values(table, targets)
-    return Data(table.source, None, y, builtin=False, target_name=targets[0],
+    return Data(display_name(path), None, y, builtin=False, target_name=targets[0],
                 table=table, targets=list(targets), fingerprint=fingerprint)
 
 

@@ -331,8 +331,8 @@ def _training_data(args, key, path, quiet):
     from ..datasets import Standardizer
 
     d = argparse.Namespace(scaler=None, encoder=None, ignored=None, split=None)
-    if path is not None:
-        d.data = load_training_table(args, path, quiet)
+    if path is not None:  # rows left out are said on stderr, --json or not
+        d.data = load_training_table(args, path, quiet and not args.json)
     else:
         d.data = load_builtin(args, key)
     data = d.data

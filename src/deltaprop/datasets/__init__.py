@@ -15,8 +15,8 @@ the offending value.
 One concept a module: :mod:`.base` (the error, the wording of an unreadable file, the dtype
 check), :mod:`.idx` (IDX files, MNIST, Fashion-MNIST), :mod:`.csvfile` (CSV files),
 :mod:`.table` (the typed :class:`Table`), :mod:`.encoding` (:class:`TableEncoder` and its
-column encoders), :mod:`.generated` (moons, circles, ...), :mod:`.bundled` (the shipped small sets), :mod:`.split`
-(train/test split), :mod:`.scaling` (:class:`Standardizer`) and :mod:`.registry` (the data
+column encoders), :mod:`.generated` (moons, circles, ...), :mod:`.bundled` (the shipped
+small sets), :mod:`.split` (train/test split), :mod:`.scaling` (:class:`Standardizer`) and :mod:`.registry` (the data
 sets by name).
 """
 

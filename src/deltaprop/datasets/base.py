@@ -3,6 +3,7 @@ that cannot be read, and the dtype check."""
 
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 
 import numpy as np
@@ -39,3 +40,24 @@ def reading(path):
         raise DatasetError(f"{path}: no such file") from None
     except OSError as exc:
         raise DatasetError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+#: Cells read as a missing value (compared in lower case, stripped): pandas' default NA
+#: markers that are not numbers.
+MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?", "#n/a", "<na>"})
+
+#: A number as a CSV cell writes it: no ``1_000``, no ``inf``, no hexadecimal.
+NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def is_missing(cell) -> bool:
+    """Whether a cell means a missing value (:data:`MISSING`)."""
+    return cell is None or cell.strip().lower() in MISSING
+
+
+def is_number(cell: str) -> bool:
+    """Whether a cell is a plain decimal number (``1``, ``-2.5``, ``3e-4``; not ``1_000``,
+    ``inf`` or ``0x1f``)."""
+    return NUMBER.fullmatch(cell.strip()) is not None
+
+

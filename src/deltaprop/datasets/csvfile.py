@@ -15,18 +15,13 @@ import csv
 import io
 import itertools
 import os
-import re
 import sys
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
-from .base import DatasetError, float_dtype, reading
-
-#: Cells read as a missing value (compared in lower case, stripped): pandas' default NA
-#: markers that are not numbers.
-MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?", "#n/a", "<na>"})
+from .base import DatasetError, float_dtype, is_missing, reading
 
 #: The separators the sniffer chooses from.
 DELIMITERS = ",;\t|"
@@ -37,21 +32,6 @@ MAX_LINE = 1 << 20
 
 #: How much of the input the delimiter is sniffed from (lines read once, then parsed).
 SNIFF_CHARS = 65536
-
-#: A number as a CSV cell writes it: no ``1_000``, no ``inf``, no hexadecimal.
-NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
-
-
-def is_missing(cell) -> bool:
-    """Whether a cell means a missing value (:data:`MISSING`)."""
-    return cell is None or cell.strip().lower() in MISSING
-
-
-def is_number(cell: str) -> bool:
-    """Whether a cell is a plain decimal number (``1``, ``-2.5``, ``3e-4``; not ``1_000``,
-    ``inf`` or ``0x1f``)."""
-    return NUMBER.fullmatch(cell.strip()) is not None
-
 
 def source_name(path) -> str:
     """How messages name an input: ``standard input`` for ``-``, else the path."""
@@ -239,8 +219,10 @@ def load_csv(path, *, delimiter=None, header=True, limit=MAX_LINE):
     for j, column in enumerate(names):
         columns[column] = [None if is_missing(cells[j]) else cells[j].strip()
                            for _, cells in rows]
-    return Table.from_cells(columns, lines=lines, source=name,
-                            row_names=ROW_NAMES if ROW_NAMES in columns else None)
+    table = Table.from_cells(columns, lines=lines, source=name,
+                             row_names=ROW_NAMES if ROW_NAMES in columns else None)
+    table.has_header = header
+    return table
 
 
 def load_features_csv(path, *, delimiter=None, dtype="float32", header=True):

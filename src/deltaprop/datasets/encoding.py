@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import DatasetError
+from .base import DatasetError, is_number
 from .table import Table, infer_kind
 
 #: Spellings of a true value, for the order of a boolean's two levels (false, true).
@@ -351,8 +351,6 @@ class TableEncoder:
         v = table[name]
         if v.dtype.kind != "f":
             present = [c for c in v.tolist() if c is not None]
-            from .csvfile import is_number
-
             numbers = [is_number(c) for c in present]
             if present and sum(numbers) >= NUMERIC_SHARE * len(present):
                 i = next(i for i, c in enumerate(v.tolist()) if c is not None and

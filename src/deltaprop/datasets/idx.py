@@ -13,7 +13,6 @@ import numpy as np
 
 from .base import DatasetError, float_dtype, reading
 
-
 GZIP_MAGIC = b"\x1f\x8b"
 IDX_IMAGES_MAGIC = 0x00000803  # 2051: unsigned bytes, 3 dimensions (count, rows, cols)
 IDX_LABELS_MAGIC = 0x00000801  # 2049: unsigned bytes, 1 dimension (count,)

@@ -13,8 +13,7 @@ import hashlib
 
 import numpy as np
 
-from .base import DatasetError
-from .csvfile import is_missing, is_number
+from .base import DatasetError, is_missing, is_number
 
 #: Kinds of column, in the words the command line prints.
 KINDS = ("numeric", "boolean", "categorical")
@@ -56,6 +55,8 @@ class Table:
     def __init__(self, columns, *, lines=None, source="the table", row_names=None):
         self._columns = dict(columns)
         self.row_names = row_names
+        #: False when the column names were made up (a file read without a header row).
+        self.has_header = True
         lengths = {len(v) for v in self._columns.values()}
         if len(lengths) > 1:
             raise ValueError(f"the columns of a Table must have one length, got {sorted(lengths)}")
@@ -153,7 +154,7 @@ class Table:
     def _like(self, columns, lines):
         table = Table(columns, lines=lines, source=self.source,
                       row_names=self.row_names if self.row_names in columns else None)
-        table._by_line = self._by_line
+        table._by_line, table.has_header = self._by_line, self.has_header
         return table
 
     def text(self, name) -> np.ndarray:
