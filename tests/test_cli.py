@@ -45,8 +45,10 @@ def test_main_job_trains_on_digits(digits_run):
     out = proc.stdout
     assert "dense_1" in out and "Total params" in out  # the summary table
     stopped = [ln for ln in out.splitlines() if ln.startswith("stopped at epoch ")][0]
-    epochs, restored = int(stopped.split()[3].rstrip(":")), int(stopped.split()[-1])
-    assert f"Epoch {epochs}/1000" in out and restored == epochs - 10  # early stopping
+    words = stopped.replace(":", "").replace(";", "").split()
+    epochs, patience, restored = int(words[3]), int(words[11]), int(words[-1])
+    assert f"Epoch {epochs}/1000" in out and restored == epochs - patience  # early stopping
+    assert patience == max(10, -(-1000 // 38))  # 10 epochs or 1,000 steps (38 an epoch)
     line = [ln for ln in out.splitlines() if ln.startswith("test: ")][0]
     accuracy = float(line.split("accuracy ")[1].split()[0])
     assert accuracy > 0.95

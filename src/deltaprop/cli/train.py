@@ -50,8 +50,9 @@ examples:
   deltaprop train --resume runs/digits             # continue an interrupted run
 """
 
-#: Without --epochs: the patience of early stopping and the most epochs.
-PATIENCE, MAX_EPOCHS = 10, 1000
+#: Without --epochs: early stopping's patience (in epochs, and in optimizer steps: a small
+#: data set's few steps an epoch cross a plateau only with more epochs) and the most epochs.
+PATIENCE, PATIENCE_STEPS, MAX_EPOCHS = 10, 1000, 1000
 
 
 def add_parser(sub):
@@ -116,8 +117,9 @@ def add_parser(sub):
     t.add_argument("--lr", type=positive, default=None, help="learning rate (optimizer's default)")
     t.add_argument("--epochs", type=positive_int, default=None,
                    help=f"train exactly this many epochs (default: until the validation loss "
-                        f"has not improved for {PATIENCE} epochs, at most {MAX_EPOCHS}, the best "
-                        f"epoch's weights restored)")
+                        f"has not improved for {PATIENCE} epochs or {PATIENCE_STEPS:,} steps, "
+                        f"whichever is longer, at most {MAX_EPOCHS} epochs; the best epoch's "
+                        f"weights are restored)")
     t.add_argument("--batch-size", type=positive_int, default=32)
     t.add_argument("--l2", type=non_negative, default=0.0,
                    help="λ of the L2 term (λ/2)Σ‖W‖²")
@@ -136,8 +138,9 @@ def add_parser(sub):
                    help="fraction held out for the final test (default 0.25); not for mnist "
                         "and fashion-mnist, which have their own test set")
     t.add_argument("--early-stopping", type=positive_int, metavar="PATIENCE", default=None,
-                   help=f"stop when the validation loss has not improved for PATIENCE epochs "
-                        f"(default {PATIENCE} without --epochs; with --epochs, none)")
+                   help="stop when the validation loss has not improved for PATIENCE epochs "
+                        "(without --epochs: see --epochs; with --epochs: no early stopping "
+                        "unless given)")
     t.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     t.add_argument("--device", type=device_option, default=None, metavar="DEVICE",
                    help="where to train: cpu (default), cuda or cuda:N, an NVIDIA GPU (needs "
@@ -204,7 +207,9 @@ def cmd_train(args):
             raise CLIError(f"--val-split 0: without a validation split, give --epochs (by "
                            f"default training stops when the validation loss has not "
                            f"improved for {PATIENCE} epochs)")
-        epochs, patience = MAX_EPOCHS, patience or PATIENCE
+        steps = -(-round(len(X_train) * (1 - args.val_split)) // args.batch_size)
+        epochs = MAX_EPOCHS
+        patience = patience or max(PATIENCE, -(-PATIENCE_STEPS // max(steps, 1)))
     n_out = (len(np.unique(y_train)) if classification else
              1 if np.ndim(y_train) == 1 else y_train.shape[1])
     output, loss, n_out = dp.tasks.default_head(

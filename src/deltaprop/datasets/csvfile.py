@@ -99,7 +99,7 @@ def iter_csv_rows(f, name, delimiter=None, limit=MAX_LINE, path=""):
             if any(cell.strip() for cell in cells):
                 yield reader.line_num, cells
     except csv.Error as exc:
-        raise DatasetError(f"{name}, line {reader.line_num + 1}: {exc}") from None
+        raise DatasetError(f"{name}, line {reader.line_num}: {exc}") from None
     except UnicodeDecodeError as exc:
         raise DatasetError(f"{name} is not a UTF-8 text file ({exc.reason} at byte "
                            f"{exc.start} of a block, after line {reader.line_num})") from None

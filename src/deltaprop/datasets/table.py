@@ -194,7 +194,7 @@ class Table:
         bad = np.argwhere(np.isinf(out))
         if len(bad):
             i, j = bad[0]
-            raise DatasetError(f"{self.where(i)}, column {names[j]!r}: {X[i, j]!r} is not a "
+            raise DatasetError(f"{self.where(i)}, column {names[j]!r}: {float(X[i, j]):g} is not a "
                                f"finite {np.dtype(dtype)} number")
         return out
 
