@@ -159,6 +159,15 @@ def target_values(table, targets):
                        f"(multilabel): {exc}")
 
 
+def integral_labels(y):
+    """Class labels read as numbers: whole numbers as ``int64`` (the labels ``0`` and ``1``,
+    not ``0.0`` and ``1.0``)."""
+    y = np.asarray(y)
+    if y.dtype.kind == "f" and y.ndim == 1 and np.all(np.mod(y, 1) == 0):
+        return y.astype(np.int64)
+    return y
+
+
 def without_missing_targets(table, targets, quiet=False):
     """The rows of ``table`` that have a value in every target column; says how many
     were left out."""

@@ -14,6 +14,7 @@ from .data import (
     Data,
     check_applicable,
     display_name,
+    integral_labels,
     data_info,
     load_builtin,
     model_inputs,
@@ -87,6 +88,8 @@ def _csv_data(args, net, path):
                   f"drop)", file=sys.stderr)
             table = table.take(complete)
     y = target_values(table, targets)
+    if net.task == "classification":
+        y = integral_labels(y)
     return Data(display_name(path), None, y, builtin=False, target_name=targets[0], table=table,
                 targets=list(targets), fingerprint=fingerprint)
 

@@ -60,7 +60,7 @@ def candidate_features(args, table):
 def fit_encoder(args, data, train_rows, quiet=False):
     """The :class:`TableEncoder` fitted on the training rows; one line per non-numeric
     column and per column left out."""
-    from ..datasets.encoding import TableEncoder
+    from ..datasets.encoding import TableEncoder, check_numbers
 
     table = data.table
     for option in ("features", "drop", "categorical"):
@@ -70,9 +70,13 @@ def fit_encoder(args, data, train_rows, quiet=False):
                                f"columns: {', '.join(table.names)}")
             if name in data.targets and option != "drop":
                 raise CLIError(f"--{option} {name}: {name!r} is the target")
+    features = candidate_features(args, table)
+    for name in features:  # on every row, before the split: a typo is named wherever it is
+        if name not in (args.categorical or ()):
+            check_numbers(table, name)
     encoder = TableEncoder(
         categorical=tuple(args.categorical or ()),
-        features=candidate_features(args, table),
+        features=features,
         missing="error" if args.missing == "error" else "impute")
     encoder.fit(table.take(train_rows))
     if not quiet:

@@ -31,6 +31,7 @@ from .data import (
     check_applicable,
     check_target,
     infer_task,
+    integral_labels,
     load_builtin,
     resolve,
     split_rows,
@@ -342,6 +343,7 @@ def _training_data(args, key, path, quiet):
         d.data = load_builtin(args, key)
     data = d.data
     d.task, d.task_line = infer_task(data, args.task)
+    data.y = integral_labels(data.y) if d.task == "classification" else data.y
     check_target(data, d.task)
     classification = d.task == "classification"
     test_fraction = 0.25 if args.test_split is None else args.test_split

@@ -241,6 +241,22 @@ class CategoricalColumn(_ColumnBase):
 COLUMN_KINDS = {cls.kind: cls for cls in (NumericColumn, BooleanColumn, CategoricalColumn)}
 
 
+def check_numbers(table, name):
+    """Refuse a text column that is nearly all numbers: its other cells are typos (``1_000``,
+    ``12,5`` in a comma file...), not categories; the message names the first one."""
+    v = table[name]
+    if v.dtype.kind == "f":
+        return
+    present = [c for c in v.tolist() if c is not None]
+    numbers = sum(is_number(c) for c in present)
+    if present and numbers >= NUMERIC_SHARE * len(present):
+        i = next(i for i, c in enumerate(v.tolist()) if c is not None and not is_number(c))
+        raise DatasetError(
+            f"{table.where(i)}, column {name!r}: {v[i]!r} is not a number, but {numbers} of "
+            f"the column's {len(present)} values are: correct it, leave it empty (missing), "
+            f"or --categorical {name} for categories")
+
+
 class TableEncoder:
     """Encode a table's columns as the network's input matrix (a scikit-learn-style
     transformer: works on pandas DataFrames in a Pipeline).
@@ -350,15 +366,8 @@ class TableEncoder:
             return "categorical"
         v = table[name]
         if v.dtype.kind != "f":
+            check_numbers(table, name)
             present = [c for c in v.tolist() if c is not None]
-            numbers = [is_number(c) for c in present]
-            if present and sum(numbers) >= NUMERIC_SHARE * len(present):
-                i = next(i for i, c in enumerate(v.tolist()) if c is not None and
-                         not is_number(c))
-                raise DatasetError(
-                    f"{table.where(i)}, column {name!r}: {v[i]!r} is not a number, but "
-                    f"{sum(numbers)} of the column's {len(present)} values are: correct it, "
-                    f"leave it empty (missing), or --categorical {name} for categories")
             distinct = len(set(present))
             if distinct > ID_MIN and distinct >= ID_SHARE * len(present):
                 self.excluded_[name] = (f"{distinct} distinct values in {len(present)} rows: "
