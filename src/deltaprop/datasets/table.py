@@ -31,8 +31,8 @@ def infer_kind(values: np.ndarray) -> str:
         present = np.unique(values[~np.isnan(values)])
         return "boolean" if len(present) == 2 and set(present.tolist()) == {0.0, 1.0} \
             else "numeric"
-    present = {v for v in values.tolist() if v is not None}
-    return "boolean" if len(present) == 2 else "categorical"
+    levels = {v for v in values.tolist() if v is not None}
+    return "boolean" if len(levels) == 2 else "categorical"
 
 
 class Table:
@@ -194,8 +194,8 @@ class Table:
         bad = np.argwhere(np.isinf(out))
         if len(bad):
             i, j = bad[0]
-            raise DatasetError(f"{self.where(i)}, column {names[j]!r}: {float(X[i, j]):g} is not a "
-                               f"finite {np.dtype(dtype)} number")
+            raise DatasetError(f"{self.where(i)}, column {names[j]!r}: {float(X[i, j]):g} is "
+                               f"not a finite {np.dtype(dtype)} number")
         return out
 
     def fingerprint(self) -> str:
