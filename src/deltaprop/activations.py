@@ -14,6 +14,11 @@ Each activation also writes its own formulas, for :mod:`deltaprop.explain`:
 :meth:`Activation.symbol` (its name) and :meth:`Activation.derivative_formula`
 (``f'`` in the symbols of a notation), each a ``(text, latex)`` pair. The base class
 gives a generic form, so a new activation is explained without further work.
+
+An activation also exports itself: :meth:`Activation.onnx_nodes` writes the ONNX nodes it
+becomes (:mod:`deltaprop.export.onnx` only walks the layers), :meth:`Activation.to_torch`
+gives its ``torch.nn`` module and :meth:`Activation.from_torch` recognises one
+(:mod:`deltaprop.export.torch`).
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from . import kernels
 from .devices import is_cupy
 
 __all__ = ["Activation", "ACTIVATIONS", "get_activation", "activation_from_config", "register",
-           "erf", "operator_name"]
+           "erf", "operator_name", "activation_from_torch"]
 
 ACTIVATIONS: dict[str, type[Activation]] = {}
 
@@ -62,6 +67,16 @@ def activation_from_config(config) -> Activation:
         raise ValueError(f"unknown activation {name!r}; valid names are: "
                          f"{', '.join(sorted(ACTIVATIONS))}")
     return ACTIVATIONS[name](**config)
+
+
+def activation_from_torch(module) -> Activation | None:
+    """The activation that the ``torch.nn`` module ``module`` computes (each activation
+    recognises its own twin, :meth:`Activation.from_torch`), or None."""
+    for cls in ACTIVATIONS.values():
+        found = cls.from_torch(module)
+        if found is not None:
+            return found
+    return None
 
 
 def _erf_numpy(x):
@@ -175,9 +190,14 @@ class Activation:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         own = vars(cls)
-        if "fused_kernel" not in own and any(m in own for m in ("forward", "derivative",
-                                                                "backward")):
-            cls.fused_kernel = None
+        if any(m in own for m in ("forward", "derivative", "backward")):
+            # New maths: the inherited kernel and exported forms would compute the parent's
+            # function, so the subclass has none unless it names its own.
+            if "fused_kernel" not in own:
+                cls.fused_kernel = None
+            for name in ("onnx_nodes", "to_torch", "from_torch"):
+                if name not in own:
+                    setattr(cls, name, vars(Activation)[name])
 
     def kernel_parameter(self):
         """The one number the fused kernel takes (the leaky slope); 0 by default."""
@@ -302,6 +322,35 @@ class Activation:
         ft, fl = self.symbol()
         return f"{ft}'({st})", fl + r"'\left(" + sl + r"\right)"
 
+    # -- how it is exported: ONNX nodes and a PyTorch module -------------------------------
+    def onnx_nodes(self, graph, z):
+        """Add the ONNX nodes of ``f`` applied to the tensor named ``z`` to ``graph`` (a
+        :class:`deltaprop.export.onnx.GraphBuilder`: ``graph.node(op, inputs, **attrs)``,
+        ``graph.constant(value)``); return the name of the output tensor. Each activation
+        writes its own; an activation without them cannot be exported, and says so."""
+        raise NotImplementedError(f"activation {self.name!r} has no ONNX form: give its class "
+                                  f"an onnx_nodes(graph, z) method")
+
+    def to_torch(self):
+        """The ``torch.nn`` module that computes this activation (its twin)."""
+        raise NotImplementedError(f"activation {self.name!r} has no PyTorch twin: give its "
+                                  f"class a to_torch() method")
+
+    @classmethod
+    def from_torch(cls, module):
+        """This activation, if the ``torch.nn`` module ``module`` computes it, else None.
+
+        By default: ``module`` is of the type of a default instance's twin, with the same
+        settings (``extra_repr``). Activations with parameters read them from the module.
+        """
+        try:
+            twin = cls().to_torch()
+        except (TypeError, NotImplementedError):
+            return None
+        if type(twin) is type(module) and twin.extra_repr() == module.extra_repr():
+            return cls()
+        return None
+
 
 @register
 class Identity(Activation):
@@ -331,6 +380,14 @@ class Identity(Activation):
         np.copyto(out, g)
         return out
 
+
+    def onnx_nodes(self, graph, z):
+        return z
+
+    def to_torch(self):
+        from torch import nn
+
+        return nn.Identity()
 
 @register
 class Sigmoid(Activation):
@@ -367,6 +424,14 @@ class Sigmoid(Activation):
         return f"{at} ⊙ (1 − {at})", al + r" \odot \left(1 - " + al + r"\right)"
 
 
+    def onnx_nodes(self, graph, z):
+        return graph.node("Sigmoid", [z])
+
+    def to_torch(self):
+        from torch import nn
+
+        return nn.Sigmoid()
+
 @register
 class Tanh(Activation):
     r"""Hyperbolic tangent, ``tanh'(z) = 1 - tanh^2(z)``."""
@@ -390,6 +455,14 @@ class Tanh(Activation):
         (at, al) = a
         return f"(1 − {at} ⊙ {at})", r"\left(1 - " + al + r" \odot " + al + r"\right)"
 
+
+    def onnx_nodes(self, graph, z):
+        return graph.node("Tanh", [z])
+
+    def to_torch(self):
+        from torch import nn
+
+        return nn.Tanh()
 
 @register
 class ReLU(Activation):
@@ -428,6 +501,14 @@ class ReLU(Activation):
         return f"step({st})", r"\operatorname{step}\left(" + sl + r"\right)"
 
 
+    def onnx_nodes(self, graph, z):
+        return graph.node("Relu", [z])
+
+    def to_torch(self):
+        from torch import nn
+
+        return nn.ReLU()
+
 @register
 class LeakyReLU(Activation):
     r"""``z`` for ``z > 0``, ``slope * z`` otherwise; derivative ``slope`` at 0."""
@@ -458,6 +539,20 @@ class LeakyReLU(Activation):
                 r"\left([" + sl + r" > 0] + " + c + r"\,[" + sl + r" \le 0]\right)")
 
 
+    def onnx_nodes(self, graph, z):
+        return graph.node("LeakyRelu", [z], alpha=self.slope)
+
+    def to_torch(self):
+        from torch import nn
+
+        return nn.LeakyReLU(self.slope)
+
+    @classmethod
+    def from_torch(cls, module):
+        from torch import nn
+
+        return cls(module.negative_slope) if type(module) is nn.LeakyReLU else None
+
 @register
 class ELU(Activation):
     r"""``z`` for ``z > 0``, ``alpha (e^z - 1)`` otherwise; ``f' = f + alpha`` for ``z <= 0``."""
@@ -484,6 +579,24 @@ class ELU(Activation):
                 r"\left([" + sl + r" > 0] + (" + al + " + " + c + r")\,[" + sl + r" \le 0]\right)")
 
 
+    def onnx_nodes(self, graph, z):
+        # forward's formula, not ONNX's Elu, which ONNX Runtime has in float32 only
+        neg = graph.node("Sub", [graph.node("Exp", [graph.node("Min", [z, graph.constant(0.0)])]),
+                                 graph.constant(1.0)])
+        return graph.node("Where", [graph.node("Greater", [z, graph.constant(0.0)]), z,
+                                    graph.node("Mul", [graph.constant(self.alpha), neg])])
+
+    def to_torch(self):
+        from torch import nn
+
+        return nn.ELU(self.alpha)
+
+    @classmethod
+    def from_torch(cls, module):
+        from torch import nn
+
+        return cls(module.alpha) if type(module) is nn.ELU else None
+
 @register
 class Softplus(Activation):
     r"""``log(1 + e^z)``, computed as ``max(z, 0) + log1p(e^{-|z|})``; derivative ``sigma(z)``."""
@@ -500,6 +613,27 @@ class Softplus(Activation):
         (st, sl) = s
         return f"σ({st})", r"\sigma\left(" + sl + r"\right)"
 
+
+    def onnx_nodes(self, graph, z):
+        # forward's formula, not ONNX's Softplus, which ONNX Runtime has in float32 only
+        e = graph.node("Exp", [graph.node("Neg", [graph.node("Abs", [z])])])
+        return graph.node("Add", [graph.node("Relu", [z]),
+                                  graph.node("Log", [graph.node("Add", [graph.constant(1.0), e])])])
+
+    def to_torch(self):
+        from torch import nn
+
+        # torch returns z itself above the threshold: above 40, log(1 + e^z) is z to
+        # float64's precision (its default, 20, is exact to float32's only)
+        return nn.Softplus(beta=1.0, threshold=40.0)
+
+    @classmethod
+    def from_torch(cls, module):
+        from torch import nn
+
+        if type(module) is nn.Softplus and module.beta == 1.0 and module.threshold >= 20.0:
+            return cls()
+        return None
 
 @register
 class Exponential(Activation):
@@ -527,6 +661,15 @@ class Exponential(Activation):
         return at, al
 
 
+    def onnx_nodes(self, graph, z):
+        cap = np.nextafter(np.log(np.finfo(graph.dtype).max), 0).astype(graph.dtype)
+        return graph.node("Exp", [graph.node("Min", [z, graph.constant(cap)])])
+
+    def to_torch(self):
+        from .export.torch_modules import CappedExp
+
+        return CappedExp()
+
 @register
 class SiLU(Activation):
     r"""SiLU / swish ``z sigma(z)``; derivative ``sigma(z) (1 + z (1 - sigma(z)))``."""
@@ -550,6 +693,14 @@ class SiLU(Activation):
         return (f"σ({st}) ⊙ (1 + {st} ⊙ (1 − σ({st})))",
                 sig + r" \odot \left(1 + " + sl + r" \odot \left(1 - " + sig + r"\right)\right)")
 
+
+    def onnx_nodes(self, graph, z):
+        return graph.node("Mul", [z, graph.node("Sigmoid", [z])])
+
+    def to_torch(self):
+        from torch import nn
+
+        return nn.SiLU()
 
 @register
 class GELU(Activation):
@@ -584,6 +735,19 @@ class GELU(Activation):
                 r"\left(\Phi\left(" + sl + r"\right) + " + sl + r" \odot \varphi\left("
                 + sl + r"\right)\right)")
 
+
+    def onnx_nodes(self, graph, z):
+        # z Φ(z), Φ(z) = ½ (1 + erf(z / √2)), in the order of forward; ONNX Runtime has
+        # Erf in float32 only, so a float64 graph takes erf to float32's precision
+        erf_ = graph.node_float32("Erf", [graph.node("Div", [z, graph.constant(_SQRT_2)])])
+        cdf = graph.node("Mul", [graph.constant(0.5),
+                                 graph.node("Add", [graph.constant(1.0), erf_])])
+        return graph.node("Mul", [z, cdf])
+
+    def to_torch(self):
+        from torch import nn
+
+        return nn.GELU()
 
 @register
 class GELUTanh(Activation):
@@ -620,6 +784,19 @@ class GELUTanh(Activation):
                 + sl + r"}^{2}\right)\right)")
 
 
+    def onnx_nodes(self, graph, z):
+        # ½ z (1 + tanh(√(2/π) (z + 0.044715 z³))), in the order of forward
+        z3 = graph.node("Mul", [graph.node("Mul", [z, z]), z])
+        u = graph.node("Add", [z, graph.node("Mul", [graph.constant(0.044715), z3])])
+        t = graph.node("Tanh", [graph.node("Mul", [graph.constant(_SQRT_2_OVER_PI), u])])
+        half_z = graph.node("Mul", [graph.constant(0.5), z])
+        return graph.node("Mul", [half_z, graph.node("Add", [graph.constant(1.0), t])])
+
+    def to_torch(self):
+        from torch import nn
+
+        return nn.GELU(approximate="tanh")
+
 @register
 class Softmax(Activation):
     r"""Softmax over each row (Rousseau's lecture notes; Sayrol's ``o(a)``).
@@ -655,3 +832,17 @@ class Softmax(Activation):
         out = np.subtract(g, s, out=out)
         out *= a
         return out
+
+    def onnx_nodes(self, graph, z):
+        return graph.node("Softmax", [z], axis=1)
+
+    def to_torch(self):
+        from torch import nn
+
+        return nn.Softmax(dim=1)
+
+    @classmethod
+    def from_torch(cls, module):
+        from torch import nn
+
+        return cls() if type(module) is nn.Softmax and module.dim in (1, -1) else None
