@@ -540,7 +540,9 @@ class LeakyReLU(Activation):
 
 
     def onnx_nodes(self, graph, z):
-        return graph.node("LeakyRelu", [z], alpha=self.slope)
+        # forward's formula: ONNX's LeakyRelu takes its slope as a float32 attribute
+        return graph.node("Where", [graph.node("Greater", [z, graph.constant(0.0)]), z,
+                                    graph.node("Mul", [graph.constant(self.slope), z])])
 
     def to_torch(self):
         from torch import nn

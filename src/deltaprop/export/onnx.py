@@ -34,6 +34,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -270,8 +271,9 @@ def regression_head(graph, net, y, *, target_scaling=None, **_):
 
 #: The head of each task: ``head(graph, net, y, classes=..., target_scaling=...)`` returns
 #: ``{output name: (tensor, element type, shape)}``.
-HEADS = {"classification": classification_head, "multilabel": multilabel_head,
-         "regression": regression_head}
+HEADS: dict[str, Callable[..., dict]] = {
+    "classification": classification_head, "multilabel": multilabel_head,
+    "regression": regression_head}
 
 
 def recorded_target_scaling(net):
@@ -363,8 +365,9 @@ def to_onnx(net, path=None, *, opset=DEFAULT_OPSET, inputs=feature_inputs):
     Returns
     -------
     onnx.ModelProto
-        Checked with ``onnx.checker`` (``full_check``: types and shapes too). Outputs ``label`` and ``probabilities``
-        (classifiers) or ``variable`` (regressors), as skl2onnx names them.
+        Checked with ``onnx.checker`` (``full_check``: types and shapes too). Outputs
+        ``label`` and ``probabilities`` (classifiers) or ``variable`` (regressors), as
+        skl2onnx names them.
     """
     onnx = require_onnx()
     opset = int(opset)
