@@ -296,6 +296,22 @@ def test_cli_export_never_overwrites_the_model(tmp_path, capsys):
     assert model.read_bytes() == before
 
 
+def test_cli_export_help_and_errors(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["export", "--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert "usage: deltaprop export" in out and "examples:" in out
+    assert main(["export", str(tmp_path / "absent.npz")]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+    model = tmp_path / "ln.npz"
+    dp.MLP([2, 3, 1], norm="layer", seed=0).save(model)
+    assert main(["export", str(model), "--opset", "16"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "needs opset 17" in err[0]
+    assert not (tmp_path / "ln.onnx").exists()
+
+
 def test_cli_export_without_onnx_names_the_extra(tmp_path, monkeypatch, capsys):
     model = tmp_path / "m.npz"
     dp.MLP([2, 3, 1], seed=0).save(model)
