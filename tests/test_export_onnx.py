@@ -154,6 +154,32 @@ def test_recorded_standardisation_and_target_scaling_are_in_the_graph(rng):
     np.testing.assert_allclose(outputs["variable"][:, 0], expected, rtol=1e-12)
 
 
+def test_another_input_stage_takes_named_columns(rng):
+    """The extension point for a data contract: an input stage that declares a table's
+    columns (a number, a text category) and makes the network's matrix from them (here a
+    one-hot encoding that ignores unknown levels, through ai.onnx.ml's LabelEncoder)."""
+    levels = ["red", "green"]
+
+    def columns(graph, net):
+        size = graph.input("size", graph.elem_type, [None, 1])
+        colour = graph.input("colour", graph.TensorProto.STRING, [None, 1])
+        onehot = [graph.node("LabelEncoder", [colour], domain="ai.onnx.ml", keys_strings=[level],
+                             values_floats=[1.0], default_float=0.0) for level in levels]
+        onehot = [graph.node("Cast", [c], to=graph.elem_type) for c in onehot]
+        return graph.node("Concat", [size, *onehot], axis=1)
+
+    net = dp.MLP([3, 4, 2], output="softmax", loss="cross_entropy", dtype="float64", seed=0)
+    size = rng.normal(size=(6, 1))
+    colour = np.array([["red"], ["green"], ["blue"], ["red"], ["green"], ["green"]], dtype=object)
+    model = net.to_onnx(inputs=columns)
+    assert [i.name for i in model.graph.input] == ["size", "colour"]
+    s = session(model)
+    label, proba = s.run(None, {"size": size, "colour": colour})
+    matrix = np.hstack([size, colour == "red", colour == "green"]).astype(float)
+    np.testing.assert_allclose(proba, net.predict_proba(matrix), rtol=1e-12)
+    np.testing.assert_array_equal(label, net.predict(matrix))
+
+
 def test_metadata_names_the_features_the_classes_and_the_version(rng):
     net = dp.MLP([2, 3, 3], output="softmax", loss="cross_entropy", seed=0)
     net.fit(rng.normal(size=(12, 2)), np.array(["a", "b", "c"] * 4), epochs=1, verbose=0)

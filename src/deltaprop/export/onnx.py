@@ -13,7 +13,8 @@ nothing for ``Dropout``, ``BatchNormalization`` with the running statistics,
    (``net.preprocessing_``: ``Sub``, ``Div``). *This is the extension point for a model's
    data contract*: another stage, a function ``inputs(graph, net) -> name`` that declares
    the table's columns as named inputs (``graph.input``) and writes the nodes that make the
-   matrix from them (imputation, one-hot encoding, scaling), is passed as
+   matrix from them (imputation, one-hot encoding, scaling; nodes of the ``ai.onnx.ml``
+   domain are at hand: ``graph.node(op, inputs, domain="ai.onnx.ml", ...)``), is passed as
    ``to_onnx(net, inputs=...)``; the layers and the head do not change.
 2. **Layers** (:func:`layer_nodes`): each layer's own nodes, in order.
 3. **Head** (:data:`HEADS`, by the network's task): the outputs skl2onnx gives the same
@@ -86,6 +87,10 @@ class GraphBuilder:
         The ``TensorProto`` element type of :attr:`dtype`.
     """
 
+    #: The opset of each other domain a node may use (``graph.node(..., domain=...)``); the
+    #: model imports those its nodes use.
+    DOMAIN_OPSETS = {"ai.onnx.ml": 3}
+
     def __init__(self, dtype, opset=DEFAULT_OPSET, *, unique_name=None, unique_node_name=None):
         onnx = require_onnx()
         self.helper, self.numpy_helper, self.TensorProto = (onnx.helper, onnx.numpy_helper,
@@ -98,6 +103,7 @@ class GraphBuilder:
         self.inputs: list = []
         self.outputs: list = []
         self.counts: dict[str, int] = {}
+        self.domains: set[str] = set()
         self.unique_name = unique_name or self.count_name
         self.unique_node_name = unique_node_name or (lambda hint: self.count_name(f"{hint}_op"))
 
@@ -110,6 +116,11 @@ class GraphBuilder:
         """Add one node ``op_type(inputs)`` with its attributes; returns the name of its
         output (``output`` when given, else a new one)."""
         output = output or self.unique_name(op_type.lower())
+        if domain:
+            if domain not in self.DOMAIN_OPSETS:
+                raise ValueError(f"unknown ONNX domain {domain!r}; known: "
+                                 f"{', '.join(self.DOMAIN_OPSETS)}")
+            self.domains.add(domain)
         self.nodes.append(self.helper.make_node(op_type, list(inputs), [output],
                                                 name=self.unique_node_name(op_type),
                                                 domain=domain, **attributes))
@@ -169,7 +180,8 @@ class GraphBuilder:
         helper = self.helper
         graph = helper.make_graph(self.nodes, "deltaprop", self.inputs, self.outputs,
                                   self.initializers, doc_string=doc_string)
-        opsets = [helper.make_opsetid("", self.opset)]
+        opsets = [helper.make_opsetid("", self.opset)] + [
+            helper.make_opsetid(d, self.DOMAIN_OPSETS[d]) for d in sorted(self.domains)]
         model = helper.make_model(graph, opset_imports=opsets, producer_name="deltaprop",
                                   producer_version=__version__, doc_string=doc_string)
         # the oldest IR that holds the opset: the widest choice of runtimes
