@@ -421,3 +421,12 @@ def test_skl2onnx_converts_a_pipeline_with_our_regressor(skl2onnx, dtype, rng):
     outputs = run(skl2onnx.to_onnx(pipe, X[:1].astype(dtype)), X.astype(dtype))
     assert list(outputs) == ["variable"] and outputs["variable"].dtype == dtype
     np.testing.assert_allclose(outputs["variable"], pipe.predict(X), rtol=1e-5, atol=1e-4)
+
+
+def test_a_network_on_a_device_exports_from_host_copies(rng):
+    """The strict device's arrays refuse to meet host arrays, as a GPU's do."""
+    net = dp.MLP([3, 5, 2], norm="batch", output="softmax", loss="cross_entropy",
+                 device="strict", seed=0)
+    X = rng.normal(size=(20, 3))
+    net.fit(X, np.arange(20) % 2, epochs=2, verbose=0)
+    assert_same_predictions(net, run(net.to_onnx(), X.astype(np.float32)), X, 1e-5)

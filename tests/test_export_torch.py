@@ -162,3 +162,11 @@ def test_an_activation_without_a_twin_says_so():
     net = dp.Sequential([dp.Dense(2, 3, Bent(), rng=0)])
     with pytest.raises(NotImplementedError, match="activation 'bent' has no PyTorch twin"):
         net.to_torch()
+
+
+def test_a_network_on_a_device_goes_to_torch_from_host_copies(rng):
+    """The strict device's arrays refuse to meet host arrays, as a GPU's do."""
+    net = dp.MLP([3, 5, 2], norm="batch", dtype="float64", device="strict", seed=0)
+    X = rng.normal(size=(20, 3))
+    net.fit(X, rng.normal(size=(20, 2)), epochs=2, verbose=0)
+    np.testing.assert_allclose(torch_outputs(net.to_torch(), X), net.forward(X), rtol=1e-12)
