@@ -181,6 +181,13 @@ class Activation:
     smooth = True  # False: piecewise at z = 0 (finite differences must not straddle it)
     output_only = False
 
+    #: The ONNX operator that is this activation (``"Relu"``), or None: the activation then
+    #: writes its nodes in :meth:`onnx_nodes`.
+    onnx_op: str | None = None
+    #: The ``torch.nn`` module that is this activation (``"ReLU"``), made with
+    #: :meth:`torch_settings`; or None (then :meth:`to_torch` says how).
+    torch_module: str | None = None
+
     #: Name of the activation in :mod:`deltaprop.kernels`' fused forward (``z + b``, then
     #: ``f``) and backward (``g ⊙ f'``, then ``Σ g``), or None for NumPy only. A subclass
     #: that redefines the maths (``forward``, ``derivative``, ``backward``) loses the
@@ -195,7 +202,8 @@ class Activation:
             # function, so the subclass has none unless it names its own.
             if "fused_kernel" not in own:
                 cls.fused_kernel = None
-            for name in ("onnx_nodes", "to_torch", "from_torch"):
+            for name in ("onnx_op", "torch_module", "onnx_nodes", "torch_settings", "to_torch",
+                         "from_torch"):
                 if name not in own:
                     setattr(cls, name, vars(Activation)[name])
 
@@ -326,15 +334,26 @@ class Activation:
     def onnx_nodes(self, graph, z):
         """Add the ONNX nodes of ``f`` applied to the tensor named ``z`` to ``graph`` (a
         :class:`deltaprop.export.onnx.GraphBuilder`: ``graph.node(op, inputs, **attrs)``,
-        ``graph.constant(value)``); return the name of the output tensor. Each activation
-        writes its own; an activation without them cannot be exported, and says so."""
-        raise NotImplementedError(f"activation {self.name!r} has no ONNX form: give its class "
-                                  f"an onnx_nodes(graph, z) method")
+        ``graph.constant(value)``); return the name of the output tensor. By default the
+        one operator :attr:`onnx_op`; an activation without either cannot be exported, and
+        says so."""
+        if self.onnx_op is None:
+            raise NotImplementedError(f"activation {self.name!r} has no ONNX form: give its "
+                                      f"class an onnx_op or an onnx_nodes(graph, z) method")
+        return graph.node(self.onnx_op, [z])
+
+    def torch_settings(self):
+        """The keyword arguments of :attr:`torch_module` (e.g. a leaky ReLU's slope)."""
+        return {}
 
     def to_torch(self):
         """The ``torch.nn`` module that computes this activation (its twin)."""
-        raise NotImplementedError(f"activation {self.name!r} has no PyTorch twin: give its "
-                                  f"class a to_torch() method")
+        if self.torch_module is None:
+            raise NotImplementedError(f"activation {self.name!r} has no PyTorch twin: give its "
+                                      f"class a torch_module or a to_torch() method")
+        from torch import nn
+
+        return getattr(nn, self.torch_module)(**self.torch_settings())
 
     @classmethod
     def from_torch(cls, module):
@@ -357,6 +376,7 @@ class Identity(Activation):
     r"""``f(z) = z``, ``f'(z) = 1`` (the linear output of the worked 2-2-1 example)."""
 
     name = "identity"
+    torch_module = "Identity"
     fused_kernel = "identity"
 
     def symbol(self):
@@ -380,14 +400,9 @@ class Identity(Activation):
         np.copyto(out, g)
         return out
 
-
     def onnx_nodes(self, graph, z):
         return z
 
-    def to_torch(self):
-        from torch import nn
-
-        return nn.Identity()
 
 @register
 class Sigmoid(Activation):
@@ -399,6 +414,8 @@ class Sigmoid(Activation):
     """
 
     name = "sigmoid"
+    onnx_op = "Sigmoid"
+    torch_module = "Sigmoid"
     fused_kernel = "sigmoid"
 
     def forward(self, z, out=None):
@@ -424,19 +441,13 @@ class Sigmoid(Activation):
         return f"{at} ⊙ (1 − {at})", al + r" \odot \left(1 - " + al + r"\right)"
 
 
-    def onnx_nodes(self, graph, z):
-        return graph.node("Sigmoid", [z])
-
-    def to_torch(self):
-        from torch import nn
-
-        return nn.Sigmoid()
-
 @register
 class Tanh(Activation):
     r"""Hyperbolic tangent, ``tanh'(z) = 1 - tanh^2(z)``."""
 
     name = "tanh"
+    onnx_op = "Tanh"
+    torch_module = "Tanh"
     fused_kernel = "tanh"
 
     def forward(self, z, out=None):
@@ -456,14 +467,6 @@ class Tanh(Activation):
         return f"(1 − {at} ⊙ {at})", r"\left(1 - " + al + r" \odot " + al + r"\right)"
 
 
-    def onnx_nodes(self, graph, z):
-        return graph.node("Tanh", [z])
-
-    def to_torch(self):
-        from torch import nn
-
-        return nn.Tanh()
-
 @register
 class ReLU(Activation):
     r"""Rectified linear unit ``max(z, 0)``.
@@ -473,6 +476,8 @@ class ReLU(Activation):
     """
 
     name = "relu"
+    onnx_op = "Relu"
+    torch_module = "ReLU"
     fused_kernel = "relu"
     init = "he"
     smooth = False
@@ -501,19 +506,12 @@ class ReLU(Activation):
         return f"step({st})", r"\operatorname{step}\left(" + sl + r"\right)"
 
 
-    def onnx_nodes(self, graph, z):
-        return graph.node("Relu", [z])
-
-    def to_torch(self):
-        from torch import nn
-
-        return nn.ReLU()
-
 @register
 class LeakyReLU(Activation):
     r"""``z`` for ``z > 0``, ``slope * z`` otherwise; derivative ``slope`` at 0."""
 
     name = "leaky_relu"
+    torch_module = "LeakyReLU"
     fused_kernel = "leaky_relu"
     init = "he"
     smooth = False
@@ -538,16 +536,13 @@ class LeakyReLU(Activation):
         return (f"(1 if {st} > 0 else {c})",
                 r"\left([" + sl + r" > 0] + " + c + r"\,[" + sl + r" \le 0]\right)")
 
-
     def onnx_nodes(self, graph, z):
         # forward's formula: ONNX's LeakyRelu takes its slope as a float32 attribute
         return graph.node("Where", [graph.node("Greater", [z, graph.constant(0.0)]), z,
                                     graph.node("Mul", [graph.constant(self.slope), z])])
 
-    def to_torch(self):
-        from torch import nn
-
-        return nn.LeakyReLU(self.slope)
+    def torch_settings(self):
+        return {"negative_slope": self.slope}
 
     @classmethod
     def from_torch(cls, module):
@@ -555,11 +550,13 @@ class LeakyReLU(Activation):
 
         return cls(module.negative_slope) if type(module) is nn.LeakyReLU else None
 
+
 @register
 class ELU(Activation):
     r"""``z`` for ``z > 0``, ``alpha (e^z - 1)`` otherwise; ``f' = f + alpha`` for ``z <= 0``."""
 
     name = "elu"
+    torch_module = "ELU"
     init = "he"
     smooth = False
 
@@ -580,7 +577,6 @@ class ELU(Activation):
         return (f"(1 if {st} > 0 else {at} + {c})",
                 r"\left([" + sl + r" > 0] + (" + al + " + " + c + r")\,[" + sl + r" \le 0]\right)")
 
-
     def onnx_nodes(self, graph, z):
         # forward's formula, not ONNX's Elu, which ONNX Runtime has in float32 only
         neg = graph.node("Sub", [graph.node("Exp", [graph.node("Min", [z, graph.constant(0.0)])]),
@@ -588,10 +584,8 @@ class ELU(Activation):
         return graph.node("Where", [graph.node("Greater", [z, graph.constant(0.0)]), z,
                                     graph.node("Mul", [graph.constant(self.alpha), neg])])
 
-    def to_torch(self):
-        from torch import nn
-
-        return nn.ELU(self.alpha)
+    def torch_settings(self):
+        return {"alpha": self.alpha}
 
     @classmethod
     def from_torch(cls, module):
@@ -599,11 +593,13 @@ class ELU(Activation):
 
         return cls(module.alpha) if type(module) is nn.ELU else None
 
+
 @register
 class Softplus(Activation):
     r"""``log(1 + e^z)``, computed as ``max(z, 0) + log1p(e^{-|z|})``; derivative ``sigma(z)``."""
 
     name = "softplus"
+    torch_module = "Softplus"
 
     def forward(self, z, out=None):
         return np.add(np.maximum(z, 0.0), np.log1p(np.exp(-np.abs(z))), out=out)
@@ -615,19 +611,16 @@ class Softplus(Activation):
         (st, sl) = s
         return f"σ({st})", r"\sigma\left(" + sl + r"\right)"
 
-
     def onnx_nodes(self, graph, z):
         # forward's formula, not ONNX's Softplus, which ONNX Runtime has in float32 only
         e = graph.node("Exp", [graph.node("Neg", [graph.node("Abs", [z])])])
         return graph.node("Add", [graph.node("Relu", [z]),
                                   graph.node("Log", [graph.node("Add", [graph.constant(1.0), e])])])
 
-    def to_torch(self):
-        from torch import nn
-
+    def torch_settings(self):
         # torch returns z itself above the threshold: above 40, log(1 + e^z) is z to
         # float64's precision (its default, 20, is exact to float32's only)
-        return nn.Softplus(beta=1.0, threshold=40.0)
+        return {"beta": 1.0, "threshold": 40.0}
 
     @classmethod
     def from_torch(cls, module):
@@ -636,6 +629,7 @@ class Softplus(Activation):
         if type(module) is nn.Softplus and module.beta == 1.0 and module.threshold >= 20.0:
             return cls()
         return None
+
 
 @register
 class Exponential(Activation):
@@ -662,7 +656,6 @@ class Exponential(Activation):
         (at, al) = a
         return at, al
 
-
     def onnx_nodes(self, graph, z):
         cap = np.nextafter(np.log(np.finfo(graph.dtype).max), 0).astype(graph.dtype)
         return graph.node("Exp", [graph.node("Min", [z, graph.constant(cap)])])
@@ -672,11 +665,13 @@ class Exponential(Activation):
 
         return CappedExp()
 
+
 @register
 class SiLU(Activation):
     r"""SiLU / swish ``z sigma(z)``; derivative ``sigma(z) (1 + z (1 - sigma(z)))``."""
 
     name = "silu"
+    torch_module = "SiLU"
     init = "he"
 
     def forward(self, z, out=None):
@@ -695,14 +690,9 @@ class SiLU(Activation):
         return (f"σ({st}) ⊙ (1 + {st} ⊙ (1 − σ({st})))",
                 sig + r" \odot \left(1 + " + sl + r" \odot \left(1 - " + sig + r"\right)\right)")
 
-
     def onnx_nodes(self, graph, z):
         return graph.node("Mul", [z, graph.node("Sigmoid", [z])])
 
-    def to_torch(self):
-        from torch import nn
-
-        return nn.SiLU()
 
 @register
 class GELU(Activation):
@@ -716,6 +706,7 @@ class GELU(Activation):
     """
 
     name = "gelu"
+    torch_module = "GELU"
     init = "he"
 
     @staticmethod
@@ -737,7 +728,6 @@ class GELU(Activation):
                 r"\left(\Phi\left(" + sl + r"\right) + " + sl + r" \odot \varphi\left("
                 + sl + r"\right)\right)")
 
-
     def onnx_nodes(self, graph, z):
         # z Φ(z), Φ(z) = ½ (1 + erf(z / √2)), in the order of forward; ONNX Runtime has
         # Erf in float32 only, so a float64 graph takes erf to float32's precision
@@ -746,10 +736,6 @@ class GELU(Activation):
                                  graph.node("Add", [graph.constant(1.0), erf_])])
         return graph.node("Mul", [z, cdf])
 
-    def to_torch(self):
-        from torch import nn
-
-        return nn.GELU()
 
 @register
 class GELUTanh(Activation):
@@ -761,6 +747,7 @@ class GELUTanh(Activation):
     """
 
     name = "gelu_tanh"
+    torch_module = "GELU"
     init = "he"
 
     def forward(self, z, out=None):
@@ -785,7 +772,6 @@ class GELUTanh(Activation):
                 + r" \odot \left(1 - {" + tl + r"}^{2}\right) \odot \sqrt{2/\pi}\left(1 + 0.134145\,{"
                 + sl + r"}^{2}\right)\right)")
 
-
     def onnx_nodes(self, graph, z):
         # ½ z (1 + tanh(√(2/π) (z + 0.044715 z³))), in the order of forward
         z3 = graph.node("Mul", [graph.node("Mul", [z, z]), z])
@@ -794,10 +780,9 @@ class GELUTanh(Activation):
         half_z = graph.node("Mul", [graph.constant(0.5), z])
         return graph.node("Mul", [half_z, graph.node("Add", [graph.constant(1.0), t])])
 
-    def to_torch(self):
-        from torch import nn
+    def torch_settings(self):
+        return {"approximate": "tanh"}
 
-        return nn.GELU(approximate="tanh")
 
 @register
 class Softmax(Activation):
@@ -812,6 +797,7 @@ class Softmax(Activation):
     """
 
     name = "softmax"
+    torch_module = "Softmax"
     fused_kernel = "softmax"  # the forward; its backward is not elementwise
     elementwise = False
 
@@ -838,10 +824,8 @@ class Softmax(Activation):
     def onnx_nodes(self, graph, z):
         return graph.node("Softmax", [z], axis=1)
 
-    def to_torch(self):
-        from torch import nn
-
-        return nn.Softmax(dim=1)
+    def torch_settings(self):
+        return {"dim": 1}
 
     @classmethod
     def from_torch(cls, module):
