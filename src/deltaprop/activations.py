@@ -18,7 +18,8 @@ gives a generic form, so a new activation is explained without further work.
 An activation also exports itself: :meth:`Activation.onnx_nodes` writes the ONNX nodes it
 becomes (:mod:`deltaprop.export.onnx` only walks the layers), :meth:`Activation.to_torch`
 gives its ``torch.nn`` module and :meth:`Activation.from_torch` recognises one
-(:mod:`deltaprop.export.torch`).
+(:mod:`deltaprop.export.torch`); one that is a single ONNX operator or ``torch.nn`` module
+names it (``onnx_op = "Relu"``, ``torch_module = "ReLU"``).
 """
 
 from __future__ import annotations
