@@ -29,6 +29,16 @@ __version__ = "0.1.0"
 _LAZY_SUBMODULES = ("explain", "plots", "sklearn", "descent")
 
 
+def from_torch(module, loss=None, *, task=None):
+    """A :class:`Sequential` from a ``torch.nn.Sequential`` of ``Linear`` (each with the
+    activation that follows it), ``Dropout``, ``BatchNorm1d``, ``LayerNorm`` and activation
+    modules: the inverse of :meth:`Sequential.to_torch`. See
+    :func:`deltaprop.export.torch.from_torch`."""
+    from .export.torch import from_torch as convert
+
+    return convert(module, loss, task=task)
+
+
 def __getattr__(name: str):
     if name in _LAZY_SUBMODULES:
         return _importlib.import_module(f"{__name__}.{name}")
@@ -70,6 +80,7 @@ __all__ = [
     "datasets",
     "devices",
     "explain",
+    "from_torch",
     "get_activation",
     "get_device",
     "get_loss",

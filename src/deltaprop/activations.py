@@ -14,6 +14,12 @@ Each activation also writes its own formulas, for :mod:`deltaprop.explain`:
 :meth:`Activation.symbol` (its name) and :meth:`Activation.derivative_formula`
 (``f'`` in the symbols of a notation), each a ``(text, latex)`` pair. The base class
 gives a generic form, so a new activation is explained without further work.
+
+An activation also exports itself: :meth:`Activation.onnx_nodes` writes the ONNX nodes it
+becomes (:mod:`deltaprop.export.onnx` only walks the layers), :meth:`Activation.to_torch`
+gives its ``torch.nn`` module and :meth:`Activation.from_torch` recognises one
+(:mod:`deltaprop.export.torch`); one that is a single ONNX operator or ``torch.nn`` module
+names it (``onnx_op = "Relu"``, ``torch_module = "ReLU"``).
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from . import kernels
 from .devices import is_cupy
 
 __all__ = ["Activation", "ACTIVATIONS", "get_activation", "activation_from_config", "register",
-           "erf", "operator_name"]
+           "erf", "operator_name", "activation_from_torch"]
 
 ACTIVATIONS: dict[str, type[Activation]] = {}
 
@@ -62,6 +68,16 @@ def activation_from_config(config) -> Activation:
         raise ValueError(f"unknown activation {name!r}; valid names are: "
                          f"{', '.join(sorted(ACTIVATIONS))}")
     return ACTIVATIONS[name](**config)
+
+
+def activation_from_torch(module) -> Activation | None:
+    """The activation that the ``torch.nn`` module ``module`` computes (each activation
+    recognises its own twin, :meth:`Activation.from_torch`), or None."""
+    for cls in ACTIVATIONS.values():
+        found = cls.from_torch(module)
+        if found is not None:
+            return found
+    return None
 
 
 def _erf_numpy(x):
@@ -166,6 +182,13 @@ class Activation:
     smooth = True  # False: piecewise at z = 0 (finite differences must not straddle it)
     output_only = False
 
+    #: The ONNX operator that is this activation (``"Relu"``), or None: the activation then
+    #: writes its nodes in :meth:`onnx_nodes`.
+    onnx_op: str | None = None
+    #: The ``torch.nn`` module that is this activation (``"ReLU"``), made with
+    #: :meth:`torch_settings`; or None (then :meth:`to_torch` says how).
+    torch_module: str | None = None
+
     #: Name of the activation in :mod:`deltaprop.kernels`' fused forward (``z + b``, then
     #: ``f``) and backward (``g ⊙ f'``, then ``Σ g``), or None for NumPy only. A subclass
     #: that redefines the maths (``forward``, ``derivative``, ``backward``) loses the
@@ -175,9 +198,15 @@ class Activation:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         own = vars(cls)
-        if "fused_kernel" not in own and any(m in own for m in ("forward", "derivative",
-                                                                "backward")):
-            cls.fused_kernel = None
+        if any(m in own for m in ("forward", "derivative", "backward")):
+            # New maths: the inherited kernel and exported forms would compute the parent's
+            # function, so the subclass has none unless it names its own.
+            if "fused_kernel" not in own:
+                cls.fused_kernel = None
+            for name in ("onnx_op", "torch_module", "onnx_nodes", "torch_settings", "to_torch",
+                         "from_torch"):
+                if name not in own:
+                    setattr(cls, name, vars(Activation)[name])
 
     def kernel_parameter(self):
         """The one number the fused kernel takes (the leaky slope); 0 by default."""
@@ -302,12 +331,53 @@ class Activation:
         ft, fl = self.symbol()
         return f"{ft}'({st})", fl + r"'\left(" + sl + r"\right)"
 
+    # -- how it is exported: ONNX nodes and a PyTorch module -------------------------------
+    def onnx_nodes(self, graph, z):
+        """Add the ONNX nodes of ``f`` applied to the tensor named ``z`` to ``graph`` (a
+        :class:`deltaprop.export.onnx.GraphBuilder`: ``graph.node(op, inputs, **attrs)``,
+        ``graph.constant(value)``); return the name of the output tensor. By default the
+        one operator :attr:`onnx_op`; an activation without either cannot be exported, and
+        says so."""
+        if self.onnx_op is None:
+            raise NotImplementedError(f"activation {self.name!r} has no ONNX form: give its "
+                                      f"class an onnx_op or an onnx_nodes(graph, z) method")
+        return graph.node(self.onnx_op, [z])
+
+    def torch_settings(self):
+        """The keyword arguments of :attr:`torch_module` (e.g. a leaky ReLU's slope)."""
+        return {}
+
+    def to_torch(self):
+        """The ``torch.nn`` module that computes this activation (its twin)."""
+        if self.torch_module is None:
+            raise NotImplementedError(f"activation {self.name!r} has no PyTorch twin: give its "
+                                      f"class a torch_module or a to_torch() method")
+        from torch import nn
+
+        return getattr(nn, self.torch_module)(**self.torch_settings())
+
+    @classmethod
+    def from_torch(cls, module):
+        """This activation, if the ``torch.nn`` module ``module`` computes it, else None.
+
+        By default: ``module`` is of the type of a default instance's twin, with the same
+        settings (``extra_repr``). Activations with parameters read them from the module.
+        """
+        try:
+            twin = cls().to_torch()
+        except (TypeError, NotImplementedError):
+            return None
+        if type(twin) is type(module) and twin.extra_repr() == module.extra_repr():
+            return cls()
+        return None
+
 
 @register
 class Identity(Activation):
     r"""``f(z) = z``, ``f'(z) = 1`` (the linear output of the worked 2-2-1 example)."""
 
     name = "identity"
+    torch_module = "Identity"
     fused_kernel = "identity"
 
     def symbol(self):
@@ -331,6 +401,9 @@ class Identity(Activation):
         np.copyto(out, g)
         return out
 
+    def onnx_nodes(self, graph, z):
+        return z
+
 
 @register
 class Sigmoid(Activation):
@@ -342,6 +415,8 @@ class Sigmoid(Activation):
     """
 
     name = "sigmoid"
+    onnx_op = "Sigmoid"
+    torch_module = "Sigmoid"
     fused_kernel = "sigmoid"
 
     def forward(self, z, out=None):
@@ -372,6 +447,8 @@ class Tanh(Activation):
     r"""Hyperbolic tangent, ``tanh'(z) = 1 - tanh^2(z)``."""
 
     name = "tanh"
+    onnx_op = "Tanh"
+    torch_module = "Tanh"
     fused_kernel = "tanh"
 
     def forward(self, z, out=None):
@@ -400,6 +477,8 @@ class ReLU(Activation):
     """
 
     name = "relu"
+    onnx_op = "Relu"
+    torch_module = "ReLU"
     fused_kernel = "relu"
     init = "he"
     smooth = False
@@ -433,6 +512,7 @@ class LeakyReLU(Activation):
     r"""``z`` for ``z > 0``, ``slope * z`` otherwise; derivative ``slope`` at 0."""
 
     name = "leaky_relu"
+    torch_module = "LeakyReLU"
     fused_kernel = "leaky_relu"
     init = "he"
     smooth = False
@@ -457,12 +537,27 @@ class LeakyReLU(Activation):
         return (f"(1 if {st} > 0 else {c})",
                 r"\left([" + sl + r" > 0] + " + c + r"\,[" + sl + r" \le 0]\right)")
 
+    def onnx_nodes(self, graph, z):
+        # forward's formula: ONNX's LeakyRelu takes its slope as a float32 attribute
+        return graph.node("Where", [graph.node("Greater", [z, graph.constant(0.0)]), z,
+                                    graph.node("Mul", [graph.constant(self.slope), z])])
+
+    def torch_settings(self):
+        return {"negative_slope": self.slope}
+
+    @classmethod
+    def from_torch(cls, module):
+        from torch import nn
+
+        return cls(module.negative_slope) if type(module) is nn.LeakyReLU else None
+
 
 @register
 class ELU(Activation):
     r"""``z`` for ``z > 0``, ``alpha (e^z - 1)`` otherwise; ``f' = f + alpha`` for ``z <= 0``."""
 
     name = "elu"
+    torch_module = "ELU"
     init = "he"
     smooth = False
 
@@ -483,12 +578,29 @@ class ELU(Activation):
         return (f"(1 if {st} > 0 else {at} + {c})",
                 r"\left([" + sl + r" > 0] + (" + al + " + " + c + r")\,[" + sl + r" \le 0]\right)")
 
+    def onnx_nodes(self, graph, z):
+        # forward's formula, not ONNX's Elu, which ONNX Runtime has in float32 only
+        neg = graph.node("Sub", [graph.node("Exp", [graph.node("Min", [z, graph.constant(0.0)])]),
+                                 graph.constant(1.0)])
+        return graph.node("Where", [graph.node("Greater", [z, graph.constant(0.0)]), z,
+                                    graph.node("Mul", [graph.constant(self.alpha), neg])])
+
+    def torch_settings(self):
+        return {"alpha": self.alpha}
+
+    @classmethod
+    def from_torch(cls, module):
+        from torch import nn
+
+        return cls(module.alpha) if type(module) is nn.ELU else None
+
 
 @register
 class Softplus(Activation):
     r"""``log(1 + e^z)``, computed as ``max(z, 0) + log1p(e^{-|z|})``; derivative ``sigma(z)``."""
 
     name = "softplus"
+    torch_module = "Softplus"
 
     def forward(self, z, out=None):
         return np.add(np.maximum(z, 0.0), np.log1p(np.exp(-np.abs(z))), out=out)
@@ -499,6 +611,25 @@ class Softplus(Activation):
     def derivative_formula(self, s, a):
         (st, sl) = s
         return f"σ({st})", r"\sigma\left(" + sl + r"\right)"
+
+    def onnx_nodes(self, graph, z):
+        # forward's formula, not ONNX's Softplus, which ONNX Runtime has in float32 only
+        e = graph.node("Exp", [graph.node("Neg", [graph.node("Abs", [z])])])
+        return graph.node("Add", [graph.node("Relu", [z]),
+                                  graph.node("Log", [graph.node("Add", [graph.constant(1.0), e])])])
+
+    def torch_settings(self):
+        # torch returns z itself above the threshold: above 40, log(1 + e^z) is z to
+        # float64's precision (its default, 20, is exact to float32's only)
+        return {"beta": 1.0, "threshold": 40.0}
+
+    @classmethod
+    def from_torch(cls, module):
+        from torch import nn
+
+        if type(module) is nn.Softplus and module.beta == 1.0 and module.threshold >= 20.0:
+            return cls()
+        return None
 
 
 @register
@@ -526,12 +657,22 @@ class Exponential(Activation):
         (at, al) = a
         return at, al
 
+    def onnx_nodes(self, graph, z):
+        cap = np.nextafter(np.log(np.finfo(graph.dtype).max), 0).astype(graph.dtype)
+        return graph.node("Exp", [graph.node("Min", [z, graph.constant(cap)])])
+
+    def to_torch(self):
+        from .export.torch_modules import CappedExp
+
+        return CappedExp()
+
 
 @register
 class SiLU(Activation):
     r"""SiLU / swish ``z sigma(z)``; derivative ``sigma(z) (1 + z (1 - sigma(z)))``."""
 
     name = "silu"
+    torch_module = "SiLU"
     init = "he"
 
     def forward(self, z, out=None):
@@ -550,6 +691,9 @@ class SiLU(Activation):
         return (f"σ({st}) ⊙ (1 + {st} ⊙ (1 − σ({st})))",
                 sig + r" \odot \left(1 + " + sl + r" \odot \left(1 - " + sig + r"\right)\right)")
 
+    def onnx_nodes(self, graph, z):
+        return graph.node("Mul", [z, graph.node("Sigmoid", [z])])
+
 
 @register
 class GELU(Activation):
@@ -563,6 +707,7 @@ class GELU(Activation):
     """
 
     name = "gelu"
+    torch_module = "GELU"
     init = "he"
 
     @staticmethod
@@ -584,6 +729,14 @@ class GELU(Activation):
                 r"\left(\Phi\left(" + sl + r"\right) + " + sl + r" \odot \varphi\left("
                 + sl + r"\right)\right)")
 
+    def onnx_nodes(self, graph, z):
+        # z Φ(z), Φ(z) = ½ (1 + erf(z / √2)), in the order of forward; ONNX Runtime has
+        # Erf in float32 only, so a float64 graph takes erf to float32's precision
+        erf_ = graph.node_float32("Erf", [graph.node("Div", [z, graph.constant(_SQRT_2)])])
+        cdf = graph.node("Mul", [graph.constant(0.5),
+                                 graph.node("Add", [graph.constant(1.0), erf_])])
+        return graph.node("Mul", [z, cdf])
+
 
 @register
 class GELUTanh(Activation):
@@ -595,6 +748,7 @@ class GELUTanh(Activation):
     """
 
     name = "gelu_tanh"
+    torch_module = "GELU"
     init = "he"
 
     def forward(self, z, out=None):
@@ -619,6 +773,17 @@ class GELUTanh(Activation):
                 + r" \odot \left(1 - {" + tl + r"}^{2}\right) \odot \sqrt{2/\pi}\left(1 + 0.134145\,{"
                 + sl + r"}^{2}\right)\right)")
 
+    def onnx_nodes(self, graph, z):
+        # ½ z (1 + tanh(√(2/π) (z + 0.044715 z³))), in the order of forward
+        z3 = graph.node("Mul", [graph.node("Mul", [z, z]), z])
+        u = graph.node("Add", [z, graph.node("Mul", [graph.constant(0.044715), z3])])
+        t = graph.node("Tanh", [graph.node("Mul", [graph.constant(_SQRT_2_OVER_PI), u])])
+        half_z = graph.node("Mul", [graph.constant(0.5), z])
+        return graph.node("Mul", [half_z, graph.node("Add", [graph.constant(1.0), t])])
+
+    def torch_settings(self):
+        return {"approximate": "tanh"}
+
 
 @register
 class Softmax(Activation):
@@ -633,6 +798,7 @@ class Softmax(Activation):
     """
 
     name = "softmax"
+    torch_module = "Softmax"
     fused_kernel = "softmax"  # the forward; its backward is not elementwise
     elementwise = False
 
@@ -655,3 +821,15 @@ class Softmax(Activation):
         out = np.subtract(g, s, out=out)
         out *= a
         return out
+
+    def onnx_nodes(self, graph, z):
+        return graph.node("Softmax", [z], axis=1)
+
+    def torch_settings(self):
+        return {"dim": 1}
+
+    @classmethod
+    def from_torch(cls, module):
+        from torch import nn
+
+        return cls() if type(module) is nn.Softmax and module.dim in (1, -1) else None

@@ -579,6 +579,33 @@ class Sequential:
         """Write the model to one ``.npz`` file (atomically); see :func:`deltaprop.load`."""
         io.save(self, path, include_optimizer=include_optimizer)
 
+    # -- export -------------------------------------------------------------------------------
+    def to_onnx(self, path=None, *, opset=None, inputs=None):
+        """The network as an ONNX model (``onnx.ModelProto``), written to ``path`` when given.
+
+        Evaluation mode, in the network's dtype: one float input ``X``, the
+        standardisation that ``deltaprop train`` recorded, every layer (each writes its own
+        nodes), and the outputs that skl2onnx gives the same model: ``label`` and
+        ``probabilities`` for a classifier, ``variable`` (in the targets' units) for a
+        regressor. ``inputs`` replaces the input stage. Needs the ``onnx`` extra; see
+        :func:`deltaprop.export.onnx.to_onnx`.
+        """
+        from .export.onnx import DEFAULT_OPSET, feature_inputs, to_onnx
+
+        return to_onnx(self, path, opset=DEFAULT_OPSET if opset is None else opset,
+                       inputs=feature_inputs if inputs is None else inputs)
+
+    def to_torch(self):
+        """A ``torch.nn.Sequential`` with the same layers, weights and running statistics,
+        in evaluation mode (``nn.Linear`` keeps ``W.T``); :func:`deltaprop.from_torch` takes
+        it back. Each layer gives its own modules (:meth:`Layer.to_torch
+        <deltaprop.layers.Layer.to_torch>`)."""
+        try:
+            from torch import nn
+        except ImportError:
+            raise ImportError("to_torch needs PyTorch: pip install torch") from None
+        return nn.Sequential(*[m for layer in self.layers for m in layer.to_torch()]).eval()
+
     # -- copies -------------------------------------------------------------------------------
     def copy(self):
         """An independent deep copy (weights included, work buffers not); the training

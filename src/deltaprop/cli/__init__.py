@@ -25,7 +25,7 @@ import warnings
 
 import numpy as np
 
-from . import evaluate, explain, predict, summary, train
+from . import evaluate, explain, export, predict, summary, train
 from .common import CLIError, Parser, one_line, version
 
 __all__ = ["CLIError", "build_parser", "main"]
@@ -38,7 +38,7 @@ def build_parser():
     parser.add_argument("--version", action="version", version=version())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for command in (train, evaluate, predict, summary, explain):
+    for command in (train, evaluate, predict, export, summary, explain):
         command.add_parser(sub)
     from ..playground import cli as playground_cli  # argparse only; the server loads in run
 
@@ -55,7 +55,8 @@ def _playground(args):
 
 
 COMMANDS = {"train": train.cmd_train, "evaluate": evaluate.cmd_evaluate,
-            "predict": predict.cmd_predict, "summary": summary.cmd_summary,
+            "predict": predict.cmd_predict, "export": export.cmd_export,
+            "summary": summary.cmd_summary,
             "explain": explain.cmd_explain, "descent": explain.cmd_descent,
             "playground": _playground}
 

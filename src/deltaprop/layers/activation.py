@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..activations import activation_from_config, get_activation
+from ..activations import activation_from_config, activation_from_torch, get_activation
 from .base import Layer, register_layer
 
 __all__ = ["ActivationLayer"]
@@ -52,6 +52,17 @@ class ActivationLayer(Layer):
         delta = g if is_delta else self.activation.backward(self.z, self.a, g, out=g)  # ②
         self.delta = delta
         return delta if need_input_grad else None
+
+    def onnx_nodes(self, graph, x):
+        return self.activation.onnx_nodes(graph, x)
+
+    def to_torch(self):
+        return [self.activation.to_torch()]
+
+    @classmethod
+    def from_torch(cls, modules, i):
+        activation = activation_from_torch(modules[i])
+        return None if activation is None else (cls(activation), 1)
 
     def get_config(self):
         return {"activation": self.activation.get_config()}

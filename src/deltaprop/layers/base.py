@@ -19,7 +19,10 @@ A layer maps a batch whose rows are samples to another batch. It
   gradients and returns the gradient with respect to its input, the ``g`` of the layer
   below (step ⑤ of Goodfellow et al.'s algorithm 6.4);
 * describes itself: :meth:`Layer.get_config` (a JSON-able dict that rebuilds it, for
-  model files) and :meth:`Layer.summary_row` (for ``summary()``).
+  model files) and :meth:`Layer.summary_row` (for ``summary()``);
+* exports itself: :meth:`Layer.onnx_nodes` writes the ONNX nodes of its evaluation mode,
+  :meth:`Layer.to_torch` gives its ``torch.nn`` modules and :meth:`Layer.from_torch`
+  recognises them (:mod:`deltaprop.export` only walks the layers).
 
 ``training`` selects the behaviour of training (dropout masks, batch statistics) or of
 evaluation; ``keep`` asks the layer to remember what its backward step needs, at least its
@@ -35,7 +38,7 @@ from .._validation import check_dtype
 from ..devices import device_of, to_host
 
 __all__ = ["Layer", "LAYERS", "register_layer", "layer_from_config", "parameter",
-           "MAX_BUFFER_SIZES"]
+           "MAX_BUFFER_SIZES", "to_torch_tensor", "from_torch_tensor"]
 
 LAYERS: dict[str, type] = {}
 
@@ -56,6 +59,20 @@ def layer_from_config(config, dtype):
     if kind not in LAYERS:
         raise ValueError(f"unknown layer kind {kind!r}; known kinds: {', '.join(sorted(LAYERS))}")
     return LAYERS[kind].from_config(config, dtype)
+
+
+def to_torch_tensor(array, parameter=True):
+    """A host copy of ``array`` as a ``torch.nn.Parameter`` (or a plain tensor, for a
+    buffer), same dtype, same values."""
+    import torch
+
+    tensor = torch.from_numpy(np.array(to_host(array), copy=True))
+    return torch.nn.Parameter(tensor) if parameter else tensor
+
+
+def from_torch_tensor(tensor):
+    """A NumPy copy of a torch tensor (detached, on the host)."""
+    return tensor.detach().cpu().numpy().copy()
 
 
 def parameter(name, doc=""):
@@ -216,6 +233,26 @@ class Layer:
     @classmethod
     def from_config(cls, config, dtype):
         return cls(**config)
+
+    # -- export -------------------------------------------------------------------------------
+    def onnx_nodes(self, graph, x):
+        """Add the ONNX nodes of the layer in evaluation mode, applied to the tensor named
+        ``x``, to ``graph`` (a :class:`deltaprop.export.onnx.GraphBuilder`); return the name
+        of the output tensor."""
+        raise NotImplementedError(f"layer kind {self.kind!r} has no ONNX form: give its class "
+                                  f"an onnx_nodes(graph, x) method")
+
+    def to_torch(self):
+        """The ``torch.nn`` modules that compute the layer, as a list (same parameters and
+        buffers)."""
+        raise NotImplementedError(f"layer kind {self.kind!r} has no PyTorch twin: give its "
+                                  f"class a to_torch() method")
+
+    @classmethod
+    def from_torch(cls, modules, i):
+        """``(layer, n)`` when ``modules[i:i + n]`` (``torch.nn`` modules) are this kind of
+        layer, its parameters and buffers copied; None when ``modules[i]`` is not."""
+        return None
 
     def summary_row(self):
         """``(activation or "", n_params)`` for the network's summary table."""

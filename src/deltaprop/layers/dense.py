@@ -16,8 +16,9 @@ import numpy as np
 
 from .. import kernels
 from .._validation import check_dtype, check_int, issparse
-from ..activations import Activation, activation_from_config, get_activation
-from .base import Layer, parameter, register_layer
+from ..activations import (Activation, activation_from_config, activation_from_torch,
+                           get_activation)
+from .base import Layer, from_torch_tensor, parameter, register_layer, to_torch_tensor
 
 __all__ = ["Dense"]
 
@@ -160,6 +161,37 @@ class Dense(Layer):
         self.grad_output = None if is_delta else g.copy()
         act = self.activation
         self.fprime = np.copy(act.derivative(self.z, self.a)) if act.elementwise else None
+
+    # -- export ------------------------------------------------------------------------------
+    def onnx_nodes(self, graph, x):
+        """``z = x W + b`` (Gemm), then the activation's own nodes."""
+        z = graph.node("Gemm", [x, graph.constant(self._W, "W"), graph.constant(self._b, "b")])
+        return self.activation.onnx_nodes(graph, z)
+
+    def to_torch(self):
+        """``[nn.Linear, activation]``; ``nn.Linear`` keeps ``W.T`` (out × in)."""
+        from torch import nn
+
+        linear = nn.Linear(self.n_in, self.n_out)
+        linear.weight = to_torch_tensor(self._W.T)
+        linear.bias = to_torch_tensor(self._b)
+        return [linear, self.activation.to_torch()]
+
+    @classmethod
+    def from_torch(cls, modules, i):
+        """An ``nn.Linear``, with the activation module that follows it if there is one."""
+        from torch import nn
+
+        linear = modules[i]
+        if type(linear) is not nn.Linear:
+            return None
+        activation = activation_from_torch(modules[i + 1]) if i + 1 < len(modules) else None
+        W = from_torch_tensor(linear.weight).T
+        layer = cls(linear.in_features, linear.out_features, activation or "identity",
+                    dtype=W.dtype, rng=0)
+        layer.W = W
+        layer.b = 0.0 * layer.b if linear.bias is None else from_torch_tensor(linear.bias)
+        return layer, 1 if activation is None else 2
 
     # -- description -------------------------------------------------------------------------
     def get_config(self):

@@ -91,6 +91,20 @@ class Dropout(Layer):
     def set_state(self, state):
         self.rng.bit_generator.state = state["rng"]
 
+    def onnx_nodes(self, graph, x):
+        return x  # evaluation: the identity
+
+    def to_torch(self):
+        from torch import nn
+
+        return [nn.Dropout(self.p)]
+
+    @classmethod
+    def from_torch(cls, modules, i):
+        from torch import nn
+
+        return (cls(modules[i].p), 1) if type(modules[i]) is nn.Dropout else None
+
     def get_config(self):
         return {"p": self.p, "seed": self.seed}
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import check_dtype, check_int, check_number
-from .base import Layer, parameter, register_layer
+from .base import Layer, from_torch_tensor, parameter, register_layer, to_torch_tensor
 
 __all__ = ["BatchNorm", "LayerNorm"]
 
@@ -177,6 +177,38 @@ class BatchNorm(_Normalization):
         dx *= scale / n
         return dx
 
+    def onnx_nodes(self, graph, x):
+        """ONNX's BatchNormalization with the running statistics (evaluation mode)."""
+        return graph.node("BatchNormalization", [x] + [graph.constant(a, n) for n, a in (
+            ("gamma", self._gamma), ("beta", self._beta), ("running_mean", self.running_mean),
+            ("running_var", self.running_var))], epsilon=self.eps)
+
+    def to_torch(self):
+        from torch import nn
+
+        module = nn.BatchNorm1d(self.n_features, eps=self.eps, momentum=self.momentum)
+        module.weight, module.bias = to_torch_tensor(self._gamma), to_torch_tensor(self._beta)
+        module.running_mean = to_torch_tensor(self.running_mean, parameter=False)
+        module.running_var = to_torch_tensor(self.running_var, parameter=False)
+        return [module]
+
+    @classmethod
+    def from_torch(cls, modules, i):
+        from torch import nn
+
+        m = modules[i]
+        if type(m) is not nn.BatchNorm1d:
+            return None
+        if not m.affine or not m.track_running_stats or m.momentum is None:
+            raise ValueError(f"{m} (module {i}) has no deltaprop twin: BatchNorm takes "
+                             f"affine=True, track_running_stats=True and a momentum")
+        gamma = from_torch_tensor(m.weight)
+        layer = cls(m.num_features, momentum=m.momentum, eps=m.eps, dtype=gamma.dtype)
+        layer.gamma, layer.beta = gamma, from_torch_tensor(m.bias)
+        layer.running_mean = from_torch_tensor(m.running_mean).astype(gamma.dtype)
+        layer.running_var = from_torch_tensor(m.running_var).astype(gamma.dtype)
+        return layer, 1
+
     def get_config(self):
         return {"n_features": self.n_features, "momentum": self.momentum, "eps": self.eps}
 
@@ -211,6 +243,37 @@ class LayerNorm(_Normalization):
         if not need_input_grad:
             return None
         return normalized_input_gradient(g_hat, self.x_hat, self.inv_std, axis=1)
+
+    def onnx_nodes(self, graph, x):
+        """ONNX's LayerNormalization over the features (opset 17 and later)."""
+        if graph.opset < 17:
+            raise ValueError(f"LayerNorm exports as ONNX's LayerNormalization, which needs "
+                             f"opset 17 or later (asked for {graph.opset})")
+        return graph.node("LayerNormalization", [x, graph.constant(self._gamma, "gamma"),
+                                                 graph.constant(self._beta, "beta")],
+                          axis=-1, epsilon=self.eps)
+
+    def to_torch(self):
+        from torch import nn
+
+        module = nn.LayerNorm(self.n_features, eps=self.eps)
+        module.weight, module.bias = to_torch_tensor(self._gamma), to_torch_tensor(self._beta)
+        return [module]
+
+    @classmethod
+    def from_torch(cls, modules, i):
+        from torch import nn
+
+        m = modules[i]
+        if type(m) is not nn.LayerNorm:
+            return None
+        if len(m.normalized_shape) != 1 or m.weight is None or m.bias is None:
+            raise ValueError(f"{m} (module {i}) has no deltaprop twin: LayerNorm takes one "
+                             f"feature dimension, with elementwise_affine=True and a bias")
+        gamma = from_torch_tensor(m.weight)
+        layer = cls(m.normalized_shape[0], eps=m.eps, dtype=gamma.dtype)
+        layer.gamma, layer.beta = gamma, from_torch_tensor(m.bias)
+        return layer, 1
 
     def get_config(self):
         return {"n_features": self.n_features, "eps": self.eps}
