@@ -334,3 +334,38 @@ def test_table_encoder_errors():
         enc.transform(frame().drop(columns=["colour"]))
     with pytest.raises(ValueError, match=r"data.columns\[0\] is not a column record"):
         TableEncoder.from_state([{"name": "a", "kind": "numeric"}])
+
+
+def test_raw_penguins_round_trip(tmp_path):
+    """The real table as it ships: train with no option but the target, summary, evaluate,
+    predict with an ID column."""
+    penguins = pytest.importorskip("palmerpenguins").load_penguins()
+    penguins.to_csv(tmp_path / "penguins.csv", index=False)
+    proc = run("train", "penguins.csv", "--target", "species", "--out", "p", cwd=tmp_path)
+    assert "island: categorical, 3 values" in proc.stdout
+    assert "sex: boolean, 2 values (and missing values)" in proc.stdout
+    summary = run("summary", "p/model.npz", cwd=tmp_path).stdout
+    assert "bill_length_mm: numeric, standardised" in summary and "+ indicator" in summary
+    ev = json.loads(run("evaluate", "p/model.npz", "penguins.csv", "--json",
+                        cwd=tmp_path).stdout)
+    assert ev["split"] == "test" and ev["rows"] == 86 and ev["accuracy"] > 0.95
+    new = penguins.drop(columns="species").head(10)
+    new.insert(0, "tag", [f"t{i}" for i in range(10)])
+    new.to_csv(tmp_path / "new.csv", index=False)  # row 3 has every measurement missing
+    rows = rows_of(run("predict", "p/model.npz", "new.csv", "--id", "tag",
+                       cwd=tmp_path).stdout)
+    assert [r[0] for r in rows[1:]] == [f"t{i}" for i in range(10)]
+    assert {r[1] for r in rows[1:]} <= {"Adelie", "Chinstrap", "Gentoo"}
+
+
+def test_targets_that_cannot_be_classes_or_split_are_named(tmp_path):
+    (tmp_path / "ids.csv").write_text("x,y\n" + "".join(f"{i % 4},k{i}\n" for i in range(60)))
+    fails("train", "ids.csv", "--target", "y", cwd=tmp_path,
+          match="the target 'y' has 60 distinct values in 60 rows: too many to be classes")
+    (tmp_path / "two.csv").write_text("x,y\n1,a\n2,b\n")
+    fails("train", "two.csv", "--target", "y", cwd=tmp_path,
+          match="2 rows are too few to split")
+    (tmp_path / "few.csv").write_text("x,y\n" + "".join(f"{i},{'ab'[i % 2]}\n"
+                                                        for i in range(20)))
+    fails("train", "few.csv", "--target", "y", "--test-split", "0.999", cwd=tmp_path,
+          match="--test-split 0.999")
