@@ -220,8 +220,8 @@ def check_backward(backward: Callable[..., Any], reference: str, *, activation: 
     BackwardCheck
         ``.passed``, ``.differing_entries()``, ``print(result)`` for a table.
     """
-    from .activations import ACTIVATIONS, Activation, get_activation
-    from .losses import LOSSES, Loss, get_loss
+    from ..activations import ACTIVATIONS, Activation, get_activation
+    from ..losses import LOSSES, Loss, get_loss
 
     if not callable(backward):
         raise TypeError(f"backward must be a function, got {type(backward).__name__}")
@@ -251,7 +251,7 @@ def check_backward(backward: Callable[..., Any], reference: str, *, activation: 
 
     if isinstance(reference, str) and reference.lower() == "dense":
         act = get_activation(activation)
-        from .network import Dense
+        from ..network import Dense
 
         n_out = n + 1
         x = given.get("x", rng.normal(size=(N, n)))
