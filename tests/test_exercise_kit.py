@@ -242,7 +242,7 @@ def test_f_prime_at_the_activation_is_named(seed):
     ex, (l1, _) = _sigmoid_net(seed, notation="nielsen")
     a = l1.a[0]
     _assert_slip(ex, "delta2", l1.g[0] * sigmoid(a) * (1 - sigmoid(a)), "fprime_at_activation",
-                 "② of layer 1")
+                 "② of layer 2")   # Nielsen's layer l = 2 is deltaprop's first
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -326,7 +326,7 @@ def test_a_single_wrong_number_is_carried_forward():
     assert verdicts["alpha1"] == "wrong" and marking.first_wrong.key == "alpha1"
     assert list(verdicts.values()).count("wrong") == 1, str(marking)
     assert list(verdicts.values()).count("carried forward") >= 8, str(marking)
-    assert not marking.passed and "error carried forward" in str(marking)
+    assert not marking.passed and "carried forward: right from your own earlier" in str(marking)
     # the same number carried forward wrongly is marked wrong where it goes wrong
     mine["grad_b1"] = d1 + 1
     marking = dp.exercises.check(ex, _answers(ex, **mine))
@@ -376,7 +376,7 @@ def test_the_key_marks_itself_right_in_every_notation_and_setting():
         assert "everything is right" in str(marking)
 
 
-# -- the command line -------------------------------------------------------------------------------
+# -- the command line ------------------------------------------------------------------------
 
 def test_cli_new_check_key(tmp_path, capsys):
     out = tmp_path / "hw1"
@@ -449,7 +449,7 @@ def test_cli_a_class_of_students(tmp_path, capsys):
     assert code == 2 and "written for exercise" in err
 
 
-# -- the sheets: LaTeX compiles, Markdown as the docs show it ----------------------------------------
+# -- the sheets: LaTeX compiles, Markdown as the docs show it ---------------------------------
 
 def _compile(tmp_path, name, text):
     (tmp_path / name).write_text(text, encoding="utf-8")
@@ -493,3 +493,22 @@ def test_import_deltaprop_still_leaves_the_explainer_for_later():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
     assert proc.returncode == 0, proc.stderr
+
+
+def test_the_docstring_examples_run():
+    import doctest
+
+    import deltaprop.exercises.backward
+    import deltaprop.exercises.marking
+
+    for module in (dp.exercises, deltaprop.exercises.marking, deltaprop.exercises.backward):
+        result = doctest.testmod(module)
+        assert result.attempted and not result.failed, module.__name__
+
+
+def test_exercise_help_has_examples(capsys):
+    for args in (["exercise", "--help"], ["exercise", "new", "--help"]):
+        with pytest.raises(SystemExit) as stop:
+            main(args)
+        out = capsys.readouterr().out
+        assert stop.value.code == 0 and "examples:" in out and "deltaprop exercise new" in out

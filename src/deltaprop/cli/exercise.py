@@ -118,9 +118,10 @@ def _check(args):
 
 def _key(args):
     from .. import exercises
+    from ..exercises.exercise import answers_json
 
     ex = exercises.load(args.exercise)
-    text = json.dumps(ex.key_answers(), indent=1) + "\n"
+    text = answers_json(ex.key_answers())
     if not args.out:
         sys.stdout.write(text)
         return 0

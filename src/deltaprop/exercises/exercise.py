@@ -20,7 +20,8 @@ import numpy as np
 from .draw import Setting, draw, numbers_of_trace, problems
 from .quantities import quantities
 
-__all__ = ["Exercise", "Tolerance", "new", "new_class", "load", "write_class", "FILES"]
+__all__ = ["Exercise", "Tolerance", "new", "new_class", "load", "write_class", "answers_json",
+           "FILES"]
 
 #: The files of an exercise's directory.
 FILES = ("sheet.md", "sheet.tex", "key.md", "key.tex", "answers.json", "exercise.json")
@@ -150,13 +151,21 @@ class Exercise:
         directory = Path(directory)
         texts = {"sheet.md": self.sheet("markdown"), "sheet.tex": self.sheet("latex"),
                  "key.md": self.key("markdown"), "key.tex": self.key("latex"),
-                 "answers.json": _json(self.blank_answers()),
+                 "answers.json": answers_json(self.blank_answers()),
                  "exercise.json": _json(self.to_dict())}
         return _write_files(directory, texts, force)
 
 
 def _json(data):
     return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
+
+
+def answers_json(data):
+    """An answer file as text: one quantity a line, ``"h1": [null, null]``, easy to fill in."""
+    head = {k: v for k, v in data.items() if k != "answers"}
+    lines = [f" {json.dumps(k)}: {json.dumps(v)}," for k, v in head.items()]
+    entries = [f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in data["answers"].items()]
+    return "{\n" + "\n".join(lines) + '\n "answers": {\n' + ",\n".join(entries) + "\n }\n}\n"
 
 
 def _write_files(directory, texts, force):

@@ -359,7 +359,7 @@ def check(exercise: Any, answers: Any) -> Marking:
     >>> import deltaprop as dp
     >>> ex = dp.exercises.new(seed=3)
     >>> answers = ex.key_answers()
-    >>> answers["answers"]["grad_y"] = -answers["answers"]["grad_y"]   # t - y for y - t
+    >>> answers["answers"]["grad_y"] = [-v for v in answers["answers"]["grad_y"]]  # t - y
     >>> dp.exercises.check(ex, answers).first_wrong.slip
     't_minus_y'
     """
@@ -402,7 +402,7 @@ def _mark(q, given, ctx, tol):
         if any(tol.close(mine, c) for c in follow):
             verdict.verdict = "carried forward"
             verdict.expected = q.sheet_value(follow[0]).tolist()
-            verdict.message = "right from your own earlier numbers (error carried forward)"
+            verdict.message = "right from your own earlier numbers"
             return verdict
     verdict.verdict = "wrong"
     verdict.slip = ctx.shape_slip(q, values, tol)

@@ -68,12 +68,13 @@ class Quantity:
     n: int | None
     value: np.ndarray
     transposed: bool = False
+    offset: int = 0   # Nielsen counts the input as layer 1: his layer l is deltaprop's k + 1
 
     @property
     def layer(self):
-        """The layer whose backward step computes it (⑤ of layer k + 1 gives the gradient
-        of layer k's activation)."""
-        return None if self.k is None else self.k + (self.kind == "grad_out")
+        """The layer whose step computes it, numbered as the notation numbers layers (⑤ of
+        layer k + 1 gives the gradient of layer k's activation)."""
+        return None if self.k is None else self.k + (self.kind == "grad_out") + self.offset
 
     @property
     def step(self):
@@ -94,11 +95,11 @@ class Quantity:
         """Step, layer and sample in words: ``"② of layer 1 (sample 2)"``."""
         step = self.step
         if step == "forward":
-            text = f"forward step, layer {self.k}"
+            text = f"forward step, layer {self.layer}"
         elif step == "loss":
             text = "the loss" if self.kind == "loss" or n_samples == 1 else "J of the batch"
         elif step == "batch":
-            text = f"the batch gradient of layer {self.k}"
+            text = f"the batch gradient of layer {self.layer}"
         else:
             text = f"{step} of layer {self.layer}"
         if self.n is not None and n_samples > 1:
@@ -117,6 +118,7 @@ def quantities(trace, notation, fused=None):
     K, N = len(trace.layers), trace.n_samples
     fused = trace.fused if fused is None else fused
     flip = TRANSPOSED[notation]
+    offset = 1 if notation == "nielsen" else 0
     single = N == 1
     out = []
 
@@ -124,7 +126,8 @@ def quantities(trace, notation, fused=None):
         key = _name(notation, kind, k, K)
         if n is not None and not single:
             key += f"[{n + 1}]"
-        out.append(Quantity(key, kind, k, n, np.array(value, dtype=np.float64), transposed))
+        out.append(Quantity(key, kind, k, n, np.array(value, dtype=np.float64), transposed,
+                            offset))
 
     for n in range(N):
         for layer in trace.layers:

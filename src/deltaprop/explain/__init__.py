@@ -63,8 +63,8 @@ __all__ = [
     # the renderers
     "FORMATS", "render", "TextRenderer", "MarkdownRenderer", "LatexRenderer", "latex_escape",
     # the document model
-    "Sym", "Mat", "Eq", "Para", "Heading", "Table", "Code", "S", "EQ", "PLUS", "MINUS", "ODOT", "TIMES",
-    "ARROW", "CIRCLED",
+    "Sym", "Mat", "Eq", "Para", "Heading", "Table", "Code", "S", "EQ", "PLUS", "MINUS", "ODOT",
+    "TIMES", "ARROW", "CIRCLED",
 ]
 
 

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Sym", "Mat", "Eq", "Para", "Heading", "Table", "Code", "S", "sup", "sub", "transpose",
-           "paren", "enclosed", "apply", "ONE", "EQ", "PLUS", "MINUS", "ODOT", "TIMES", "ARROW", "CIRCLED"]
+__all__ = ["Sym", "Mat", "Eq", "Para", "Heading", "Table", "Code", "S", "sup", "sub",
+           "transpose", "paren", "enclosed", "apply", "ONE", "EQ", "PLUS", "MINUS", "ODOT", "TIMES",
+           "ARROW", "CIRCLED"]
 
 
 @dataclass(frozen=True)
