@@ -86,6 +86,9 @@ def test_a_network_file_round_trips_and_takes_a_batch_and_class_labels(tmp_path)
     (lambda s: s.update(X=[[1, 2]]), "one sample as \"x\" and \"t\", or a batch"),
     (lambda s: s["layers"][0].update(W=[[1, 0.5], [-1]]), "layers[0].W must be a matrix"),
     (lambda s: s.update(orientation="columns"), "\"orientation\" must be"),
+    (lambda s: s.update(t=[0.5, 1]), "t has 2 entries per sample, but the last layer has 1"),
+    (lambda s: s["layers"][1].update(W=[[2, 0], [1, 0]], b=[0.5, 0]),
+     "t gives one number per sample, but the last layer has 2 units"),
 ])
 def test_a_bad_network_file_is_one_line_naming_the_entry(tmp_path, capsys, change, message):
     spec = json.loads(json.dumps(LECTURE))

@@ -160,6 +160,8 @@ def _parse(raw):
         return None, "not a number, a list or a list of rows of equal length"
     if shaped.dtype == object and any(isinstance(x, (list, dict)) for x in flat):
         return None, "not a number, a list or a list of rows of equal length"
+    if flat.size == 0:
+        return None, "missing"
     empty = sum(x is None for x in flat)
     if empty:
         return None, ("missing" if empty == flat.size else
@@ -322,7 +324,8 @@ class _Context:
 
 
 def read_answers(source):
-    """The answers of an answer file (a path or a parsed dict) and its exercise id."""
+    """``(answers, exercise id or None, where)`` of an answer file (a path or a parsed dict);
+    ``where`` names it in messages."""
     where = "the answers"
     if not isinstance(source, dict):
         path = Path(source)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 
-from ..explain.document import (EQ, Code, Eq, Heading, Mat, Para, S, Sym, Table, apply)
+from ..explain.document import EQ, Code, Eq, Heading, Mat, Para, S, Sym, Table, apply
 from ..explain.notations import get_notation
 from ..explain.renderers import LatexRenderer, MarkdownRenderer
 
@@ -36,10 +36,11 @@ def symbol(nota, q, n_samples):
         return _ell(nota)
     if q.kind == "J":
         return nota.J
-    wrt = {"grad_y": nota.y, "grad_b": nota.b(k) if k else None, "grad_W": nota.W(k) if k else None,
-           "grad_out": nota.act(k) if k else None}.get(q.kind)
-    if q.kind == "err":
+    if q.kind == "err":  # Goodfellow et al.'s g has no layer index: ∇_α⁽ᵏ⁾ J names it
         return nota.d(nota.pre(k), of) if nota.key == "goodfellow" else nota.err(k)
+    if q.kind == "grad_y":
+        return nota.d(nota.y, of)
+    wrt = {"grad_b": nota.b, "grad_W": nota.W, "grad_out": nota.act}[q.kind](k)
     return nota.d(wrt, of)
 
 

@@ -197,8 +197,9 @@ def _shape(W, orientation):
     return f"{r} × {c}"
 
 
-def _data(data, n_in, n_out):
-    """``(X, T)`` from ``x``/``t`` (one sample) or ``X``/``T`` (rows)."""
+def _data(data, n_in, n_out, labels):
+    """``(X, T)`` from ``x``/``t`` (one sample) or ``X``/``T`` (rows); ``labels``: whether
+    a single number per sample is a class label (cross-entropy)."""
     one, batch = ("x" in data or "t" in data), ("X" in data or "T" in data)
     if one == batch:
         raise SpecError("give one sample as \"x\" and \"t\", or a batch as \"X\" and \"T\" "
@@ -207,12 +208,12 @@ def _data(data, n_in, n_out):
         if "x" not in data or "t" not in data:
             raise SpecError("one sample needs both \"x\" and \"t\"")
         X = _vector(data["x"], "x")[None, :]
-        T = _targets([data["t"]], "t", n_out)
+        T = _targets([data["t"]], "t", n_out, labels)
     else:
         if "X" not in data or "T" not in data:
             raise SpecError("a batch needs both \"X\" and \"T\"")
         X = _matrix(data["X"], "X")
-        T = _targets(data["T"], "T", n_out)
+        T = _targets(data["T"], "T", n_out, labels)
         if len(T) != len(X):
             raise SpecError(f"X has {len(X)} rows but T has {len(T)}: one target per sample")
     if X.shape[1] != n_in:
@@ -222,13 +223,17 @@ def _data(data, n_in, n_out):
     return X, T
 
 
-def _targets(rows, where, n_out):
+def _targets(rows, where, n_out, labels):
     """Target rows: lists of n_out numbers, a number (one output), or class labels."""
     if not isinstance(rows, list) or not rows:
         raise SpecError(f"{where} must be a list of target rows")
     if all(isinstance(r, (int, float)) and not isinstance(r, bool) for r in rows):
         if n_out == 1:
             return _numbers(rows, where)[:, None]
+        if not labels:
+            raise SpecError(f"{where} gives one number per sample, but the last layer has "
+                            f"{n_out} units: write the target row of {n_out} numbers (a class "
+                            f"label is for the cross_entropy loss)")
         labels = _numbers(rows, where)
         if not np.all(labels == np.round(labels)) or labels.min() < 0 or labels.max() >= n_out:
             raise SpecError(f"{where}: with {n_out} outputs a single number must be a class label "
@@ -279,7 +284,7 @@ def _read(data):
             notation = get_notation(notation).key
         except ValueError as exc:
             raise SpecError(f"notation: {exc}") from None
-    X, T = _data(data, Ws[0].shape[0], Ws[-1].shape[1])
+    X, T = _data(data, Ws[0].shape[0], Ws[-1].shape[1], labels=loss == "cross_entropy")
     title = data.get("title")
     return NetworkSpec(Ws, bs, acts, loss, X, T, reduction, notation,
                        None if title is None else str(title),
