@@ -515,3 +515,10 @@ def test_exercise_help_has_examples(capsys):
             main(args)
         out = capsys.readouterr().out
         assert stop.value.code == 0 and "examples:" in out and "deltaprop exercise new" in out
+
+
+def test_a_setting_too_large_for_hand_work_says_why(tmp_path, capsys):
+    code, _, err = cli("exercise", "new", "--network", "6-6-6-6-6", "--batch", "8", "-o",
+                       tmp_path / "unused", capsys=capsys)
+    assert code == 2 and "most often: a number too large to work by hand" in err
+    assert "smaller network" in err and not (tmp_path / "unused").exists()

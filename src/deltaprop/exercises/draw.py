@@ -240,10 +240,12 @@ def _draw_candidates(rng, setting, C):
     weights and biases to one decimal, inputs halves."""
     sizes, N = setting.sizes, setting.batch
     shapes = list(zip(sizes, sizes[1:]))
-    if setting.exact:
-        first = rng.choice([-1.0, -0.5, 0.5, 1.0, 2.0], p=[.15, .15, .2, .3, .2],
-                           size=(C, *shapes[0]))
+    if setting.exact:  # more units in: smaller and balanced weights (the sums stay small)
+        first = (rng.choice([-1.0, -0.5, 0.5, 1.0, 2.0], p=[.15, .15, .2, .3, .2],
+                            size=(C, *shapes[0])) if sizes[0] <= 2 else
+                 rng.choice([-1.0, -0.5, 0.5, 1.0], size=(C, *shapes[0])))
         Ws = [first] + [rng.choice([-2.0, -1.0, 1.0, 2.0], p=[.1, .3, .45, .15], size=(C, i, o))
+                        if i <= 2 else rng.choice([-1.0, 1.0], size=(C, i, o))
                         for i, o in shapes[1:]]
         bs = [rng.choice([-1.0, -0.5, 0.0, 0.5, 1.0], size=(C, o)) for o in sizes[1:]]
         X = rng.choice([-1.0, 0.0, 1.0, 2.0], size=(C, N, sizes[0]))
@@ -288,16 +290,20 @@ def draw(setting, seed, accept=None):
     """The first candidate of ``seed`` that passes :func:`problems` (and ``accept``, a
     check of the final problem: the trace's), as ``(Ws, bs, X, T)`` for one problem."""
     rng = np.random.default_rng(seed)
+    seen = {}
     for _ in range(ROUNDS):
         Ws, bs, X, T = _draw_candidates(rng, setting, CANDIDATES)
         nums = sweep(Ws, bs, X, T, setting.activations, setting.loss)
         bad = np.zeros(CANDIDATES, bool)
-        for mask in problems(nums, setting).values():
+        for what, mask in problems(nums, setting).items():
             bad |= mask
+            seen[what] = seen.get(what, 0) + int(mask.sum())
         for c in np.flatnonzero(~bad):
             problem = ([W[c] for W in Ws], [b[c] for b in bs], X[c], T[c])
             if accept is None or accept(*problem):
                 return problem
-    raise ValueError(f"no exercise of this setting passes the checks for seed {seed} (the "
-                     f"network {'-'.join(map(str, setting.sizes))} with {setting.activation} "
-                     f"gives numbers too large, too small or degenerate); try a smaller network")
+    worst = max(seen, key=seen.get) if seen else "the final check"
+    raise ValueError(f"no exercise of the network {'-'.join(map(str, setting.sizes))} with "
+                     f"{setting.activation} and a batch of {setting.batch} passes the checks for "
+                     f"seed {seed} (most often: {worst}, in {ROUNDS * CANDIDATES} draws); a "
+                     f"smaller network or batch makes one")
