@@ -16,9 +16,9 @@ NAMES = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
 SRC = Path(__file__).resolve().parents[1] / "src"
 
 
-def test_there_are_the_four_notebooks():
+def test_there_are_the_five_notebooks():
     assert NAMES == ["backprop_by_hand.ipynb", "digits_estimators.ipynb", "mnist_engine.ipynb",
-                     "vanishing_gradient.ipynb"]
+                     "teaching_exercises.ipynb", "vanishing_gradient.ipynb"]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -62,6 +62,15 @@ def test_backprop_by_hand(tmp_path, monkeypatch):
     assert "J = 1.125" in text and "gradcheck: PASS" in text
     md = outputs(nb, "text/markdown")
     assert md and "1.125" in md[-1]["data"]["text/markdown"]  # the trace, rendered
+
+
+def test_teaching_exercises(tmp_path, monkeypatch):
+    nb = execute("teaching_exercises.ipynb", tmp_path, monkeypatch)
+    text = stdout(nb)
+    assert "first wrong step: ② of layer 2, delta2: σ' written as σ" in text
+    assert "30 different problems" in text and "J = 1.125" in text
+    md = outputs(nb, "text/markdown")
+    assert md and "What to compute" in md[0]["data"]["text/markdown"]   # the sheet, rendered
 
 
 def test_vanishing_gradient(tmp_path, monkeypatch):

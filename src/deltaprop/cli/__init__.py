@@ -1,8 +1,9 @@
-"""The ``deltaprop`` command: train, evaluate, predict, summary, explain, descent, playground.
+"""The ``deltaprop`` command: train, evaluate, predict, summary, explain, descent, exercise,
+playground.
 
 One module a command (:mod:`.train`, :mod:`.evaluate`, :mod:`.predict`, :mod:`.summary`,
-:mod:`.explain`), each with its ``add_parser(sub)`` and its ``cmd_*(args)``; what they share
-is in :mod:`.common` (errors, argument types), :mod:`.data` (the data argument),
+:mod:`.explain`, :mod:`.exercise`), each with its ``add_parser(sub)`` and its ``cmd_*(args)``;
+what they share is in :mod:`.common` (errors, argument types), :mod:`.data` (the data argument),
 :mod:`.rundir` (a run's directory) and :mod:`.output` (files written for the user).
 
 Every error a user can cause (a bad CSV, a missing column, a model file that does not
@@ -25,7 +26,7 @@ import warnings
 
 import numpy as np
 
-from . import evaluate, explain, export, predict, summary, train
+from . import evaluate, exercise, explain, export, predict, summary, train
 from .common import CLIError, Parser, one_line, version
 
 __all__ = ["CLIError", "build_parser", "main"]
@@ -38,7 +39,7 @@ def build_parser():
     parser.add_argument("--version", action="version", version=version())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for command in (train, evaluate, predict, export, summary, explain):
+    for command in (train, evaluate, predict, export, summary, explain, exercise):
         command.add_parser(sub)
     from ..playground import cli as playground_cli  # argparse only; the server loads in run
 
@@ -58,7 +59,7 @@ COMMANDS = {"train": train.cmd_train, "evaluate": evaluate.cmd_evaluate,
             "predict": predict.cmd_predict, "export": export.cmd_export,
             "summary": summary.cmd_summary,
             "explain": explain.cmd_explain, "descent": explain.cmd_descent,
-            "playground": _playground}
+            "exercise": exercise.cmd_exercise, "playground": _playground}
 
 _NEGATIVE_VALUE = re.compile(r"^-(\d|\.\d)")
 

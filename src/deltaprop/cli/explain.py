@@ -9,13 +9,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import CLIError, float_list, load_model, same_file
+from .common import CLIError, float_list, load_model, positive_int, same_file
 from .data import model_inputs, read_table
 
 EXAMPLES_EXPLAIN = """\
 examples:
   deltaprop explain --list-examples
   deltaprop explain --example relu-2-2-1                  # the worked 2-2-1 network, steps 1-5
+  deltaprop explain --network net.json                    # a network written by hand (JSON)
   deltaprop explain --example sigmoid-4-layer --notation hagan --format latex -o trace.tex
   deltaprop explain --example softmax --notation nielsen --format markdown
   deltaprop explain runs/iris/model.npz --input one_flower.csv --target 2
@@ -43,8 +44,12 @@ def add_parser(sub):
                     "Deep Learning; nielsen: Nielsen, Neural Networks and Deep Learning; "
                     "hagan: Hagan et al., Neural Network Design; rousseau: Rousseau's lecture "
                     "notes, Neural networks: an introduction).")
-    x.add_argument("model", nargs="?", help="a saved model (.npz); or use --example")
+    x.add_argument("model", nargs="?", help="a saved model (.npz); or use --example or --network")
     x.add_argument("--example", choices=EXAMPLES, help="a worked example (see --list-examples)")
+    x.add_argument("--network", metavar="SPEC",
+                   help="a network written by hand: a JSON file with the layers' W, b and "
+                        "activation, the loss, and x, t (or X, T); W is n_in x n_out unless "
+                        "the file says \"orientation\": \"lecture\" (docs/exercises.md)")
     x.add_argument("--list-examples", action="store_true", help="list the worked examples")
     x.add_argument("--input", help="CSV file (header row) with the model's input features")
     x.add_argument("--target",
@@ -56,7 +61,8 @@ def add_parser(sub):
     x.add_argument("--format", choices=list(FORMATS), default="text")
     x.add_argument("--sample", type=int, default=None,
                    help="show only this sample (0-based) step by step")
-    x.add_argument("--precision", type=int, default=6, help="significant digits (default 6)")
+    x.add_argument("--precision", type=positive_int, default=6,
+                   help="significant digits, an integer >= 1 (default 6)")
     x.add_argument("--fragment", action="store_true",
                    help="LaTeX: a fragment to \\input instead of a complete document")
     x.add_argument("-o", "--output", help="file to write (default: standard output)")
@@ -98,11 +104,20 @@ def cmd_explain(args):
         for name, e in ex.EXAMPLES.items():
             print(f"{name:<{width}}  {'[' + e.notation + ']':<12}  {e.title}")
         return 0
-    if args.example and args.model:
-        raise CLIError("give either a MODEL or --example, not both")
+    given = [name for name, value in (("a MODEL", args.model), ("--example", args.example),
+                                      ("--network", args.network)) if value]
+    if len(given) > 1:
+        raise CLIError(f"give one of a MODEL, --example or --network, not {' and '.join(given)}")
+    if args.network and (args.input or args.target):
+        raise CLIError("--input and --target are for a MODEL; a --network file holds its own "
+                       "x and t")
     if args.example:
         net, X, T = ex.example(args.example)
         notation = args.notation or ex.EXAMPLES[args.example].notation
+    elif args.network:
+        spec = ex.load_spec(args.network)
+        net, X, T = spec.network(), spec.X, spec.T
+        notation = args.notation or spec.notation or "goodfellow"
     elif args.model:
         if not args.input or not args.target:
             raise CLIError("explaining a model needs --input FILE.csv and --target")
@@ -126,8 +141,8 @@ def cmd_explain(args):
                                "comma-separated numbers")
         notation = args.notation or "goodfellow"
     else:
-        raise CLIError("nothing to explain: give a MODEL with --input and --target, or "
-                       "--example NAME (see --list-examples)")
+        raise CLIError("nothing to explain: give a MODEL with --input and --target, "
+                       "--example NAME (see --list-examples) or --network FILE.json")
     trace = ex.explain(net, X, T, notation=notation, precision=args.precision)
     kw = {}
     if args.format != "json":
@@ -136,7 +151,7 @@ def cmd_explain(args):
         kw["standalone"] = not args.fragment
     text = ex.render(trace, args.format, **kw)
     if args.output:
-        for other in (args.model, args.input):
+        for other in (args.model, args.input, args.network):
             if other and same_file(args.output, other):
                 raise CLIError(f"-o {args.output} would overwrite {other}; choose another file")
         Path(args.output).write_text(text, encoding="utf-8")

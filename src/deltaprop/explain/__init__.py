@@ -25,7 +25,8 @@ The package is laid out in the order data -> words -> pages:
 * :mod:`.document`: a small document model (:class:`~.document.Sym`, :class:`~.document.Eq`, ...);
 * :mod:`.notations`: the notations, each turning a trace into a document in its own symbols;
 * :mod:`.renderers`: text, Markdown and LaTeX, knowing nothing of backpropagation;
-* :mod:`.examples`: the worked examples of the lecture notes (:func:`example`).
+* :mod:`.examples`: the worked examples of the lecture notes (:func:`example`);
+* :mod:`.spec`: a network written by hand in a small JSON file (:func:`load_spec`).
 
 The module itself is callable: ``deltaprop.explain(net, X, T)`` is
 ``deltaprop.explain.explain(net, X, T)``.
@@ -39,13 +40,14 @@ from __future__ import annotations
 import sys
 import types
 
-from .document import (ARROW, CIRCLED, EQ, MINUS, ODOT, PLUS, TIMES, Eq, Heading, Mat, Para,
-                       S, Sym, Table)
+from .document import (ARROW, CIRCLED, EQ, MINUS, ODOT, PLUS, TIMES, Code, Eq, Heading, Mat,
+                       Para, S, Sym, Table)
 from .examples import EXAMPLES, Example, example, explain_example
 from .notations import (NOTATIONS, Goodfellow, Hagan, Nielsen, Notation, Rousseau,
                         build_document, get_notation)
 from .renderers import (FORMATS, LatexRenderer, MarkdownRenderer, TextRenderer, latex_escape,
                         render)
+from .spec import NetworkSpec, SpecError, load_spec, spec_of
 from .trace import LayerTrace, Trace, explain
 
 __all__ = [
@@ -53,14 +55,16 @@ __all__ = [
     "LayerTrace", "Trace", "explain",
     # the worked examples
     "EXAMPLES", "Example", "example", "explain_example",
+    # a network written by hand
+    "NetworkSpec", "SpecError", "load_spec", "spec_of",
     # the notations
     "NOTATIONS", "Notation", "Goodfellow", "Nielsen", "Hagan", "Rousseau", "get_notation",
     "build_document",
     # the renderers
     "FORMATS", "render", "TextRenderer", "MarkdownRenderer", "LatexRenderer", "latex_escape",
     # the document model
-    "Sym", "Mat", "Eq", "Para", "Heading", "Table", "S", "EQ", "PLUS", "MINUS", "ODOT", "TIMES",
-    "ARROW", "CIRCLED",
+    "Sym", "Mat", "Eq", "Para", "Heading", "Table", "Code", "S", "EQ", "PLUS", "MINUS", "ODOT",
+    "TIMES", "ARROW", "CIRCLED",
 ]
 
 

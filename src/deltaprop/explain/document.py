@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Sym", "Mat", "Eq", "Para", "Heading", "Table", "S", "sup", "sub", "transpose",
-           "paren", "enclosed", "apply", "ONE", "EQ", "PLUS", "MINUS", "ODOT", "TIMES", "ARROW", "CIRCLED"]
+__all__ = ["Sym", "Mat", "Eq", "Para", "Heading", "Table", "Code", "S", "sup", "sub",
+           "transpose", "paren", "enclosed", "apply", "ONE", "EQ", "PLUS", "MINUS", "ODOT", "TIMES",
+           "ARROW", "CIRCLED"]
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,13 @@ class Para:
     """Prose: strings and inline :class:`Sym`."""
 
     parts: list
+
+
+@dataclass(frozen=True)
+class Code:
+    """A name to type as it is (a file, a key of a JSON file): monospace, not maths."""
+
+    text: str
 
 
 @dataclass

@@ -10,7 +10,7 @@ import math
 import textwrap
 from typing import Any
 
-from .document import EQ, TIMES, Mat, S, Sym
+from .document import EQ, TIMES, Code, Mat, S, Sym
 
 __all__ = ["TextRenderer", "MarkdownRenderer", "LatexRenderer", "render", "FORMATS",
            "latex_escape", "format_number"]
@@ -130,7 +130,7 @@ class TextRenderer:
         return "\n".join("\n".join(r) for r in rows) + "\n"
 
     def _para(self, para):
-        text = "".join(p if isinstance(p, str) else p.text for p in para.parts)
+        text = "".join(p if isinstance(p, str) else p.text for p in para.parts)  # Code too
         return textwrap.fill(text.replace(" = ", " = "), self.width) + "\n"
 
     def _heading(self, h):
@@ -142,7 +142,7 @@ class TextRenderer:
 
     def _table(self, table):
         def cell(c):
-            if isinstance(c, Sym):
+            if isinstance(c, (Sym, Code)):
                 return c.text
             if isinstance(c, Mat):
                 return format_number(c.value[0, 0], self.precision)
@@ -253,8 +253,15 @@ class LatexRenderer:
         return "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}"
 
     def _para(self, para):
-        return "".join(latex_escape(p) if isinstance(p, str) else f"${p.latex}$"
-                       for p in para.parts) + "\n"
+        return "".join(self.inline(p) for p in para.parts) + "\n"
+
+    def inline(self, part):
+        """Prose, a name in monospace, or a symbol in math mode."""
+        if isinstance(part, str):
+            return latex_escape(part)
+        if isinstance(part, Code):
+            return r"\texttt{" + latex_escape(part.text) + "}"
+        return f"${part.latex}$"
 
     def _heading(self, h):
         cmd = {1: "section*", 2: "subsection*", 3: "subsubsection*"}.get(h.level, "paragraph")
@@ -262,8 +269,8 @@ class LatexRenderer:
 
     def _table(self, table):
         def cell(c):
-            if isinstance(c, Sym):
-                return f"${c.latex}$"
+            if isinstance(c, (Sym, Code)):
+                return self.inline(c)
             if isinstance(c, Mat):
                 return f"${_latex_number(c.value[0, 0], self.precision)}$"
             return latex_escape(str(c))
@@ -295,21 +302,22 @@ class MarkdownRenderer(LatexRenderer):
         return label + "$$\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}$$\n"
 
     def _para(self, para):
-        out = []
-        for p in para.parts:
-            if isinstance(p, str):
-                out.append(p.replace("*", r"\*").replace("_", r"\_"))
-            else:
-                out.append(f"${p.latex}$")
-        return "".join(out) + "\n"
+        return "".join(self.inline(p) for p in para.parts) + "\n"
+
+    def inline(self, part):
+        if isinstance(part, str):
+            return part.replace("*", r"\*").replace("_", r"\_")
+        if isinstance(part, Code):
+            return f"`{part.text}`"
+        return f"${part.latex}$"
 
     def _heading(self, h):
         return "#" * min(h.level, 6) + " " + h.text + "\n"
 
     def _table(self, table):
         def cell(c):
-            if isinstance(c, Sym):
-                return f"${c.latex}$"
+            if isinstance(c, (Sym, Code)):
+                return self.inline(c)
             if isinstance(c, Mat):
                 return format_number(c.value[0, 0], self.precision)
             return str(c).replace("|", r"\|")

@@ -315,7 +315,7 @@ def explain(net: Any, X: Any, T: Any, notation: str = "goodfellow", sample_weigh
     sample_weight : array_like, optional
         Per-sample weights, as for ``net.gradients``.
     precision : int
-        Significant digits of the rendered numbers.
+        Significant digits of the rendered numbers (an integer >= 1).
     training : bool
         Sweep in training mode: dropout draws its masks, batch normalisation uses the
         batch's statistics (on the copy; ``net`` keeps its running averages).
@@ -333,6 +333,10 @@ def explain(net: Any, X: Any, T: Any, notation: str = "goodfellow", sample_weigh
     >>> print(trace.to_text())  # doctest: +SKIP
     """
     get_notation(notation)  # fail early on a bad name
+    if isinstance(precision, bool) or not isinstance(precision, (int, np.integer)) \
+            or precision < 1:
+        raise ValueError(f"precision must be an integer >= 1 (significant digits), got "
+                         f"{precision!r}")
     X = np.asarray(X)
     if X.ndim == 1:  # one sample: T is its target row, or its class label
         X = X[None, :]

@@ -220,88 +220,115 @@ def check_backward(backward: Callable[..., Any], reference: str, *, activation: 
     BackwardCheck
         ``.passed``, ``.differing_entries()``, ``print(result)`` for a table.
     """
-    from .activations import ACTIVATIONS, Activation, get_activation
-    from .losses import LOSSES, Loss, get_loss
+    from ..activations import ACTIVATIONS, Activation, get_activation
+    from ..losses import LOSSES, Loss, get_loss
 
     if not callable(backward):
         raise TypeError(f"backward must be a function, got {type(backward).__name__}")
-    rng = np.random.default_rng(seed)
-    given = {k: np.array(v, dtype=np.float64) for k, v in (inputs or {}).items()}
-    fd = dict(rtol=rtol, atol=atol, fd_rtol=max(1e3 * rtol, 1e-5), fd_atol=max(1e3 * atol, 1e-7))
-    N, n = (int(s) for s in shape)
-
+    run = _Run(rng=np.random.default_rng(seed),
+               given={k: np.array(v, dtype=np.float64) for k, v in (inputs or {}).items()},
+               fd=dict(rtol=rtol, atol=atol, fd_rtol=max(1e3 * rtol, 1e-5),
+                       fd_atol=max(1e3 * atol, 1e-7)),
+               shape=tuple(int(s) for s in shape), eps=eps, rtol=rtol, atol=atol)
     if isinstance(reference, Loss) or (isinstance(reference, str) and reference.lower() in LOSSES):
-        loss = get_loss(reference)
-        if loss.name == "cross_entropy":
-            p = np.exp(rng.normal(size=(N, n)))
-            y_default = p / p.sum(axis=1, keepdims=True)
-            t_default = np.eye(n)[rng.integers(0, n, size=N)]
-        elif loss.name == "binary_cross_entropy":
-            y_default = rng.uniform(0.1, 0.9, size=(N, n))
-            t_default = rng.integers(0, 2, size=(N, n)).astype(float)
-        else:
-            y_default, t_default = rng.normal(size=(N, n)), rng.normal(size=(N, n))
-        y, t = given.get("y", y_default), given.get("t", t_default)
-        arrays = {"y": y.copy()}
-        yours = _as_array(backward(y.copy(), t.copy()), "dl/dy", y.shape)
-        ref = np.asarray(loss.gradient(y.copy(), t), dtype=np.float64)
-        num = _numeric(lambda: float(loss.value(arrays["y"], t).sum()), arrays, "y", eps)
-        comp = [_compare("dl/dy", yours, ref, num, **fd)]
-        return BackwardCheck("loss", f"{loss.name} gradient", {"y": y, "t": t}, comp, rtol, atol)
-
+        return _check_loss(backward, get_loss(reference), run)
     if isinstance(reference, str) and reference.lower() == "dense":
-        act = get_activation(activation)
-        from .network import Dense
-
-        n_out = n + 1
-        x = given.get("x", rng.normal(size=(N, n)))
-        W = given.get("W", rng.normal(size=(x.shape[1], n_out)) / np.sqrt(x.shape[1]))
-        b = given.get("b", rng.normal(scale=0.1, size=W.shape[1]))
-        g = given.get("g", rng.normal(size=(x.shape[0], W.shape[1])))
-        if x.ndim != 2 or W.ndim != 2 or x.shape[1] != W.shape[0] or b.shape != (W.shape[1],) \
-                or g.shape != (x.shape[0], W.shape[1]):
-            raise ValueError(f"dense inputs do not fit: x {x.shape} @ W {W.shape} + b {b.shape} "
-                             f"must give the shape of g {g.shape}")
-        z = x @ W + b
-        if not act.smooth and np.any(np.abs(z) < 1e3 * eps):
-            raise ValueError("a pre-activation x @ W + b lies within 1e3*eps of the kink at 0; "
-                             "finite differences are meaningless there: change the inputs or seed")
-        layer = Dense(W.shape[0], W.shape[1], act, dtype="float64")
-        layer.W, layer.b = W, b
-        layer.forward(x.copy(), keep=True)
-        ref_x = np.array(layer.backward(g.copy()))
-        ref_W, ref_b = layer.grad_W.copy(), layer.grad_b.copy()
-        out = backward(x.copy(), W.copy(), b.copy(), g.copy())
-        if not isinstance(out, (tuple, list)) or len(out) != 3:
-            raise ValueError("a dense backward must return three arrays (grad_W, grad_b, grad_x)")
-        yours = [_as_array(out[0], "grad_W", W.shape), _as_array(out[1], "grad_b", b.shape),
-                 _as_array(out[2], "grad_x", x.shape)]
-        arrays = {"W": W.copy(), "b": b.copy(), "x": x.copy()}
-
-        def J():
-            return float(np.vdot(g, act.forward(arrays["x"] @ arrays["W"] + arrays["b"])))
-
-        comp = [_compare(name, mine, ref, _numeric(J, arrays, key, eps), **fd)
-                for name, key, mine, ref in (("grad_W", "W", yours[0], ref_W),
-                                             ("grad_b", "b", yours[1], ref_b),
-                                             ("grad_x", "x", yours[2], ref_x))]
-        return BackwardCheck("dense", f"dense layer ({act.name}) backward",
-                             {"x": x, "W": W, "b": b, "g": g}, comp, rtol, atol)
-
+        return _check_dense(backward, get_activation(activation), run)
     if reference is None:
         if forward is None:
             raise ValueError("reference=None needs your forward function: forward=f")
-        act, name = None, getattr(forward, "__name__", "your function")
-        f = forward
-    elif isinstance(reference, Activation) or (isinstance(reference, str)
-                                               and reference.lower() in ACTIVATIONS):
+        return _check_activation(backward, None, forward,
+                                 getattr(forward, "__name__", "your function"), run)
+    if isinstance(reference, Activation) or (isinstance(reference, str)
+                                             and reference.lower() in ACTIVATIONS):
         act = get_activation(reference)
-        name, f = act.name, act.forward
+        return _check_activation(backward, act, act.forward, act.name, run)
+    raise ValueError(f"unknown reference {reference!r}; use an activation "
+                     f"({', '.join(sorted(ACTIVATIONS))}), a loss "
+                     f"({', '.join(sorted(LOSSES))}), 'dense', or None with forward=")
+
+
+@dataclass
+class _Run:
+    """What the three kinds of check share: the random inputs, the tolerances."""
+
+    rng: np.random.Generator
+    given: dict
+    fd: dict
+    shape: tuple
+    eps: float
+    rtol: float
+    atol: float
+
+
+def _check_loss(backward, loss, run):
+    """Step ①: ``gradient(y, t)`` against the loss's own gradient."""
+    rng, (N, n) = run.rng, run.shape
+    if loss.name == "cross_entropy":
+        p = np.exp(rng.normal(size=(N, n)))
+        y_default = p / p.sum(axis=1, keepdims=True)
+        t_default = np.eye(n)[rng.integers(0, n, size=N)]
+    elif loss.name == "binary_cross_entropy":
+        y_default = rng.uniform(0.1, 0.9, size=(N, n))
+        t_default = rng.integers(0, 2, size=(N, n)).astype(float)
     else:
-        raise ValueError(f"unknown reference {reference!r}; use an activation "
-                         f"({', '.join(sorted(ACTIVATIONS))}), a loss "
-                         f"({', '.join(sorted(LOSSES))}), 'dense', or None with forward=")
-    z = given.get("z", _away_from_zero(rng, (N, n)))
+        y_default, t_default = rng.normal(size=(N, n)), rng.normal(size=(N, n))
+    y, t = run.given.get("y", y_default), run.given.get("t", t_default)
+    arrays = {"y": y.copy()}
+    yours = _as_array(backward(y.copy(), t.copy()), "dl/dy", y.shape)
+    ref = np.asarray(loss.gradient(y.copy(), t), dtype=np.float64)
+    num = _numeric(lambda: float(loss.value(arrays["y"], t).sum()), arrays, "y", run.eps)
+    comp = [_compare("dl/dy", yours, ref, num, **run.fd)]
+    return BackwardCheck("loss", f"{loss.name} gradient", {"y": y, "t": t}, comp, run.rtol,
+                         run.atol)
+
+
+def _check_dense(backward, act, run):
+    """Steps ② to ⑤ of a dense layer against :class:`~deltaprop.network.Dense`."""
+    from ..network import Dense
+
+    rng, given, (N, n), eps = run.rng, run.given, run.shape, run.eps
+    n_out = n + 1
+    x = given.get("x", rng.normal(size=(N, n)))
+    W = given.get("W", rng.normal(size=(x.shape[1], n_out)) / np.sqrt(x.shape[1]))
+    b = given.get("b", rng.normal(scale=0.1, size=W.shape[1]))
+    g = given.get("g", rng.normal(size=(x.shape[0], W.shape[1])))
+    if x.ndim != 2 or W.ndim != 2 or x.shape[1] != W.shape[0] or b.shape != (W.shape[1],) \
+            or g.shape != (x.shape[0], W.shape[1]):
+        raise ValueError(f"dense inputs do not fit: x {x.shape} @ W {W.shape} + b {b.shape} "
+                         f"must give the shape of g {g.shape}")
+    z = x @ W + b
+    if not act.smooth and np.any(np.abs(z) < 1e3 * eps):
+        raise ValueError("a pre-activation x @ W + b lies within 1e3*eps of the kink at 0; "
+                         "finite differences are meaningless there: change the inputs or seed")
+    layer = Dense(W.shape[0], W.shape[1], act, dtype="float64")
+    layer.W, layer.b = W, b
+    layer.forward(x.copy(), keep=True)
+    ref_x = np.array(layer.backward(g.copy()))
+    ref_W, ref_b = layer.grad_W.copy(), layer.grad_b.copy()
+    out = backward(x.copy(), W.copy(), b.copy(), g.copy())
+    if not isinstance(out, (tuple, list)) or len(out) != 3:
+        raise ValueError("a dense backward must return three arrays (grad_W, grad_b, grad_x)")
+    yours = [_as_array(out[0], "grad_W", W.shape), _as_array(out[1], "grad_b", b.shape),
+             _as_array(out[2], "grad_x", x.shape)]
+    arrays = {"W": W.copy(), "b": b.copy(), "x": x.copy()}
+
+    def J():
+        return float(np.vdot(g, act.forward(arrays["x"] @ arrays["W"] + arrays["b"])))
+
+    comp = [_compare(name, mine, ref, _numeric(J, arrays, key, eps), **run.fd)
+            for name, key, mine, ref in (("grad_W", "W", yours[0], ref_W),
+                                         ("grad_b", "b", yours[1], ref_b),
+                                         ("grad_x", "x", yours[2], ref_x))]
+    return BackwardCheck("dense", f"dense layer ({act.name}) backward",
+                         {"x": x, "W": W, "b": b, "g": g}, comp, run.rtol, run.atol)
+
+
+def _check_activation(backward, act, f, name, run):
+    """Step ②: ``backward(z, g)`` (or ``(z, a, g)``) against the activation's own (or, for
+    a function of your own, ``act`` None, finite differences only)."""
+    given, rng = run.given, run.rng
+    z = given.get("z", _away_from_zero(rng, run.shape))
     g = given.get("g", rng.normal(size=z.shape))
     if g.shape != z.shape:
         raise ValueError(f"g has shape {g.shape} but z has shape {z.shape}; they must match")
@@ -312,6 +339,7 @@ def check_backward(backward: Callable[..., Any], reference: str, *, activation: 
     ref = None if act is None else np.asarray(act.backward(z.copy(), a.copy(), g.copy()),
                                               dtype=np.float64)
     arrays = {"z": z.copy()}
-    num = _numeric(lambda: float(np.vdot(g, f(arrays["z"]))), arrays, "z", eps)
-    comp = [_compare("dJ/dz", yours, ref, num, **fd)]
-    return BackwardCheck("activation", f"{name} backward", {"z": z, "g": g}, comp, rtol, atol)
+    num = _numeric(lambda: float(np.vdot(g, f(arrays["z"]))), arrays, "z", run.eps)
+    comp = [_compare("dJ/dz", yours, ref, num, **run.fd)]
+    return BackwardCheck("activation", f"{name} backward", {"z": z, "g": g}, comp, run.rtol,
+                         run.atol)
