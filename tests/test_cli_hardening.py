@@ -184,7 +184,7 @@ def test_rows_without_a_target_are_left_out_and_counted_constant_targets_are_err
     ok = json.loads(proc.stdout)
     assert ok["task"] == "classification"
     write_csv(tmp_path / "const.csv", ["x", "y"], [[i, 5.0] for i in range(20)])
-    fails("train", "const.csv", "--target", "y", cwd=tmp_path, match="is constant (5.0 in all 20")
+    fails("train", "const.csv", "--target", "y", cwd=tmp_path, match="is constant (5 in all 20")
 
 
 def test_task_is_inferred_from_the_targets_and_said(tmp_path):

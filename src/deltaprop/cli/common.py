@@ -160,6 +160,13 @@ def csv_options(p, missing_help):
                    help=missing_help)
 
 
+def unknown_option(p):
+    """``--unknown``: what a category level that the training rows did not have does."""
+    p.add_argument("--unknown", choices=["ignore", "error"], default=None,
+                   help="a category level the training rows did not have: all zeros, counted "
+                        "(default: ignore), or an error naming the line")
+
+
 def same_file(a, b):
     try:
         return Path(a).resolve() == Path(b).resolve() or (

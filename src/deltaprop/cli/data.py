@@ -297,11 +297,7 @@ def model_inputs(net, table, *, missing=None, unknown="ignore", ignore=(), quiet
     if encoder is None:
         return _plain_inputs(net, table, rule, ignore)
     inputs = [c.name for c in encoder.columns_]
-    absent = [n for n in inputs if n not in table]
-    if absent:
-        raise CLIError(f"{table.source} has no column {absent[0]!r}, which the model needs "
-                       f"({len(absent)} missing: {', '.join(map(repr, absent[:5]))}"
-                       f"{', ...' if len(absent) > 5 else ''})")
+    require_columns(table, inputs)
     known = {*inputs, *model_targets(net), *(info.get("ignored") or ()), *ignore}
     extra = [n for n in table.names if n not in known and n != table.row_names]
     if extra and not quiet:
@@ -318,6 +314,15 @@ def model_inputs(net, table, *, missing=None, unknown="ignore", ignore=(), quiet
     if not quiet:
         _report(encoder.report_ if ok.any() else {}, rule)
     return X, ok
+
+
+def require_columns(table, names, hint=""):
+    """An error naming the first of ``names`` that ``table`` lacks (and how many)."""
+    absent = [n for n in names if n not in table]
+    if absent:
+        raise CLIError(f"{table.source} has no column {absent[0]!r}, which the model needs "
+                       f"({len(absent)} missing: {', '.join(map(repr, absent[:5]))}"
+                       f"{', ...' if len(absent) > 5 else ''}{hint})")
 
 
 def _report(report, rule):
@@ -340,12 +345,8 @@ def _plain_inputs(net, table, rule, ignore):
     target = info.get("target_name")
     candidates = [n for n in table.names if n not in ignore and n != target]
     if names and table.has_header:
-        absent = [n for n in names if n not in table]
-        if absent:
-            raise CLIError(f"{table.source} has no column {absent[0]!r}, which the model "
-                           f"needs ({len(absent)} missing: {', '.join(map(repr, absent[:5]))}"
-                           f"{', ...' if len(absent) > 5 else ''}; --no-header for a file "
-                           f"whose columns are the features in order)")
+        require_columns(table, names, "; --no-header for a file whose columns are the "
+                                      "features in order")
         unknown = [n for n in candidates if n not in names]
         if unknown:
             raise CLIError(f"{table.source} has a column {unknown[0]!r} that the model was not "

@@ -8,14 +8,21 @@ import sys
 
 import numpy as np
 
-from .common import CLIError, column_list, csv_options, data_argument, load_model
+from .common import (
+    CLIError,
+    column_list,
+    csv_options,
+    data_argument,
+    load_model,
+    unknown_option,
+)
 from .data import (
     OFFICIAL_SPLITS,
     Data,
     check_applicable,
+    data_info,
     display_name,
     integral_labels,
-    data_info,
     load_builtin,
     model_inputs,
     model_targets,
@@ -57,9 +64,7 @@ def add_parser(sub):
     csv_options(e, "missing feature values (default: the rule the model was trained with: "
                    "impute, drop or error); rows without a target value are left out and "
                    "counted")
-    e.add_argument("--unknown", choices=["ignore", "error"], default=None,
-                   help="a category level the training rows did not have: all zeros, counted "
-                        "(default), or an error naming the line")
+    unknown_option(e)
     e.add_argument("--split", choices=["auto", "test", "train", "all"], default="auto",
                    help="test: the rows held out when the model was trained (the official test "
                         "set for mnist); train: the rows it was trained on; all: every row; "

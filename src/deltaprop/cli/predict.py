@@ -10,7 +10,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import CLIError, column_list, csv_options, data_argument, load_model, same_file
+from .common import (
+    CLIError,
+    column_list,
+    csv_options,
+    data_argument,
+    load_model,
+    same_file,
+    unknown_option,
+)
 from .data import model_inputs, read_table, unscale
 from .output import write_atomically
 
@@ -39,9 +47,7 @@ def add_parser(sub):
     csv_options(p, "missing input values (default: the rule the model was trained with): "
                    "impute them, drop (the row's prediction is left empty), or error (naming "
                    "the line)")
-    p.add_argument("--unknown", choices=["ignore", "error"], default=None,
-                   help="a category level the training rows did not have: all zeros, counted "
-                        "(default), or an error naming the line")
+    unknown_option(p)
     p.add_argument("--id", type=column_list, action="extend", default=None,
                    metavar="COL[,COL...]",
                    help="copy these columns into the output, first, to join the predictions "

@@ -36,8 +36,8 @@ from .data import (
     resolve,
     split_rows,
 )
-from .tabular import fit_encoder, ignored_columns, load_training_table
 from .rundir import prepare_output_dir, resume_args, run_record
+from .tabular import fit_encoder, ignored_columns, load_training_table
 
 EXAMPLES_TRAIN = """\
 examples:
