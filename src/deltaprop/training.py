@@ -90,7 +90,8 @@ class History:
 
     def __repr__(self):
         last = {k: v[-1] for k, v in self.history.items() if v}
-        return f"History(epochs={len(self.epoch)}, last={last})"
+        stopped = ", interrupted: continue with fit(..., resume=True)" if self.interrupted else ""
+        return f"History(epochs={len(self.epoch)}{stopped}, last={last})"
 
     def plot(self, ax=None, path=None, title=None):
         """The learning curves (:func:`deltaprop.plots.learning_curves`): returns the Figure."""
@@ -551,9 +552,9 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
             history.drop_epoch(epoch)
         net.train_state_["epoch"] = epoch
         history.interrupted = True
-        if verbose and rollback:
+        if verbose and rollback:  # how to continue is the caller's to say (History's repr)
             print(f"\ninterrupted during epoch {epoch + 1}: the network holds its weights after "
-                  f"epoch {epoch}; continue with fit(..., resume=True)", flush=True)
+                  f"epoch {epoch}", flush=True)
         elif verbose:
             print(f"\ninterrupted during epoch {epoch + 1}; with rollback=False the network "
                   f"keeps the weights it had when interrupted", flush=True)

@@ -34,7 +34,7 @@ from .data import (
     resolve,
     split_rows,
 )
-from .rundir import prepare_output_dir, resume_args, run_record
+from .rundir import interrupted_message, prepare_output_dir, resume_args
 
 EXAMPLES_TRAIN = """\
 examples:
@@ -125,6 +125,9 @@ def add_parser(sub):
                    help="output directory for model.npz, history.json and the plots "
                         "(learning_curve.png, gradient_norms.png, confusion_matrix.png; "
                         "default runs/DATA)")
+    t.add_argument("--overwrite", action="store_true",
+                   help="start a new run in --out even when it holds an interrupted run "
+                        "(whose checkpoint.npz is then discarded)")
     t.add_argument("--resume", metavar="DIR", default=None,
                    help="continue the interrupted run saved in DIR (its checkpoint.npz and "
                         "run.json); --epochs may raise the number of epochs")
@@ -220,8 +223,6 @@ def cmd_train(args):
                        f"--device {args.device}, or choose a mini-batch optimizer (adam, sgd...)")
     out = Path(args.out) if args.out else Path("runs") / (key or Path(args.data).stem)
     root = dist is None or dist.is_root
-    if root:
-        prepare_output_dir(out)
     if checkpoint is not None:
         net = dp.load(checkpoint, device=device)
     else:
@@ -243,8 +244,8 @@ def cmd_train(args):
             raise CLIError("--early-stopping needs a validation split (--val-split > 0)")
         callbacks.append(dp.EarlyStopping(monitor="val_loss", patience=args.early_stopping))
 
-    if root:
-        (out / "run.json").write_text(json.dumps(run_record(args), indent=1))
+    if root:  # refuses a new run over an interrupted one; writes run.json
+        prepare_output_dir(out, args)
     if not quiet:
         net.summary()
         print(f"data: {data.source}: {len(X_train)} training and {len(X_test)} test samples, "
@@ -269,9 +270,7 @@ def cmd_train(args):
     if history.interrupted:
         ckpt = out / "checkpoint.npz"
         net.save(ckpt, include_optimizer=True)
-        print(f"deltaprop train: interrupted after epoch {net.train_state_['epoch']}: "
-              f"{out / 'model.npz'} is unchanged; the run is saved in {ckpt}; continue it "
-              f"with: deltaprop train --resume {out}", file=sys.stderr)
+        print(interrupted_message(out, net.train_state_["epoch"]), file=sys.stderr)
         return 130
 
     test = scores(net, X_test, test_y, target_scaling)
