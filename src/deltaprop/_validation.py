@@ -157,7 +157,16 @@ def check_layer_sizes(layer_sizes):
 
 def available_memory():
     """Bytes of memory free for a new allocation (Linux's MemAvailable; the free physical
-    pages elsewhere), or None when the system does not say."""
+    pages elsewhere), or None when the system does not say; never more than what the
+    process's address-space limit (``ulimit -v``, ``RLIMIT_AS``) leaves."""
+    free = _system_free_memory()
+    room = _address_space_left()
+    if room is not None:
+        free = room if free is None else min(free, room)
+    return free
+
+
+def _system_free_memory():
     try:
         with open("/proc/meminfo") as f:
             for line in f:
@@ -173,6 +182,23 @@ def available_memory():
         return None
 
 
+def _address_space_left():
+    """``RLIMIT_AS`` less the address space in use (Linux), or None without a limit."""
+    try:
+        import resource
+
+        limit = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if limit == resource.RLIM_INFINITY:
+            return None
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmSize:"):
+                    return max(0, limit - int(line.split()[1]) * 1024)
+    except (ImportError, OSError, ValueError):
+        pass
+    return None
+
+
 def format_bytes(n):
     """``1.5 GB``: a byte count for messages (powers of 1000, as ``df -H``)."""
     for unit in ("bytes", "kB", "MB", "GB", "TB"):
@@ -181,20 +207,23 @@ def format_bytes(n):
         n /= 1000.0
 
 
-def check_network_size(sizes, dtype, name="layer_sizes"):
+def check_network_size(sizes, dtype, name="layer_sizes", float64_copies=0):
     """Refuse, before allocating anything, a network whose weights and gradients cannot fit
     in the memory that is free: building one holds each parameter four times (the layer's
     weights and gradients, then the flat store's) plus one float64 copy of the largest
-    weight matrix while it is drawn."""
+    weight matrix while it is drawn, and ``float64_copies`` float64 copies of every
+    parameter that the caller holds meanwhile (the estimators' scikit-learn-style initial
+    weights)."""
     n_params = sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
     largest = max(a * b for a, b in zip(sizes, sizes[1:]))
-    need = 4 * n_params * np.dtype(dtype).itemsize + 8 * largest
+    need = (4 * n_params * np.dtype(dtype).itemsize + 8 * largest
+            + 8 * float64_copies * n_params)
     free = available_memory()
     if free is not None and need > free:
         raise MemoryError(
             f"{name} {sizes}: {n_params:,} parameters need about {format_bytes(need)} to "
-            f"build in {np.dtype(dtype).name}, but this machine has {format_bytes(free)} "
-            f"free; choose smaller layers")
+            f"build in {np.dtype(dtype).name}, but only {format_bytes(free)} of memory is "
+            f"free for this process; choose smaller layers")
     return n_params
 
 

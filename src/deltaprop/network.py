@@ -568,7 +568,8 @@ class Sequential:
 
     @classmethod
     def from_config(cls, config):
-        """A network (random weights) with the architecture of :meth:`get_config`."""
+        """A network with the architecture of :meth:`get_config`, its weights zero (nothing
+        is drawn: a model file fills them next)."""
         layers = [layer_from_config(spec, config["dtype"]) for spec in config["layers"]]
         net = cls.__new__(cls)
         Sequential.__init__(net, layers, loss=config["loss"], l2=config["l2"],

@@ -49,7 +49,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
         'install it with: pip install "deltaprop[sklearn]"'
     ) from exc
 
-from ._validation import check_sample_weight
+from ._validation import check_network_size, check_sample_weight
 from .activations import ACTIVATIONS
 from .losses import get_loss
 from .constraints import (Boolean, Interval, Options, ParameterError, SequenceOf, StrOptions,
@@ -710,6 +710,9 @@ class _BaseMLP(BaseEstimator):
         factor = 2.0 if s["activation"] == "sigmoid" else 6.0
         initial = []
         sklearn_activation = s["activation"] in ("identity", "sigmoid", "tanh", "relu")
+        # Refused in MLP's words before anything is drawn (the initial weights are float64).
+        check_network_size(sizes, s["dtype"], name=f"{type(self).__name__}: layer sizes",
+                           float64_copies=1 if sklearn_activation else 0)
         for fan_in, fan_out in zip(sizes, sizes[1:]) if sklearn_activation else ():
             bound = np.sqrt(factor / (fan_in + fan_out))
             initial.append((rng.uniform(-bound, bound, (fan_in, fan_out)),
