@@ -872,8 +872,9 @@ def load(path, max_bytes=None, device=None):
         The most bytes the file's arrays may declare (default: the environment variable
         ``DELTAPROP_MAX_MODEL_BYTES``, e.g. ``"8G"``, else 2 GiB). Checked against every
         array's declared shape before anything is allocated. The network built takes a
-        small multiple of it: its weights, their gradients and, while it is built, its
-        initial weights (about 3x the weights at the peak), plus the optimizer's state.
+        small multiple of it: its weights (read straight into the network, whose weights
+        are not drawn first: about 1.2x the weights at the peak) and, once it trains, their
+        gradients, plus the optimizer's state.
     device : {None, "cpu", "cuda", "cuda:N"} or Device
         Where to put the network (:meth:`~deltaprop.Sequential.to`); files are the same
         for every device, so a model trained on a GPU loads on a machine without one.
