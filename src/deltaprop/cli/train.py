@@ -152,7 +152,7 @@ def cmd_train(args):
     import deltaprop as dp
 
     from ..datasets import Standardizer
-    from ..distributed import from_environment
+    from ..distributed import begin_run, from_environment
 
     dist = from_environment()  # under mpiexec -n K (K > 1): data-parallel, process 0 writes
     checkpoint = None
@@ -244,6 +244,7 @@ def cmd_train(args):
             raise CLIError("--early-stopping needs a validation split (--val-split > 0)")
         callbacks.append(dp.EarlyStopping(monitor="val_loss", patience=args.early_stopping))
 
+    begin_run(dist, {**vars(args), "X": X_train, "y": y_train}, verbose=not quiet)  # MPI
     if root:  # refuses a new run over an interrupted one; writes run.json
         prepare_output_dir(out, args)
     if not quiet:
