@@ -227,8 +227,16 @@ def check_network_size(sizes, dtype, name="layer_sizes", float64_copies=0):
     return n_params
 
 
+#: How far below the dtype's largest number the weights' sum must stay, so that the weighted
+#: losses Σ w ℓ (ℓ up to about 10⁶) and their gradients stay finite.
+_WEIGHT_HEADROOM = 1e-6
+
+
 def check_sample_weight(sample_weight, n_samples, dtype):
-    """None, or a finite non-negative 1-D array of length ``n_samples`` with a positive sum."""
+    """None, or a finite non-negative 1-D array of length ``n_samples`` with a positive sum,
+    in ``dtype``, whose values that dtype's arithmetic can carry: none overflows it, none
+    (but zeros) falls below its smallest normal number (where the ratios between weights,
+    all that the mean loss sees, are lost), and their sum leaves room for Σ w ℓ."""
     if sample_weight is None:
         return None
     w = _as_numeric(sample_weight, "sample_weight")
@@ -236,13 +244,33 @@ def check_sample_weight(sample_weight, n_samples, dtype):
         w = np.full(n_samples, w)
     if w.shape != (n_samples,):
         raise ValueError(f"sample_weight must have shape ({n_samples},), got {w.shape}")
-    w = np.asarray(w, dtype=dtype)
-    _check_finite(w, "sample_weight")
+    _check_finite(w, "sample_weight")  # NaN or inf in the weights themselves
     if (w < 0).any():
         i = int(np.argmax(w < 0))
         raise ValueError(f"sample_weight must be non-negative: sample_weight[{i}] = {w[i]:g}")
-    if not w.sum() > 0:
+    given = w
+    with np.errstate(over="ignore", under="ignore"):
+        w = np.asarray(w, dtype=dtype)
+    info = np.finfo(w.dtype)
+    advice = (f"scale the weights (with reduction='mean' only their ratios matter)"
+              + (", or use dtype='float64'" if w.dtype != np.float64 else ""))
+    if not np.isfinite(w).all():
+        i = int(np.argmax(~np.isfinite(w)))
+        raise ValueError(f"sample_weight[{i}] = {given[i]:g} overflows {w.dtype} (largest "
+                         f"{info.max:.3g}): {advice}")
+    lost = (given != 0) & (w < info.tiny)
+    if lost.any():
+        i = int(np.argmax(lost))
+        raise ValueError(f"sample_weight[{i}] = {given[i]:g} is below {w.dtype}'s smallest "
+                         f"normal number ({info.tiny:.3g}), where its ratio to the other "
+                         f"weights is lost: {advice}")
+    total = float(w.sum(dtype=np.float64))
+    if not total > 0:
         raise ValueError("sample_weight sums to zero")
+    if total > _WEIGHT_HEADROOM * float(info.max):
+        raise ValueError(f"sample_weight sums to {total:.3g}, too large for {w.dtype} "
+                         f"arithmetic: the weighted losses Σ w ℓ would overflow (largest "
+                         f"{info.max:.3g}); {advice}")
     return w
 
 

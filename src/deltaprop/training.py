@@ -309,22 +309,50 @@ def _validation_split(X, T, labels, weights, fraction, seed):
     return (X[tr], T[tr], lab[0]), (X[va], T[va], lab[1]), None if weights is None else weights[tr]
 
 
+def l2_overflow(net):
+    """Why the L2 term cannot be computed at the network's weights, or None: ``λ/2 Σ‖W‖²``
+    overflows float64, or its gradient ``λ W`` the network's dtype."""
+    if not net.l2:
+        return None
+    store = net.store
+    decayed = [store.view(store.data, s) for s in store.slots if s.decay]
+    if not decayed:
+        return None
+    largest = max(float(abs(W).max()) for W in decayed)
+    with np.errstate(over="ignore"):
+        term = 0.5 * net.l2 * sum(float(np.vdot(W, W)) for W in decayed)
+    limit = float(np.finfo(net.dtype).max)
+    if math.isfinite(term) and net.l2 * largest <= limit:
+        return None
+    return (f"l2 = {net.l2:g} is too large: the L2 term (λ/2)Σ‖W‖² and its gradient λW "
+            f"overflow {net.dtype} (largest {limit:.3g}) with weights of up to {largest:.3g}; "
+            f"choose a much smaller l2 (alpha for the estimators; usual values are 1e-5 to "
+            f"1e-1)")
+
+
 def _diverged(J, epoch, b, opt, trainer, safe, history):
     """Raise TrainingDiverged for batch ``b`` of ``epoch``, after the rollback to ``safe``
-    (the start of the epoch) when there is one."""
+    (the start of the epoch) when there is one; the advice names the L2 term when it is
+    the one that overflows, else the learning rate."""
+    if safe is not None:
+        trainer.restore_weights(safe[0])
+        opt.load_state_dict(safe[1])
+    net = trainer.net
+    advice = l2_overflow(net) or "try a smaller learning rate"
+    if advice.startswith("try") and net.l2 * opt.lr > 2:  # |1 - lr·λ| > 1: the decay overshoots
+        advice = (f"the L2 term alone makes gradient steps diverge when lr·λ > 2 (here "
+                  f"{opt.lr:g} × {net.l2:g}): choose a smaller l2 or learning rate")
     if safe is None:
         raise TrainingDiverged(
             f"training diverged: the loss became {J} at epoch {epoch + 1}, "
             f"batch {b + 1} (learning rate {opt.lr:g}). With rollback=False "
             f"the weights were left as they are, before this batch's update; "
-            f"try a smaller learning rate.", history)
-    trainer.restore_weights(safe[0])
-    opt.load_state_dict(safe[1])
+            f"{advice}.", history)
     raise TrainingDiverged(
         f"training diverged: the loss became {J} at epoch {epoch + 1}, batch "
         f"{b + 1} (learning rate {opt.lr:g}). The weights and the optimizer "
         f"were restored to their state at the start of epoch {epoch + 1}; "
-        f"try a smaller learning rate.", history)
+        f"{advice}.", history)
 
 
 class _Pair(Constraint):
@@ -369,6 +397,9 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
         distributed.agree_classes(net, y)  # the classes of every process's labels
     T, labels = net.encode_targets(y, X.shape[0], fit=not resume and distributed is None)
     weights = check_sample_weight(sample_weight, X.shape[0], net.dtype)
+    overflow = l2_overflow(net)  # named now, not as a divergence "of the learning rate"
+    if overflow is not None:
+        raise ValueError(overflow)
 
     state = getattr(net, "train_state_", None)
     if resume:
