@@ -1107,13 +1107,16 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                  r"non-negative count targets; it differs from scikit-learn's half Poisson "
                  r"deviance by a constant."),
         "standardize_target": ("bool",
-                               "Train on the targets standardised to zero mean and unit "
-                               "variance (each output; the first fit's figures, kept by "
-                               "``partial_fit`` and warm starts), and scale the predictions "
-                               "back, so that targets in any units train alike. Not applied "
-                               'with ``loss="poisson"``. ``loss_curve_`` is then in the '
-                               "standardised units; ``score`` and ``predict`` are not. "
-                               "``False`` trains on ``y`` as scikit-learn does."),
+                               "``True``: train on the targets standardised to zero mean "
+                               "and unit variance (each output; the first fit's figures, "
+                               "kept by ``partial_fit`` and warm starts), and scale the "
+                               "predictions back, so that targets in any units train alike "
+                               "(much better with the default learning rate on targets "
+                               "far from unit scale; docs/sklearn.md has the measurements). "
+                               'Not applied with ``loss="poisson"``. ``loss_curve_`` is then '
+                               "in the standardised units; ``score`` and ``predict`` are not. "
+                               "The default ``False`` trains on ``y`` as scikit-learn does, so "
+                               "that the same parameters give scikit-learn's results."),
     },
     attributes={**_ATTRIBUTE_DOCS,
                 "out_activation_": ("str", '``"identity"``, or ``"exp"`` with ``"poisson"``.'),
@@ -1180,7 +1183,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
                  n_iter_no_change=10, max_fun=15000, loss="squared_error", optimizer=None,
-                 dtype=None, dropout=0.0, norm=None, device=None, standardize_target=True):
+                 dtype=None, dropout=0.0, norm=None, device=None, standardize_target=False):
         self.standardize_target = standardize_target
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,

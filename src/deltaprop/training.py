@@ -26,7 +26,7 @@ from . import kernels
 from ._validation import check_int, check_sample_weight, check_X, issparse
 from .constraints import (Boolean, Constraint, Interval, Options, SequenceOf,
                           validate_params)
-from .devices import to_host
+from .devices import device_of, to_host
 from .improvement import Improvement, mode_for
 from .optimizers import get_optimizer
 from .schedules import get_schedule
@@ -117,9 +117,23 @@ class History:
 
 
 class Callback:
-    """Hooks called by :func:`fit`. Set ``self.trainer.stop_training = True`` to stop."""
+    """Hooks called by :func:`fit`. Set ``self.trainer.stop_training = True`` to stop.
+
+    A callback that counts across epochs (:class:`EarlyStopping`) returns its counters from
+    :meth:`state_dict`; the training state keeps them after each epoch (and model files
+    saved with the optimizer store them), and ``fit(..., resume=True)`` hands them back
+    to :meth:`load_state_dict` after ``on_train_begin``, so that a resumed run counts on.
+    """
 
     trainer = None
+
+    def state_dict(self):
+        """None (no state), or a dict of JSON-able values, with an optional ``"arrays"``:
+        a list of arrays of the network's dtype."""
+        return None
+
+    def load_state_dict(self, state):
+        pass
 
     def on_train_begin(self, logs=None):
         pass
@@ -192,8 +206,82 @@ class EarlyStopping(Callback):
             self.trainer.history.stopped_early = True
 
     def on_train_end(self, logs=None):
-        if self.restore_best and self.best_weights is not None:
+        # An interrupted run keeps the weights of its last epoch, from which it resumes.
+        if (self.restore_best and self.best_weights is not None
+                and not self.trainer.history.interrupted):
             self.trainer.restore_weights(self.best_weights)
+
+    def state_dict(self):
+        """The counters (best value, wait, best epoch) and, with ``restore_best``, the best
+        weights: the flat parameters, then each layer's buffers, as ``"arrays"``."""
+        imp, snap = self.improvement, self.best_weights
+        state = {"monitor": self.monitor, "mode": self.mode, "min_delta": self.min_delta,
+                 "best": None if imp.best is None else float(imp.best), "wait": int(imp.wait),
+                 "best_epoch": self.best_epoch, "best_states": None, "arrays": []}
+        if snap is not None:
+            state["best_states"] = snap["states"]
+            state["arrays"] = [snap["data"], *(v for layer in snap["buffers"]
+                                               for v in layer.values())]
+        return state
+
+    def load_state_dict(self, state):
+        """Go on counting from ``state`` (:meth:`state_dict`), when it watched the same
+        value the same way; the best weights must fit the network."""
+        if (state.get("monitor"), state.get("mode"), state.get("min_delta")) != (
+                self.monitor, self.mode, self.min_delta):
+            return  # another rule: it starts afresh
+        self.improvement.best, self.improvement.wait = state["best"], int(state["wait"])
+        self.best_epoch = state["best_epoch"]
+        arrays = list(state.get("arrays") or [])
+        if not (arrays and self.restore_best):
+            return
+        current = self.trainer.snapshot_weights()
+        shapes = [current["data"].shape] + [v.shape for layer in current["buffers"]
+                                            for v in layer.values()]
+        if [np.shape(a) for a in arrays] != shapes:
+            raise ValueError("the saved EarlyStopping best weights do not fit this network")
+        current["data"][...] = device_of(current["data"]).asarray(arrays[0])
+        rest = iter(arrays[1:])
+        for layer in current["buffers"]:
+            for name in layer:
+                layer[name][...] = device_of(layer[name]).asarray(next(rest))
+        current["states"] = state.get("best_states") or current["states"]
+        self.best_weights = current
+
+
+def _callback_states(callbacks):
+    """``{name: state}`` of the callbacks that have one (names: the class's, numbered
+    from the second of a class)."""
+    states, seen = {}, {}
+    for cb in callbacks:
+        state = cb.state_dict()
+        if state is None:
+            continue
+        name = type(cb).__name__
+        seen[name] = seen.get(name, 0) + 1
+        states[name if seen[name] == 1 else f"{name}_{seen[name]}"] = state
+    return states
+
+
+def _resume_callbacks(callbacks, saved):
+    """Hand each callback its state saved by :func:`_callback_states` (after
+    ``on_train_begin``)."""
+    if not saved:
+        return
+    seen = {}
+    for cb in callbacks:
+        name = type(cb).__name__
+        seen[name] = seen.get(name, 0) + 1
+        state = saved.get(name if seen[name] == 1 else f"{name}_{seen[name]}")
+        if state is not None:
+            cb.load_state_dict(state)
+
+
+def _record_callbacks(net, callbacks):
+    """Keep the callbacks' states in the training state (after a completed epoch)."""
+    states = _callback_states(callbacks)
+    if states:
+        net.train_state_["callbacks"] = states
 
 
 class ModelCheckpoint(Callback):
@@ -402,6 +490,7 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
         raise ValueError(overflow)
 
     state = getattr(net, "train_state_", None)
+    saved_callbacks = (state or {}).get("callbacks") if resume else None
     if resume:
         if state is None:
             raise ValueError("resume=True, but this network has no saved training state "
@@ -441,7 +530,7 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
                              "...), not the full-batch L-BFGS")
         return _fit_full_batch(net, opt, (X, T, labels, weights), (Xv, Tv, labels_v),
                                start, epochs, list(callbacks), verbose, seed, schedule,
-                               rollback)
+                               rollback, saved_callbacks)
     n = n_global = X.shape[0]
     bs = n if batch_size is None else min(check_int("batch_size", batch_size), n)
     n_batches = math.ceil(n / bs)
@@ -489,6 +578,7 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
 
     for cb in callbacks:
         cb.on_train_begin({})
+    _resume_callbacks(callbacks, saved_callbacks)  # EarlyStopping counts on after a resume
     epoch = start
     try:
         for epoch in range(start, epochs):
@@ -570,6 +660,7 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
                 cb.on_epoch_end(epoch, logs)
             if distributed is not None:  # one process stopping stops them all
                 trainer.stop_training = distributed.any(trainer.stop_training)
+            _record_callbacks(net, callbacks)
             if trainer.stop_training:
                 break
     except KeyboardInterrupt:
@@ -621,7 +712,7 @@ def _end_training(net, callbacks, history):
 
 
 def _fit_full_batch(net, opt, train, validation, start, epochs, callbacks, verbose, seed,
-                    schedule, rollback):
+                    schedule, rollback, saved_callbacks=None):
     """Train with a full-batch optimizer (:class:`deltaprop.optimizers.LBFGS`).
 
     The optimizer minimises ``J(theta)``: ``net.store.data[:] = theta``, then
@@ -690,6 +781,7 @@ def _fit_full_batch(net, opt, train, validation, start, epochs, callbacks, verbo
         progress.epoch_end(epoch[0], logs)
         for cb in callbacks:
             cb.on_epoch_end(epoch[0], logs)
+        _record_callbacks(net, callbacks)
         if safe is not None:
             trainer.snapshot_weights(into=safe)
         epoch[0] += 1
@@ -699,6 +791,7 @@ def _fit_full_batch(net, opt, train, validation, start, epochs, callbacks, verbo
 
     for cb in callbacks:
         cb.on_train_begin({})
+    _resume_callbacks(callbacks, saved_callbacks)
     try:
         result = opt.minimize(objective, params.data, epochs - start, iteration_end)
         if not trainer.stop_training:
