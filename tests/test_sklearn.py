@@ -47,9 +47,9 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 ], expected_failed_checks=lambda est: (
     dict.fromkeys(("check_sample_weight_equivalence_on_dense_data",
                    "check_sample_weight_equivalence_on_sparse_data"),
-                  "a weight of 2 is not a duplicated row for dropout (one mask per row) nor "
-                  "for batch statistics (taken over the rows, unweighted, as "
-                  "torch.nn.BatchNorm1d)")
+                  "a weight of 2 is not a duplicated row for dropout (one mask per row), nor "
+                  "in the running variance of batch normalisation (corrected with the "
+                  "effective number of samples, so that scaling the weights changes nothing)")
     if est.dropout or est.norm == "batch" else
     dict.fromkeys(("check_sample_weight_equivalence_on_dense_data",
                    "check_sample_weight_equivalence_on_sparse_data"),

@@ -252,7 +252,7 @@ def check_sample_weight(sample_weight, n_samples, dtype):
     with np.errstate(over="ignore", under="ignore"):
         w = np.asarray(w, dtype=dtype)
     info = np.finfo(w.dtype)
-    advice = (f"scale the weights (with reduction='mean' only their ratios matter)"
+    advice = ("scale the weights (with reduction='mean' only their ratios matter)"
               + (", or use dtype='float64'" if w.dtype != np.float64 else ""))
     if not np.isfinite(w).all():
         i = int(np.argmax(~np.isfinite(w)))
