@@ -157,7 +157,16 @@ def check_layer_sizes(layer_sizes):
 
 def available_memory():
     """Bytes of memory free for a new allocation (Linux's MemAvailable; the free physical
-    pages elsewhere), or None when the system does not say."""
+    pages elsewhere), or None when the system does not say; never more than what the
+    process's address-space limit (``ulimit -v``, ``RLIMIT_AS``) leaves."""
+    free = _system_free_memory()
+    room = _address_space_left()
+    if room is not None:
+        free = room if free is None else min(free, room)
+    return free
+
+
+def _system_free_memory():
     try:
         with open("/proc/meminfo") as f:
             for line in f:
@@ -173,6 +182,23 @@ def available_memory():
         return None
 
 
+def _address_space_left():
+    """``RLIMIT_AS`` less the address space in use (Linux), or None without a limit."""
+    try:
+        import resource
+
+        limit = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if limit == resource.RLIM_INFINITY:
+            return None
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmSize:"):
+                    return max(0, limit - int(line.split()[1]) * 1024)
+    except (ImportError, OSError, ValueError):
+        pass
+    return None
+
+
 def format_bytes(n):
     """``1.5 GB``: a byte count for messages (powers of 1000, as ``df -H``)."""
     for unit in ("bytes", "kB", "MB", "GB", "TB"):
@@ -181,25 +207,36 @@ def format_bytes(n):
         n /= 1000.0
 
 
-def check_network_size(sizes, dtype, name="layer_sizes"):
+def check_network_size(sizes, dtype, name="layer_sizes", float64_copies=0):
     """Refuse, before allocating anything, a network whose weights and gradients cannot fit
     in the memory that is free: building one holds each parameter four times (the layer's
     weights and gradients, then the flat store's) plus one float64 copy of the largest
-    weight matrix while it is drawn."""
+    weight matrix while it is drawn, and ``float64_copies`` float64 copies of every
+    parameter that the caller holds meanwhile (the estimators' scikit-learn-style initial
+    weights)."""
     n_params = sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
     largest = max(a * b for a, b in zip(sizes, sizes[1:]))
-    need = 4 * n_params * np.dtype(dtype).itemsize + 8 * largest
+    need = (4 * n_params * np.dtype(dtype).itemsize + 8 * largest
+            + 8 * float64_copies * n_params)
     free = available_memory()
     if free is not None and need > free:
         raise MemoryError(
             f"{name} {sizes}: {n_params:,} parameters need about {format_bytes(need)} to "
-            f"build in {np.dtype(dtype).name}, but this machine has {format_bytes(free)} "
-            f"free; choose smaller layers")
+            f"build in {np.dtype(dtype).name}, but only {format_bytes(free)} of memory is "
+            f"free for this process; choose smaller layers")
     return n_params
 
 
+#: How far below the dtype's largest number the weights' sum must stay, so that the weighted
+#: losses Σ w ℓ (ℓ up to about 10⁶) and their gradients stay finite.
+_WEIGHT_HEADROOM = 1e-6
+
+
 def check_sample_weight(sample_weight, n_samples, dtype):
-    """None, or a finite non-negative 1-D array of length ``n_samples`` with a positive sum."""
+    """None, or a finite non-negative 1-D array of length ``n_samples`` with a positive sum,
+    in ``dtype``, whose values that dtype's arithmetic can carry: none overflows it, none
+    (but zeros) falls below its smallest normal number (where the ratios between weights,
+    all that the mean loss sees, are lost), and their sum leaves room for Σ w ℓ."""
     if sample_weight is None:
         return None
     w = _as_numeric(sample_weight, "sample_weight")
@@ -207,13 +244,33 @@ def check_sample_weight(sample_weight, n_samples, dtype):
         w = np.full(n_samples, w)
     if w.shape != (n_samples,):
         raise ValueError(f"sample_weight must have shape ({n_samples},), got {w.shape}")
-    w = np.asarray(w, dtype=dtype)
-    _check_finite(w, "sample_weight")
+    _check_finite(w, "sample_weight")  # NaN or inf in the weights themselves
     if (w < 0).any():
         i = int(np.argmax(w < 0))
         raise ValueError(f"sample_weight must be non-negative: sample_weight[{i}] = {w[i]:g}")
-    if not w.sum() > 0:
+    given = w
+    with np.errstate(over="ignore", under="ignore"):
+        w = np.asarray(w, dtype=dtype)
+    info = np.finfo(w.dtype)
+    advice = ("scale the weights (with reduction='mean' only their ratios matter)"
+              + (", or use dtype='float64'" if w.dtype != np.float64 else ""))
+    if not np.isfinite(w).all():
+        i = int(np.argmax(~np.isfinite(w)))
+        raise ValueError(f"sample_weight[{i}] = {given[i]:g} overflows {w.dtype} (largest "
+                         f"{info.max:.3g}): {advice}")
+    lost = (given != 0) & (w < info.tiny)
+    if lost.any():
+        i = int(np.argmax(lost))
+        raise ValueError(f"sample_weight[{i}] = {given[i]:g} is below {w.dtype}'s smallest "
+                         f"normal number ({info.tiny:.3g}), where its ratio to the other "
+                         f"weights is lost: {advice}")
+    total = float(w.sum(dtype=np.float64))
+    if not total > 0:
         raise ValueError("sample_weight sums to zero")
+    if total > _WEIGHT_HEADROOM * float(info.max):
+        raise ValueError(f"sample_weight sums to {total:.3g}, too large for {w.dtype} "
+                         f"arithmetic: the weighted losses Σ w ℓ would overflow (largest "
+                         f"{info.max:.3g}); {advice}")
     return w
 
 

@@ -59,7 +59,8 @@ import zlib
 
 import numpy as np
 
-__all__ = ["Distributed", "DistributedError", "from_environment", "world_size", "abort_world"]
+__all__ = ["Distributed", "DistributedError", "from_environment", "world_size", "abort_world",
+           "begin_run"]
 
 #: Environment variables that MPI launchers set to the number of processes.
 _SIZE_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE", "PMIX_SIZE")
@@ -114,6 +115,44 @@ def _end_this_process():
     os.kill(os.getpid(), signal.SIGKILL)
 
 
+def _same(a, b):
+    """Whether two settings are equal (plain values: numbers, strings, lists, dicts)."""
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):  # e.g. arrays, whose == is elementwise
+        return False
+
+
+class _Described(str):
+    """A description shown as it is (not quoted) in the message."""
+
+    def __repr__(self):
+        return str(self)
+
+
+def _summary(value):
+    """A setting as compared: an array by its shape, dtype and CRC-32 (not its values)."""
+    if isinstance(value, np.ndarray):
+        data = (repr(value.tolist()).encode() if value.dtype.kind == "O"
+                else np.ascontiguousarray(value).view(np.uint8))
+        crc = zlib.crc32(data) if value.size else 0
+        return _Described(f"an array of shape {value.shape}, {value.dtype}, CRC-32 {crc:#010x}")
+    return value
+
+
+def begin_run(dist, settings, verbose=True):
+    """For a command: nothing outside ``mpiexec`` (``dist`` None); else
+    :meth:`Distributed.begin`: the same ``settings`` (options, data arrays) on every
+    process or an error naming what differs, and one line saying how the run is shared."""
+    if dist is not None:
+        dist.begin(settings, verbose)
+
+
+def _short(value, limit=90):
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def _import_mpi():
     try:
         from mpi4py import MPI
@@ -154,6 +193,7 @@ class Distributed:
         self.reduce_seconds, self.reduce_calls = 0.0, 0
         self._buffer = None
         self._step = ""
+        self._interrupted = False  # Ctrl-C seen here, not yet agreed on by every process
 
     @property
     def is_root(self):
@@ -219,6 +259,42 @@ class Distributed:
 
     def barrier(self):
         self._wait(self.comm.Ibarrier(), "a barrier")
+
+    # -- agreement on the run ---------------------------------------------------------------
+    def check_same_settings(self, settings, what="settings"):
+        """Raise :class:`DistributedError` on every process, naming each setting that
+        differs and its value on each process, unless every process was given the same
+        ``settings`` (a dict of picklable values: options, data shapes, checksums...).
+
+        One all-gather at the start of a run, instead of a run that ends in a timeout (a
+        different batch size: different numbers of steps) or in weights that differ (a
+        different seed, learning rate or number of epochs)."""
+        mine = {key: _summary(value) for key, value in settings.items()}
+        gathered = self.allgather_object(mine, f"the comparison of the {what}")
+        keys = sorted({key for one in gathered for key in one}, key=str)
+        missing = object()
+        differ = []
+        for key in keys:
+            values = [one.get(key, missing) for one in gathered]
+            if any(not _same(v, values[0]) for v in values[1:]):
+                shown = ", ".join(f"{'(none)' if v is missing else _short(v)} on process {r}"
+                                  for r, v in enumerate(values))
+                differ.append(f"{key}: {shown}")
+        if differ:
+            raise DistributedError(
+                f"the {self.size} processes were not given the same {what} "
+                f"({'; '.join(differ)}); start every process with the same options and data")
+
+    def begin(self, settings, verbose=True):
+        """The start of a command's run: :meth:`check_same_settings`, then, on process 0
+        when ``verbose``, one line saying that the run is data-parallel (with the global
+        batch when ``settings`` has a ``"batch_size"``)."""
+        self.check_same_settings(settings)
+        if verbose and self.is_root:
+            bs = settings.get("batch_size")
+            batch = "" if bs is None else \
+                f", global batch {self.size * bs} ({self.size} × {bs})"
+            print(f"data-parallel training over MPI: {self.size} processes{batch}", flush=True)
 
     # -- data -----------------------------------------------------------------------------
     def shard(self, *arrays, seed=0):
@@ -291,6 +367,10 @@ class Distributed:
         self._step = ""
         n = T.shape[0]
         bs = None if batch_size is None else check_int("batch_size", batch_size)
+        weights = zlib.crc32(np.ascontiguousarray(net.store.data).view(np.uint8))
+        self.check_same_settings({"batch_size": bs, "network": net.get_config(),
+                                  "weights (CRC-32)": hex(weights)},
+                                 "training settings")
         info = self.allgather(np.array([n, int(Tv is not None)], dtype=np.int64),
                               "the exchange of the shard sizes")
         sizes, with_val = info[:, 0], info[:, 1]
@@ -335,8 +415,8 @@ class Distributed:
         grad = net.store.grad
         P = grad.size
         buf = self._buffer
-        if buf is None or buf.size != P + 3 or buf.dtype != grad.dtype:
-            buf = self._buffer = np.empty(P + 3, dtype=grad.dtype)
+        if buf is None or buf.size != P + 4 or buf.dtype != grad.dtype:
+            buf = self._buffer = np.empty(P + 4, dtype=grad.dtype)
         mean = net.reduction == "mean"
         l2 = net.l2
         decayed = self._decayed(net) if l2 else ()
@@ -358,10 +438,14 @@ class Distributed:
                 buf[P] = data_J
             buf[P + 1] = count
             buf[P + 2] = n_local
+        buf[P + 3] = 1.0 if self._interrupted else 0.0  # Ctrl-C, agreed on at this step
         t0 = time.perf_counter()
         self.allreduce(buf, what="the gradient all-reduce")
         self.reduce_seconds += time.perf_counter() - t0
         self.reduce_calls += 1
+        if buf[P + 3] > 0:  # every process stops at this same step: no collective is left
+            self._interrupted = False  # waiting, the weights roll back alike everywhere
+            raise KeyboardInterrupt
         total = float(buf[P + 1])
         scale = (1.0 / total if total > 0 else 0.0) if mean else 1.0
         if scale == 1.0:
@@ -463,6 +547,7 @@ class Distributed:
         A divergence is decided on the reduced loss, the same everywhere: it is raised."""
         from .training import TrainingDiverged
 
+        previous = self._catch_interrupts()
         try:
             return fn(*args, **kwargs)
         except (TrainingDiverged, KeyboardInterrupt):
@@ -470,3 +555,28 @@ class Distributed:
         except Exception as exc:
             self.abort(f"training failed: {type(exc).__name__}: {exc}; ending the job")
             raise  # not reached: Abort ends the process
+        finally:
+            self._interrupted = False
+            if previous is not None:
+                import signal
+
+                signal.signal(signal.SIGINT, previous)
+
+    def _catch_interrupts(self):
+        """While training, Ctrl-C (which mpiexec passes to every process, each at its own
+        moment) only raises a flag; the next gradient all-reduce carries it, so that every
+        process stops at the same step, with no collective left pending (MPICH's "pending
+        references" at exit) and the same weights. A second Ctrl-C interrupts at once.
+        Returns the previous handler (None off the main thread, where none is set)."""
+        import signal
+        import threading
+
+        if threading.current_thread() is not threading.main_thread():
+            return None
+
+        def on_interrupt(signum, frame):
+            if self._interrupted:
+                raise KeyboardInterrupt
+            self._interrupted = True
+
+        return signal.signal(signal.SIGINT, on_interrupt)

@@ -10,7 +10,9 @@ Layout (format version 2):
   every array in the file;
 * ``layer{k}/{name}``: the parameters and buffers of layer ``k`` (1-based), e.g.
   ``layer1/W``, ``layer1/b``, ``layer2/running_mean``;
-* ``optimizer/{key}/{i}``: the optimizer's state arrays, when saved with it.
+* ``optimizer/{key}/{i}``: the optimizer's state arrays, when saved with it;
+* ``callbacks/{name}/{i}``: the arrays of a callback's state (EarlyStopping's best
+  weights), when saved with the optimizer.
 
 Files of format version 1 (Dense layers only; the digest covers the arrays, not the
 header) still load; their header is checked against the same schema.
@@ -377,6 +379,8 @@ _TRAINING = _Record({
                           extra=_SCALAR),
         "state": _Optional(_Record({}, extra=_SCALAR))})),
     "layer_states?": _List(_Optional(_Record({}, extra=_JSON)), max_len=10_000),
+    # the callbacks' counters (EarlyStopping's), their arrays as callbacks/{name}/{i}
+    "callbacks?": _Record({}, extra=_Record({"__arrays__": _COUNT}, extra=_JSON)),
 })
 
 #: The header of a format-2 file, field by field (``key?``: optional).
@@ -566,6 +570,12 @@ def _expected_arrays(meta):
                                    f"{len(shapes)} parameters")
                 for i in range(n):
                     expected[f"optimizer/{key}/{i}"] = shapes[i] if complete else None
+        for name, callback in (training.get("callbacks") or {}).items():
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,63}", name):
+                raise _Invalid(f"training.callbacks has the name {_show(name)}, not an "
+                               f"identifier")
+            for i in range(callback["__arrays__"]):  # shapes: checked by the callback
+                expected[f"callbacks/{name}/{i}"] = None
     return expected, complete
 
 
@@ -614,7 +624,7 @@ def _too_large(what, n, limit):
 
 
 _MEMBER = re.compile(r"__meta__|layer[1-9][0-9]{0,5}/[A-Za-z_][A-Za-z0-9_]{0,63}"
-                     r"|optimizer/[A-Za-z_][A-Za-z0-9_]{0,63}/(0|[1-9][0-9]{0,6})")
+                     r"|(optimizer|callbacks)/[A-Za-z_][A-Za-z0-9_]{0,63}/(0|[1-9][0-9]{0,6})")
 
 
 class _Member:
@@ -890,8 +900,9 @@ def load(path, max_bytes=None, device=None):
         The most bytes the file's arrays may declare (default: the environment variable
         ``DELTAPROP_MAX_MODEL_BYTES``, e.g. ``"8G"``, else 2 GiB). Checked against every
         array's declared shape before anything is allocated. The network built takes a
-        small multiple of it: its weights, their gradients and, while it is built, its
-        initial weights (about 3x the weights at the peak), plus the optimizer's state.
+        small multiple of it: its weights (read straight into the network, whose weights
+        are not drawn first: about 1.2x the weights at the peak) and, once it trains, their
+        gradients, plus the optimizer's state.
     device : {None, "cpu", "cuda", "cuda:N"} or Device
         Where to put the network (:meth:`~deltaprop.Sequential.to`); files are the same
         for every device, so a model trained on a GPU loads on a machine without one.
@@ -953,6 +964,13 @@ def _restore(net, meta, arrays):
                 layer.set_state(layer_state)
         net.train_state_ = {"optimizer": opt, "seed": training["seed"],
                             "epoch": training["epoch"], "schedule": schedule}
+        callbacks = training.get("callbacks")
+        if callbacks:
+            net.train_state_["callbacks"] = {
+                name: {**{k: v for k, v in state.items() if k != "__arrays__"},
+                       "arrays": [arrays[f"callbacks/{name}/{i}"]
+                                  for i in range(state["__arrays__"])]}
+                for name, state in callbacks.items()}
     return net
 
 
@@ -1001,7 +1019,22 @@ def _training_meta(net, arrays):
             "state": schedule.state_dict() if hasattr(schedule, "state_dict") else None,
         },
         "layer_states": [layer.get_state() for layer in net.layers],
+        **_callbacks_meta(state.get("callbacks"), arrays),
     }
+
+
+def _callbacks_meta(states, arrays):
+    """``{"callbacks": ...}`` for the header (the arrays go to ``arrays``), or ``{}``."""
+    if not states:
+        return {}
+    meta = {}
+    for name, state in states.items():
+        state = dict(state)
+        values = state.pop("arrays", None) or []
+        for i, a in enumerate(values):
+            arrays[f"callbacks/{name}/{i}"] = to_host(a)
+        meta[name] = {**state, "__arrays__": len(values)}
+    return {"callbacks": meta}
 
 
 _TMP_SUFFIX = ".tmp"

@@ -254,9 +254,13 @@ class Sequential:
                             f"(or pass X.toarray())")
         return X
 
-    def forward_sweep(self, X, training=False, keep=False):
+    def forward_sweep(self, X, training=False, keep=False, sample_weight=None):
         """``(z, y)``, the output layer's pre-activation and output, for a validated
-        ``X``; with ``keep`` every layer remembers what its backward step needs."""
+        ``X``; with ``keep`` every layer remembers what its backward step needs. In
+        training the layers are told the batch's ``sample_weight`` (batch statistics)."""
+        if training:
+            for layer in self.layers:
+                layer.weigh_batch(sample_weight)
         a = X
         for layer in self.layers[:-1]:
             a = layer.forward(a, training, keep)
@@ -274,7 +278,7 @@ class Sequential:
         """
         X, T = self.check_inputs(X, T)
         w = self.on_device(check_sample_weight(sample_weight, X.shape[0], self.dtype))
-        z, y = self.forward_sweep(X, training)
+        z, y = self.forward_sweep(X, training, sample_weight=w)
         return self.objective(self.loss_function.per_sample(z, y, T, self.output_activation), w)
 
     def gradients(self, X, T, sample_weight=None, *, training=False):
@@ -353,7 +357,7 @@ class Sequential:
         gradients land in the layers (``store.grad``). Returns ``J`` (``lazy``: see
         :meth:`objective`)."""
         layers = self.layers
-        z, y = self.forward_sweep(X, training, keep=True)
+        z, y = self.forward_sweep(X, training, keep=True, sample_weight=w)
         g, per_sample = self.output_delta(z, y, T, w)
         last = len(layers) - 1
         out = layers[last]
@@ -568,7 +572,8 @@ class Sequential:
 
     @classmethod
     def from_config(cls, config):
-        """A network (random weights) with the architecture of :meth:`get_config`."""
+        """A network with the architecture of :meth:`get_config`, its weights zero (nothing
+        is drawn: a model file fills them next)."""
         layers = [layer_from_config(spec, config["dtype"]) for spec in config["layers"]]
         net = cls.__new__(cls)
         Sequential.__init__(net, layers, loss=config["loss"], l2=config["l2"],

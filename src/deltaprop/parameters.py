@@ -91,7 +91,9 @@ class ParameterStore:
         for k, layer, name, value, g in entries:
             size, shape = value.size, value.shape
             data[pos:pos + size] = to_host(value).ravel()
-            grad[pos:pos + size] = to_host(g).ravel()
+            g = to_host(g)
+            if g.any():  # fresh zeros stay untouched pages (a network about to be loaded)
+                grad[pos:pos + size] = g.ravel()
             self.slots.append(Slot(k, name, pos, size, shape, name in layer.decayed))
             pos += size
         self.device = get_device(device)

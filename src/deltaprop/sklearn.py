@@ -49,7 +49,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
         'install it with: pip install "deltaprop[sklearn]"'
     ) from exc
 
-from ._validation import check_sample_weight
+from ._validation import check_network_size, check_sample_weight
 from .activations import ACTIVATIONS
 from .losses import get_loss
 from .constraints import (Boolean, Interval, Options, ParameterError, SequenceOf, StrOptions,
@@ -710,6 +710,9 @@ class _BaseMLP(BaseEstimator):
         factor = 2.0 if s["activation"] == "sigmoid" else 6.0
         initial = []
         sklearn_activation = s["activation"] in ("identity", "sigmoid", "tanh", "relu")
+        # Refused in MLP's words before anything is drawn (the initial weights are float64).
+        check_network_size(sizes, s["dtype"], name=f"{type(self).__name__}: layer sizes",
+                           float64_copies=1 if sklearn_activation else 0)
         for fan_in, fan_out in zip(sizes, sizes[1:]) if sklearn_activation else ():
             bound = np.sqrt(factor / (fan_in + fan_out))
             initial.append((rng.uniform(-bound, bound, (fan_in, fan_out)),
@@ -1104,13 +1107,16 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                  r"non-negative count targets; it differs from scikit-learn's half Poisson "
                  r"deviance by a constant."),
         "standardize_target": ("bool",
-                               "Train on the targets standardised to zero mean and unit "
-                               "variance (each output; the first fit's figures, kept by "
-                               "``partial_fit`` and warm starts), and scale the predictions "
-                               "back, so that targets in any units train alike. Not applied "
-                               'with ``loss="poisson"``. ``loss_curve_`` is then in the '
-                               "standardised units; ``score`` and ``predict`` are not. "
-                               "``False`` trains on ``y`` as scikit-learn does."),
+                               "``True``: train on the targets standardised to zero mean "
+                               "and unit variance (each output; the first fit's figures, "
+                               "kept by ``partial_fit`` and warm starts), and scale the "
+                               "predictions back, so that targets in any units train alike "
+                               "(much better with the default learning rate on targets "
+                               "far from unit scale; docs/sklearn.md has the measurements). "
+                               'Not applied with ``loss="poisson"``. ``loss_curve_`` is then '
+                               "in the standardised units; ``score`` and ``predict`` are not. "
+                               "The default ``False`` trains on ``y`` as scikit-learn does, so "
+                               "that the same parameters give scikit-learn's results."),
     },
     attributes={**_ATTRIBUTE_DOCS,
                 "out_activation_": ("str", '``"identity"``, or ``"exp"`` with ``"poisson"``.'),
@@ -1177,7 +1183,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
                  n_iter_no_change=10, max_fun=15000, loss="squared_error", optimizer=None,
-                 dtype=None, dropout=0.0, norm=None, device=None, standardize_target=True):
+                 dtype=None, dropout=0.0, norm=None, device=None, standardize_target=False):
         self.standardize_target = standardize_target
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,

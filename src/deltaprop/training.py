@@ -26,7 +26,7 @@ from . import kernels
 from ._validation import check_int, check_sample_weight, check_X, issparse
 from .constraints import (Boolean, Constraint, Interval, Options, SequenceOf,
                           validate_params)
-from .devices import to_host
+from .devices import device_of, to_host
 from .improvement import Improvement, mode_for
 from .optimizers import get_optimizer
 from .schedules import get_schedule
@@ -90,7 +90,8 @@ class History:
 
     def __repr__(self):
         last = {k: v[-1] for k, v in self.history.items() if v}
-        return f"History(epochs={len(self.epoch)}, last={last})"
+        stopped = ", interrupted: continue with fit(..., resume=True)" if self.interrupted else ""
+        return f"History(epochs={len(self.epoch)}{stopped}, last={last})"
 
     def plot(self, ax=None, path=None, title=None):
         """The learning curves (:func:`deltaprop.plots.learning_curves`): returns the Figure."""
@@ -116,9 +117,23 @@ class History:
 
 
 class Callback:
-    """Hooks called by :func:`fit`. Set ``self.trainer.stop_training = True`` to stop."""
+    """Hooks called by :func:`fit`. Set ``self.trainer.stop_training = True`` to stop.
+
+    A callback that counts across epochs (:class:`EarlyStopping`) returns its counters from
+    :meth:`state_dict`; the training state keeps them after each epoch (and model files
+    saved with the optimizer store them), and ``fit(..., resume=True)`` hands them back
+    to :meth:`load_state_dict` after ``on_train_begin``, so that a resumed run counts on.
+    """
 
     trainer = None
+
+    def state_dict(self):
+        """None (no state), or a dict of JSON-able values, with an optional ``"arrays"``:
+        a list of arrays of the network's dtype."""
+        return None
+
+    def load_state_dict(self, state):
+        pass
 
     def on_train_begin(self, logs=None):
         pass
@@ -191,8 +206,82 @@ class EarlyStopping(Callback):
             self.trainer.history.stopped_early = True
 
     def on_train_end(self, logs=None):
-        if self.restore_best and self.best_weights is not None:
+        # An interrupted run keeps the weights of its last epoch, from which it resumes.
+        if (self.restore_best and self.best_weights is not None
+                and not self.trainer.history.interrupted):
             self.trainer.restore_weights(self.best_weights)
+
+    def state_dict(self):
+        """The counters (best value, wait, best epoch) and, with ``restore_best``, the best
+        weights: the flat parameters, then each layer's buffers, as ``"arrays"``."""
+        imp, snap = self.improvement, self.best_weights
+        state = {"monitor": self.monitor, "mode": self.mode, "min_delta": self.min_delta,
+                 "best": None if imp.best is None else float(imp.best), "wait": int(imp.wait),
+                 "best_epoch": self.best_epoch, "best_states": None, "arrays": []}
+        if snap is not None:
+            state["best_states"] = snap["states"]
+            state["arrays"] = [snap["data"], *(v for layer in snap["buffers"]
+                                               for v in layer.values())]
+        return state
+
+    def load_state_dict(self, state):
+        """Go on counting from ``state`` (:meth:`state_dict`), when it watched the same
+        value the same way; the best weights must fit the network."""
+        if (state.get("monitor"), state.get("mode"), state.get("min_delta")) != (
+                self.monitor, self.mode, self.min_delta):
+            return  # another rule: it starts afresh
+        self.improvement.best, self.improvement.wait = state["best"], int(state["wait"])
+        self.best_epoch = state["best_epoch"]
+        arrays = list(state.get("arrays") or [])
+        if not (arrays and self.restore_best):
+            return
+        current = self.trainer.snapshot_weights()
+        shapes = [current["data"].shape] + [v.shape for layer in current["buffers"]
+                                            for v in layer.values()]
+        if [np.shape(a) for a in arrays] != shapes:
+            raise ValueError("the saved EarlyStopping best weights do not fit this network")
+        current["data"][...] = device_of(current["data"]).asarray(arrays[0])
+        rest = iter(arrays[1:])
+        for layer in current["buffers"]:
+            for name in layer:
+                layer[name][...] = device_of(layer[name]).asarray(next(rest))
+        current["states"] = state.get("best_states") or current["states"]
+        self.best_weights = current
+
+
+def _callback_states(callbacks):
+    """``{name: state}`` of the callbacks that have one (names: the class's, numbered
+    from the second of a class)."""
+    states, seen = {}, {}
+    for cb in callbacks:
+        state = cb.state_dict()
+        if state is None:
+            continue
+        name = type(cb).__name__
+        seen[name] = seen.get(name, 0) + 1
+        states[name if seen[name] == 1 else f"{name}_{seen[name]}"] = state
+    return states
+
+
+def _resume_callbacks(callbacks, saved):
+    """Hand each callback its state saved by :func:`_callback_states` (after
+    ``on_train_begin``)."""
+    if not saved:
+        return
+    seen = {}
+    for cb in callbacks:
+        name = type(cb).__name__
+        seen[name] = seen.get(name, 0) + 1
+        state = saved.get(name if seen[name] == 1 else f"{name}_{seen[name]}")
+        if state is not None:
+            cb.load_state_dict(state)
+
+
+def _record_callbacks(net, callbacks):
+    """Keep the callbacks' states in the training state (after a completed epoch)."""
+    states = _callback_states(callbacks)
+    if states:
+        net.train_state_["callbacks"] = states
 
 
 class ModelCheckpoint(Callback):
@@ -308,22 +397,50 @@ def _validation_split(X, T, labels, weights, fraction, seed):
     return (X[tr], T[tr], lab[0]), (X[va], T[va], lab[1]), None if weights is None else weights[tr]
 
 
+def l2_overflow(net):
+    """Why the L2 term cannot be computed at the network's weights, or None: ``λ/2 Σ‖W‖²``
+    overflows float64, or its gradient ``λ W`` the network's dtype."""
+    if not net.l2:
+        return None
+    store = net.store
+    decayed = [store.view(store.data, s) for s in store.slots if s.decay]
+    if not decayed:
+        return None
+    largest = max(float(abs(W).max()) for W in decayed)
+    with np.errstate(over="ignore"):
+        term = 0.5 * net.l2 * sum(float(np.vdot(W, W)) for W in decayed)
+    limit = float(np.finfo(net.dtype).max)
+    if math.isfinite(term) and net.l2 * largest <= limit:
+        return None
+    return (f"l2 = {net.l2:g} is too large: the L2 term (λ/2)Σ‖W‖² and its gradient λW "
+            f"overflow {net.dtype} (largest {limit:.3g}) with weights of up to {largest:.3g}; "
+            f"choose a much smaller l2 (alpha for the estimators; usual values are 1e-5 to "
+            f"1e-1)")
+
+
 def _diverged(J, epoch, b, opt, trainer, safe, history):
     """Raise TrainingDiverged for batch ``b`` of ``epoch``, after the rollback to ``safe``
-    (the start of the epoch) when there is one."""
+    (the start of the epoch) when there is one; the advice names the L2 term when it is
+    the one that overflows, else the learning rate."""
+    if safe is not None:
+        trainer.restore_weights(safe[0])
+        opt.load_state_dict(safe[1])
+    net = trainer.net
+    advice = l2_overflow(net) or "try a smaller learning rate"
+    if advice.startswith("try") and net.l2 * opt.lr > 2:  # |1 - lr·λ| > 1: the decay overshoots
+        advice = (f"the L2 term alone makes gradient steps diverge when lr·λ > 2 (here "
+                  f"{opt.lr:g} × {net.l2:g}): choose a smaller l2 or learning rate")
     if safe is None:
         raise TrainingDiverged(
             f"training diverged: the loss became {J} at epoch {epoch + 1}, "
             f"batch {b + 1} (learning rate {opt.lr:g}). With rollback=False "
             f"the weights were left as they are, before this batch's update; "
-            f"try a smaller learning rate.", history)
-    trainer.restore_weights(safe[0])
-    opt.load_state_dict(safe[1])
+            f"{advice}.", history)
     raise TrainingDiverged(
         f"training diverged: the loss became {J} at epoch {epoch + 1}, batch "
         f"{b + 1} (learning rate {opt.lr:g}). The weights and the optimizer "
         f"were restored to their state at the start of epoch {epoch + 1}; "
-        f"try a smaller learning rate.", history)
+        f"{advice}.", history)
 
 
 class _Pair(Constraint):
@@ -368,8 +485,12 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
         distributed.agree_classes(net, y)  # the classes of every process's labels
     T, labels = net.encode_targets(y, X.shape[0], fit=not resume and distributed is None)
     weights = check_sample_weight(sample_weight, X.shape[0], net.dtype)
+    overflow = l2_overflow(net)  # named now, not as a divergence "of the learning rate"
+    if overflow is not None:
+        raise ValueError(overflow)
 
     state = getattr(net, "train_state_", None)
+    saved_callbacks = (state or {}).get("callbacks") if resume else None
     if resume:
         if state is None:
             raise ValueError("resume=True, but this network has no saved training state "
@@ -409,7 +530,7 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
                              "...), not the full-batch L-BFGS")
         return _fit_full_batch(net, opt, (X, T, labels, weights), (Xv, Tv, labels_v),
                                start, epochs, list(callbacks), verbose, seed, schedule,
-                               rollback)
+                               rollback, saved_callbacks)
     n = n_global = X.shape[0]
     bs = n if batch_size is None else min(check_int("batch_size", batch_size), n)
     n_batches = math.ceil(n / bs)
@@ -457,6 +578,7 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
 
     for cb in callbacks:
         cb.on_train_begin({})
+    _resume_callbacks(callbacks, saved_callbacks)  # EarlyStopping counts on after a resume
     epoch = start
     try:
         for epoch in range(start, epochs):
@@ -538,6 +660,7 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
                 cb.on_epoch_end(epoch, logs)
             if distributed is not None:  # one process stopping stops them all
                 trainer.stop_training = distributed.any(trainer.stop_training)
+            _record_callbacks(net, callbacks)
             if trainer.stop_training:
                 break
     except KeyboardInterrupt:
@@ -551,9 +674,9 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
             history.drop_epoch(epoch)
         net.train_state_["epoch"] = epoch
         history.interrupted = True
-        if verbose and rollback:
+        if verbose and rollback:  # how to continue is the caller's to say (History's repr)
             print(f"\ninterrupted during epoch {epoch + 1}: the network holds its weights after "
-                  f"epoch {epoch}; continue with fit(..., resume=True)", flush=True)
+                  f"epoch {epoch}", flush=True)
         elif verbose:
             print(f"\ninterrupted during epoch {epoch + 1}; with rollback=False the network "
                   f"keeps the weights it had when interrupted", flush=True)
@@ -589,7 +712,7 @@ def _end_training(net, callbacks, history):
 
 
 def _fit_full_batch(net, opt, train, validation, start, epochs, callbacks, verbose, seed,
-                    schedule, rollback):
+                    schedule, rollback, saved_callbacks=None):
     """Train with a full-batch optimizer (:class:`deltaprop.optimizers.LBFGS`).
 
     The optimizer minimises ``J(theta)``: ``net.store.data[:] = theta``, then
@@ -658,6 +781,7 @@ def _fit_full_batch(net, opt, train, validation, start, epochs, callbacks, verbo
         progress.epoch_end(epoch[0], logs)
         for cb in callbacks:
             cb.on_epoch_end(epoch[0], logs)
+        _record_callbacks(net, callbacks)
         if safe is not None:
             trainer.snapshot_weights(into=safe)
         epoch[0] += 1
@@ -667,6 +791,7 @@ def _fit_full_batch(net, opt, train, validation, start, epochs, callbacks, verbo
 
     for cb in callbacks:
         cb.on_train_begin({})
+    _resume_callbacks(callbacks, saved_callbacks)
     try:
         result = opt.minimize(objective, params.data, epochs - start, iteration_end)
         if not trainer.stop_training:

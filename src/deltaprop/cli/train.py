@@ -36,7 +36,7 @@ from .data import (
     resolve,
     split_rows,
 )
-from .rundir import prepare_output_dir, resume_args, run_record
+from .rundir import interrupted_message, prepare_output_dir, resume_args
 from .tabular import fit_encoder, ignored_columns, load_training_table
 
 EXAMPLES_TRAIN = """\
@@ -161,6 +161,9 @@ def add_parser(sub):
                    help="output directory for model.npz, history.json and the plots "
                         "(learning_curve.png, gradient_norms.png, confusion_matrix.png; "
                         "default runs/DATA)")
+    t.add_argument("--overwrite", action="store_true",
+                   help="start a new run in --out even when it holds an interrupted run "
+                        "(whose checkpoint.npz is then discarded)")
     t.add_argument("--resume", metavar="DIR", default=None,
                    help="continue the interrupted run saved in DIR (its checkpoint.npz and "
                         "run.json); --epochs may raise the number of epochs")
@@ -184,7 +187,7 @@ def defaults():
 def cmd_train(args):
     import deltaprop as dp
 
-    from ..distributed import from_environment
+    from ..distributed import begin_run, from_environment
 
     dist = from_environment()  # under mpiexec -n K (K > 1): data-parallel, process 0 writes
     checkpoint = None
@@ -229,8 +232,6 @@ def cmd_train(args):
                        f"--device {args.device}, or choose a mini-batch optimizer (adam, sgd...)")
     out = Path(args.out) if args.out else Path("runs") / (key or Path(args.data).stem)
     root = dist is None or dist.is_root
-    if root:
-        prepare_output_dir(out)
     if checkpoint is not None:
         net = dp.load(checkpoint, device=device)
     else:
@@ -252,8 +253,9 @@ def cmd_train(args):
         stopper = dp.EarlyStopping(monitor="val_loss", patience=patience)
         callbacks.append(stopper)
 
-    if root:
-        (out / "run.json").write_text(json.dumps(run_record(args), indent=1))
+    begin_run(dist, {**vars(args), "X": X_train, "y": y_train}, verbose=not quiet)  # MPI
+    if root:  # refuses a new run over an interrupted one; writes run.json
+        prepare_output_dir(out, args)
     if not quiet:
         net.summary()
         print(f"data: {data.source}: {len(X_train)} training and {len(X_test)} test samples, "
@@ -286,9 +288,7 @@ def cmd_train(args):
     if history.interrupted:
         ckpt = out / "checkpoint.npz"
         net.save(ckpt, include_optimizer=True)
-        print(f"deltaprop train: interrupted after epoch {net.train_state_['epoch']}: "
-              f"{out / 'model.npz'} is unchanged; the run is saved in {ckpt}; continue it "
-              f"with: deltaprop train --resume {out}", file=sys.stderr)
+        print(interrupted_message(out, net.train_state_["epoch"]), file=sys.stderr)
         return 130
 
     test = scores(net, X_test, test_y, target_scaling)

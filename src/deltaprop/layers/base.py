@@ -14,6 +14,8 @@ A layer maps a batch whose rows are samples to another batch. It
 * may hold non-trainable state that a model file keeps (:meth:`Layer.buffers`: the
   running statistics of batch normalisation) and state that makes a run reproducible
   (:meth:`Layer.get_state`: a random generator);
+* is told the batch's sample weights before a training forward step
+  (:meth:`Layer.weigh_batch`; batch normalisation weights its statistics);
 * computes ``forward(x, training, keep)`` and ``backward(g)``: ``g`` is the gradient of
   the objective with respect to the layer's output; ``backward`` fills the parameter
   gradients and returns the gradient with respect to its input, the ``g`` of the layer
@@ -185,6 +187,11 @@ class Layer:
 
     def set_state(self, state):
         pass
+
+    def weigh_batch(self, sample_weight):
+        """The sample weights (None: all equal) of the batch that the next training forward
+        step sees. A layer whose training statistics are taken over the batch (BatchNorm)
+        weights them, so that a weight of 2 is a duplicated row; the others ignore them."""
 
     def cast(self, dtype):
         """Convert every array of the layer to ``dtype`` (the network repacks afterwards)."""

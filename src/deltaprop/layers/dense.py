@@ -46,6 +46,9 @@ class Dense(Layer):
         (:meth:`~deltaprop.activations.Activation.initial_weights`: Glorot-uniform for
         sigmoid/tanh/identity/softmax, He-normal for the ReLU family and GELU). Biases
         start at zero.
+    initialize : bool
+        False: the weights start at zero and nothing is drawn (a layer about to be filled,
+        e.g. from a model file, spends no memory on weights that are overwritten).
 
     Attributes
     ----------
@@ -73,14 +76,18 @@ class Dense(Layer):
     W = parameter("W", "Weights ``(n_in, n_out)``; assigning copies into the layer.")
     b = parameter("b", "Biases ``(n_out,)``; assigning copies into the layer.")
 
-    def __init__(self, n_in, n_out, activation="identity", dtype="float32", rng=None):
+    def __init__(self, n_in, n_out, activation="identity", dtype="float32", rng=None,
+                 initialize=True):
         n_in, n_out = check_int("n_in", n_in), check_int("n_out", n_out)
         self.activation: Activation = get_activation(activation)  # type: ignore[assignment]
         self.dtype = check_dtype(dtype)
-        rng = np.random.default_rng(rng)
-        self._W = self.activation.initial_weights(n_in, n_out, rng, self.dtype)
+        if initialize:
+            rng = np.random.default_rng(rng)
+            self._W = self.activation.initial_weights(n_in, n_out, rng, self.dtype)
+        else:
+            self._W = np.zeros((n_in, n_out), dtype=self.dtype)
         self._b = np.zeros(n_out, dtype=self.dtype)
-        self.grad_W = np.zeros_like(self._W)
+        self.grad_W = np.zeros(self._W.shape, dtype=self.dtype)  # untouched pages until used
         self.grad_b = np.zeros_like(self._b)
         self.forget()
 
@@ -202,7 +209,8 @@ class Dense(Layer):
     def from_config(cls, config, dtype):
         config = dict(config)
         activation = activation_from_config(config.pop("activation"))
-        return cls(config["n_in"], config["n_out"], activation, dtype=dtype, rng=0)
+        # filled from the model file next: nothing is drawn
+        return cls(config["n_in"], config["n_out"], activation, dtype=dtype, initialize=False)
 
     def __repr__(self):
         return f"Dense({self.n_in}, {self.n_out}, activation={self.activation.name!r})"

@@ -23,6 +23,19 @@ The backward step goes through the statistics. With ``ĝ = γ ⊙ g`` (``g = ∂
 
 the sums running over the batch (BatchNorm) or the features (LayerNorm). In evaluation
 BatchNorm's statistics are constants and ``∂J/∂x = ĝ / sqrt(running_var + ε)``.
+
+With sample weights ``w`` (``W = Σ w``), BatchNorm's statistics are weighted,
+``μ = Σ w x / W`` and ``σ² = Σ w (x − μ)² / W``, so that a weight of 2 is a duplicated row
+(and equal weights change nothing); the input gradient becomes
+
+.. math::
+
+    \frac{\partial J}{\partial x_i} = \frac{1}{\sqrt{\sigma^2 + \epsilon}}
+    \Bigl(\hat g_i - \frac{w_i}{W}\bigl(\textstyle\sum \hat g
+    + \hat x_i \sum \hat g \odot \hat x\bigr)\Bigr)
+
+(``w_i / W = 1/n`` gives the formula above). The running variance takes the unbiased
+correction of reliability weights, ``n_eff / (n_eff − 1)`` with ``n_eff = W² / Σ w²``.
 """
 
 from __future__ import annotations
@@ -118,6 +131,7 @@ class BatchNorm(_Normalization):
     kind = "batch_norm"
     buffer_names = ("running_mean", "running_var")
     min_training_batch = 2
+    sample_weight = None  # the batch's, set by weigh_batch before a training step
 
     def __init__(self, n_features, momentum=0.1, eps=1e-5, dtype="float32"):
         super().__init__(n_features, eps, dtype)
@@ -128,20 +142,40 @@ class BatchNorm(_Normalization):
         self.running_var = np.ones(self.n_features, dtype=self.dtype)
         self.training = False
 
+    def weigh_batch(self, sample_weight):
+        self.sample_weight = sample_weight
+
+    def forget(self):
+        super().forget()
+        self.sample_weight = None
+
     def _statistics(self, x, training):
-        """The batch mean and variance (updating the running averages) and ``x - mean``."""
+        """The batch mean and variance, weighted by the batch's sample weights (updating
+        the running averages), and ``x - mean``."""
         n = len(x)
         if n < 2:
             raise ValueError("BatchNorm needs at least 2 samples per batch in training, got 1 "
                              "(batch statistics of one sample are undefined)")
-        mean = x.mean(axis=0)
-        xc = x - mean
-        var = np.einsum("ij,ij->j", xc, xc) / n  # the biased batch variance
+        w = self.sample_weight
+        if w is not None and len(w) != n:
+            raise ValueError(f"BatchNorm was given {len(w)} sample weights for a batch of {n}")
+        if w is None:
+            mean = x.mean(axis=0)
+            xc = x - mean
+            var = np.einsum("ij,ij->j", xc, xc) / n  # the biased batch variance
+            correction = n / (n - 1)  # unbiased, as torch
+        else:
+            total = w.sum()
+            mean = (w @ x) / total
+            xc = x - mean
+            var = (w @ (xc * xc)) / total
+            n_eff = float(total) ** 2 / float(w @ w)  # Kish's effective sample size
+            correction = n_eff / (n_eff - 1) if n_eff > 1 else 1.0
         m = self.momentum
         self.running_mean *= 1.0 - m
         self.running_mean += m * mean
         self.running_var *= 1.0 - m
-        self.running_var += (m * n / (n - 1)) * var  # unbiased, as torch
+        self.running_var += (m * correction) * var
         return mean, var, xc
 
     def forward(self, x, training=False, keep=False):
@@ -170,11 +204,19 @@ class BatchNorm(_Normalization):
             return g * scale  # the running statistics are constants
         # The module docstring's formula; over the batch Σ ĝ = γ ∂J/∂β and
         # Σ ĝ ⊙ x̂ = γ ∂J/∂γ, so no further pass is needed for them.
-        n = len(g)
-        dx = g * n
-        dx -= self.grad_beta
-        dx -= self.x_hat * self.grad_gamma
-        dx *= scale / n
+        w = self.sample_weight
+        if w is None:
+            n = len(g)
+            dx = g * n
+            dx -= self.grad_beta
+            dx -= self.x_hat * self.grad_gamma
+            dx *= scale / n
+            return dx
+        dx = self.x_hat * self.grad_gamma                 # x̂ Σ ĝ x̂ / γ
+        dx += self.grad_beta                              # + Σ ĝ / γ
+        dx *= (w / w.sum())[:, None]                      # × w_i / W
+        np.subtract(g, dx, out=dx)                        # g − ...
+        dx *= scale                                       # × γ / σ
         return dx
 
     def onnx_nodes(self, graph, x):

@@ -1,0 +1,115 @@
+"""``predict -o``: the file follows the model files' rules (issue 26, item 4): a new file
+gets the umask's mode, an existing one keeps its mode, a symbolic link is written through
+(the link stays), and a directory gives one clear line."""
+
+import os
+import stat
+
+import numpy as np
+import pytest
+
+import deltaprop as dp
+from deltaprop import cli
+
+pytestmark = pytest.mark.skipif(os.name == "nt", reason="POSIX modes and links")
+
+
+@pytest.fixture(scope="module")
+def model_and_rows(tmp_path_factory):
+    here = tmp_path_factory.mktemp("predict")
+    X, _ = dp.datasets.load_iris()
+    header = ",".join(dp.datasets.dataset_info("iris")["feature_names"])
+    np.savetxt(here / "in.csv", X[:5], delimiter=",", header=header, comments="", fmt="%g")
+    cwd = os.getcwd()
+    os.chdir(here)
+    try:
+        assert cli.main(["train", "iris", "--epochs", "1", "--out", "run", "-q"]) == 0
+    finally:
+        os.chdir(cwd)
+    return here / "run" / "model.npz", here / "in.csv"
+
+
+def predict(model_and_rows, out):
+    model, rows = model_and_rows
+    return cli.main(["predict", str(model), str(rows), "-o", str(out)])
+
+
+def _mode(path):
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_a_new_file_gets_the_umasks_mode(model_and_rows, tmp_path):
+    old = os.umask(0o022)
+    try:
+        assert predict(model_and_rows, tmp_path / "a.csv") == 0
+        os.umask(0o002)
+        assert predict(model_and_rows, tmp_path / "b.csv") == 0
+    finally:
+        os.umask(old)
+    assert _mode(tmp_path / "a.csv") == 0o644
+    assert _mode(tmp_path / "b.csv") == 0o664
+
+
+def test_an_existing_file_keeps_its_mode(model_and_rows, tmp_path):
+    out = tmp_path / "shared.csv"
+    out.write_text("old\n")
+    os.chmod(out, 0o664)
+    assert predict(model_and_rows, out) == 0
+    assert _mode(out) == 0o664
+    assert out.read_text().startswith("prediction")
+
+
+def test_a_link_is_written_through_and_stays_a_link(model_and_rows, tmp_path):
+    (tmp_path / "real").mkdir()
+    target = tmp_path / "real" / "pred.csv"
+    target.write_text("old\n")
+    os.chmod(target, 0o640)
+    link = tmp_path / "link.csv"
+    link.symlink_to(target)
+    assert predict(model_and_rows, link) == 0
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert target.read_text().startswith("prediction") and _mode(target) == 0o640
+    assert not [p for p in (tmp_path / "real").iterdir() if p.name != "pred.csv"]
+    # a link to a file not yet there creates it, as the shell's > does
+    dangling = tmp_path / "later.csv"
+    dangling.symlink_to(tmp_path / "real" / "new.csv")
+    assert predict(model_and_rows, dangling) == 0
+    assert dangling.is_symlink() and (tmp_path / "real" / "new.csv").is_file()
+
+
+def test_a_link_to_the_model_is_refused(model_and_rows, tmp_path, capsys):
+    model, _ = model_and_rows
+    link = tmp_path / "m.csv"
+    link.symlink_to(model)
+    before = model.read_bytes()
+    assert predict(model_and_rows, link) == 2
+    assert "would overwrite the model" in capsys.readouterr().err
+    assert model.read_bytes() == before
+
+
+@pytest.mark.parametrize("name, words", [
+    (".", "it is a directory; name a file"),
+    ("missing/p.csv", "the directory"),
+])
+def test_a_path_that_cannot_be_a_file_gives_one_clear_line(model_and_rows, tmp_path, capsys,
+                                                          name, words):
+    out = tmp_path / name
+    assert predict(model_and_rows, out) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("deltaprop predict: error: cannot write ")
+    assert words in err[0] and ".tmp" not in err[0] and "Errno" not in err[0], err
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_an_unwritable_directory_gives_one_clear_line(model_and_rows, tmp_path, capsys):
+    if os.geteuid() == 0:
+        pytest.skip("root writes anywhere")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    os.chmod(locked, 0o500)
+    try:
+        assert predict(model_and_rows, locked / "p.csv") == 2
+    finally:
+        os.chmod(locked, 0o700)
+    err = capsys.readouterr().err
+    assert "Permission denied" in err and ".tmp" not in err
