@@ -61,7 +61,7 @@ def missing_spellings() -> list[str]:
     """Every spelling of a missing-value marker (:data:`~deltaprop.datasets.base.MISSING`)
     in any mix of upper and lower case (``NA``, ``Na``, ``nA``, ``na``...): what an exported
     graph, which has no case folding for a ``[N, 1]`` column, matches as missing."""
-    spellings = set()
+    spellings: set[str] = set()
     for word in sorted(MISSING):
         letters = [(c.lower(), c.upper()) if c.isalpha() else (c,) for c in word]
         spellings.update("".join(p) for p in itertools.product(*letters))
