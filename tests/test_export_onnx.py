@@ -306,7 +306,10 @@ def test_cli_regression_export_returns_the_targets_units(tmp_path, monkeypatch):
     assert main(["predict", "run/model.npz", "houses.csv", "-o", "pred.csv"]) == 0
     _, rows = read_csv("pred.csv")
     predicted = np.array([float(r[0]) for r in rows])
-    outputs = run(onnx.load("run/model.onnx"), X.astype(np.float32))
+    s = session(onnx.load("run/model.onnx"))  # a CSV model takes its columns by name
+    assert [i.name for i in s.get_inputs()] == ["rooms", "age", "dist"]
+    feed = {name: X[:, [j]].astype(np.float32) for j, name in enumerate(["rooms", "age", "dist"])}
+    outputs = dict(zip(["variable"], s.run(None, feed)))
     assert np.abs(predicted).mean() > 100  # in dollars, not standardised units
     np.testing.assert_allclose(outputs["variable"][:, 0], predicted, rtol=1e-5)
 

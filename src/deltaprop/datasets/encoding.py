@@ -23,13 +23,24 @@ The rules, in one place:
 * **Identifiers**: a text column whose values are nearly all distinct (a name, an ID: at
   least 90 % of its rows and more than 20 values) is not a feature; it is left out and
   named in ``excluded_``, with the hint to drop it or pass it through predictions.
+
+Each column also writes the nodes it becomes in an exported ONNX graph
+(``onnx_nodes(graph, x)``, from the column as a graph input ``[N, 1]``), and
+:meth:`TableEncoder.onnx_inputs` only composes them, as ``transform`` does: a boolean's and a
+category's encoding is one small table, :meth:`CategoricalColumn.state_matrix` (a row for
+each level, for a missing value and for an unseen one), which ``transform`` indexes by each
+value's row and the graph multiplies by the value's one-hot row; a number's imputation and
+scaling are ``Where``, ``Sub`` and ``Div`` in float64, as here.
 """
 
 from __future__ import annotations
 
+import itertools
+import json
+
 import numpy as np
 
-from .base import DatasetError, is_number
+from .base import MISSING, DatasetError, is_number
 from .table import Table, infer_kind
 
 #: Spellings of a true value, for the order of a boolean's two levels (false, true).
@@ -44,6 +55,17 @@ NUMERIC_SHARE = 0.9
 
 def _suffix(name, what):
     return f"{name}={what}"
+
+
+def missing_spellings() -> list[str]:
+    """Every spelling of a missing-value marker (:data:`~deltaprop.datasets.base.MISSING`)
+    in any mix of upper and lower case (``NA``, ``Na``, ``nA``, ``na``...): what an exported
+    graph, which has no case folding for a ``[N, 1]`` column, matches as missing."""
+    spellings: set[str] = set()
+    for word in sorted(MISSING):
+        letters = [(c.lower(), c.upper()) if c.isalpha() else (c,) for c in word]
+        spellings.update("".join(p) for p in itertools.product(*letters))
+    return sorted(spellings)
 
 
 class _ColumnBase:
@@ -69,6 +91,21 @@ class _ColumnBase:
     def describe(self) -> str:
         """One line: the column's kind, encoding, scaling and imputation."""
         raise NotImplementedError  # pragma: no cover
+
+    # -- the exported graph ----------------------------------------------------------------
+    def onnx_type(self, graph):
+        """The ``TensorProto`` element type the column takes in an exported graph: numbers
+        in the graph's dtype (``NaN``: missing)."""
+        return graph.elem_type
+
+    def onnx_input(self, graph):
+        """Declare the column as the graph input ``name``, ``[N, 1]``; returns its name."""
+        return graph.input(self.name, self.onnx_type(graph), [None, 1])
+
+    def onnx_nodes(self, graph, x):  # pragma: no cover - each kind writes its own
+        """The nodes that encode the column ``x`` ``[N, 1]``; returns the name of its
+        float64 block ``[N, len(feature_names)]``."""
+        raise NotImplementedError
 
 
 class NumericColumn(_ColumnBase):
@@ -118,8 +155,105 @@ class NumericColumn(_ColumnBase):
                              f"and scale > 0")
         return self
 
+    def onnx_nodes(self, graph, x):
+        """``(x or fill − mean) / scale`` in float64 (``Where``, ``Sub``, ``Div``), and the
+        indicator ``IsNaN(x)`` when the column has one."""
+        double = graph.TensorProto.DOUBLE
+        if graph.dtype != np.float64:
+            x = graph.node("Cast", [x], to=double)
+        missing = graph.node("IsNaN", [x])
+        filled = graph.node("Where", [missing, graph.constant(self.fill, "fill", np.float64), x])
+        centred = graph.node("Sub", [filled, graph.constant(self.mean, "mean", np.float64)])
+        z = graph.node("Div", [centred, graph.constant(self.scale, "scale", np.float64)])
+        if not self.indicator:
+            return z
+        return graph.node("Concat", [z, graph.node("Cast", [missing], to=double)], axis=1)
 
-class BooleanColumn(_ColumnBase):
+
+class _CodedColumn(_ColumnBase):
+    """A column of levels (boolean, categorical): each value is one of the rows of
+    :meth:`state_matrix` (a key, missing, unseen), and its encoding is that row."""
+
+    levels: list[str]
+
+    @property
+    def keys(self) -> list[str]:
+        """The values that have a row of their own, in the rows' order."""
+        return list(self.levels)
+
+    def state_matrix(self) -> np.ndarray:  # pragma: no cover - each kind has its own
+        """``(len(keys) + 2, features)``: the encoding of each key, then of a missing value,
+        then of an unseen one."""
+        raise NotImplementedError
+
+    def codes(self, table):
+        """Each row's row of :meth:`state_matrix`, and the masks of the missing and the
+        unseen values."""
+        values = table.text(self.name).tolist()
+        keys = self.keys
+        index = {key: k for k, key in enumerate(keys)}
+        missing_row, unseen_row = len(keys), len(keys) + 1
+        codes = np.array([missing_row if v is None else index.get(v, unseen_row)
+                          for v in values], dtype=np.intp)
+        return codes, codes == missing_row, codes == unseen_row
+
+    def transform(self, table):
+        codes, missing, unknown = self.codes(table)
+        return self.state_matrix()[codes], missing, unknown
+
+    def numeric_levels(self) -> bool:
+        """Whether every key is a number (a numeric column read as categories, a 0/1
+        column): the exported graph then takes numbers, as the table has them."""
+        return all(is_number(key) for key in self.keys)
+
+    def onnx_type(self, graph):
+        """Numbers in the graph's dtype when every level is one, else strings."""
+        return graph.elem_type if self.numeric_levels() else graph.TensorProto.STRING
+
+    def onnx_nodes(self, graph, x):
+        """The one-hot row of each value over ``[keys, missing, unseen]`` (float64), times
+        :meth:`state_matrix`."""
+        rows = self.onnx_rows(graph, x)
+        return graph.node("MatMul", [rows, graph.constant(self.state_matrix(), "encoding",
+                                                          np.float64)])
+
+    def onnx_rows(self, graph, x):
+        """``[N, len(keys) + 2]`` float64: 1 in each value's row of :meth:`state_matrix`.
+
+        Text: one ``LabelEncoder`` (``ai.onnx.ml``) from each key, and from each spelling
+        of a missing value (:func:`missing_spellings`), to its row, anything else to the
+        unseen row; then ``Equal`` against the rows' numbers. Numbers: ``Equal`` against
+        the keys, ``IsNaN`` for a missing value, and the unseen row where neither holds.
+        """
+        keys, double = self.keys, graph.TensorProto.DOUBLE
+        n = len(keys)
+        if self.onnx_type(graph) == graph.TensorProto.STRING:
+            spellings = [m for m in missing_spellings() if m not in set(keys)]
+            code = graph.node("LabelEncoder", [x], domain="ai.onnx.ml",
+                              keys_strings=keys + spellings,
+                              values_int64s=list(range(n)) + [n] * len(spellings),
+                              default_int64=n + 1)
+            one_hot = graph.node("Equal", [code, graph.constant(np.arange(n + 2), "rows",
+                                                                np.int64)])
+            return graph.node("Cast", [one_hot], to=double)
+        numbers = np.array([float(key) for key in keys], dtype=graph.dtype)
+        _, first, count = np.unique(numbers, return_index=True, return_counts=True)
+        if (count > 1).any():
+            same = [key for key, v in zip(keys, numbers) if v == numbers[first[count > 1][0]]]
+            raise ValueError(f"column {self.name!r}: the levels {same[0]} and {same[1]} are "
+                             f"the same {graph.dtype} number, which a {graph.dtype} graph "
+                             f"cannot tell apart (a float64 model can: train --dtype float64)")
+        matches = graph.node("Cast", [graph.node("Equal", [x, graph.constant(numbers, "levels")])],
+                             to=double)
+        missing = graph.node("Cast", [graph.node("IsNaN", [x])], to=double)
+        known = graph.node("ReduceSum", [matches, graph.constant(np.array([1]), "axis",
+                                                                 np.int64)], keepdims=1)
+        unseen = graph.node("Sub", [graph.node("Sub", [graph.constant(1.0, "one", np.float64),
+                                                       known]), missing])
+        return graph.node("Concat", [matches, missing, unseen], axis=1)
+
+
+class BooleanColumn(_CodedColumn):
     """Two values as 0 and 1 (the second of ``levels`` is 1: yes, true, 1... when the
     values are such words, else the later one in sorted order); not scaled."""
 
@@ -141,14 +275,10 @@ class BooleanColumn(_ColumnBase):
         self.indicator = len(present) < len(values)
         return self
 
-    def transform(self, table):
-        values = table.text(self.name).tolist()
-        missing = np.array([v is None for v in values])
-        unknown = np.array([v is not None and v not in self.levels for v in values])
-        codes = np.array([1.0 if v == self.levels[1] else 0.0 for v in values])
-        codes[missing] = self.fill
-        codes[unknown] = self.mean
-        return self._with_indicator(codes[:, None], missing), missing, unknown
+    def state_matrix(self):
+        """``[0, 1, fill, mean]`` (the two levels, missing, unseen), and the indicator."""
+        value = np.array([[0.0], [1.0], [self.fill], [self.mean]])
+        return self._with_indicator(value, np.array([False, False, True, False]))
 
     def _names(self):
         return [_suffix(self.name, self.levels[1])]
@@ -172,7 +302,7 @@ class BooleanColumn(_ColumnBase):
         return self
 
 
-class CategoricalColumn(_ColumnBase):
+class CategoricalColumn(_CodedColumn):
     """One-hot over the training rows' levels (the ``max_levels - 1`` most frequent and
     one ``(other)`` column when there are more); not scaled. A missing value is a level of
     its own: zeros, and the indicator column."""
@@ -195,24 +325,20 @@ class CategoricalColumn(_ColumnBase):
         self.indicator = len(values) < len(table)
         return self
 
-    def transform(self, table):
-        values = table.text(self.name).tolist()
-        index = {level: j for j, level in enumerate(self.levels)}
-        if self.other:
-            index.update({level: len(self.levels) for level in self.other})
-        width = len(self.levels) + bool(self.other)
-        block = np.zeros((len(values), width))
-        missing = np.array([v is None for v in values])
-        unknown = np.zeros(len(values), dtype=bool)
-        for i, v in enumerate(values):
-            if v is None:
-                continue
-            j = index.get(v)
-            if j is None:
-                unknown[i] = True
-            else:
-                block[i, j] = 1.0
-        return self._with_indicator(block, missing), missing, unknown
+    @property
+    def keys(self):
+        return list(self.levels) + list(self.other)
+
+    def state_matrix(self):
+        """One-hot over the levels (a pooled level: the ``(other)`` column), zeros for a
+        missing and an unseen value, and the indicator."""
+        n, width = len(self.levels), len(self.levels) + bool(self.other)
+        one_hot = np.zeros((n + len(self.other) + 2, width))
+        one_hot[np.arange(n), np.arange(n)] = 1.0
+        one_hot[n:n + len(self.other), width - 1] = 1.0
+        missing = np.zeros(len(one_hot), dtype=bool)
+        missing[-2] = True
+        return self._with_indicator(one_hot, missing)
 
     def _names(self):
         return [_suffix(self.name, level) for level in self.levels] + (
@@ -462,5 +588,27 @@ class TableEncoder:
         """One line a column: its kind, encoding, scaling and imputation."""
         self._check_fitted()
         return [c.describe() for c in self.columns_]
+
+    # -- the exported graph -----------------------------------------------------------------
+    def onnx_inputs(self, graph):
+        """The columns as named inputs of an ONNX graph and the nodes that encode them; returns
+        the name of the encoded matrix ``[N, features]`` in the graph's dtype.
+
+        ``graph`` is a :class:`deltaprop.export.onnx.GraphBuilder`. Each column is an input
+        ``[N, 1]`` named after it (numbers in the graph's dtype, ``NaN`` where missing; text
+        as strings), encoded by its own ``onnx_nodes`` in float64, the blocks concatenated
+        in :meth:`get_feature_names_out`'s order and cast once to the graph's dtype, as
+        ``transform`` followed by ``predict`` does. The model's metadata gets ``columns``:
+        each input's name, kind and type (JSON).
+        """
+        self._check_fitted()
+        inputs = [c.onnx_input(graph) for c in self.columns_]  # named before any node
+        blocks = [c.onnx_nodes(graph, x) for c, x in zip(self.columns_, inputs)]
+        x = graph.node("Concat", blocks, axis=1) if len(blocks) > 1 else blocks[0]
+        graph.metadata["columns"] = json.dumps([
+            {"name": c.name, "kind": c.kind,
+             "type": "string" if c.onnx_type(graph) == graph.TensorProto.STRING
+             else str(graph.dtype)} for c in self.columns_])
+        return x if graph.dtype == np.float64 else graph.node("Cast", [x], to=graph.elem_type)
 
 

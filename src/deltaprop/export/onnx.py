@@ -8,13 +8,16 @@ nothing for ``Dropout``, ``BatchNormalization`` with the running statistics,
 ``LayerNormalization``). This module only builds the graph around them, in three stages:
 
 1. **Inputs** (:func:`feature_inputs`): declare the graph's inputs and return the name of
-   the float matrix ``(N, n_inputs)`` the first layer takes. By default one input ``X`` in
+   the float matrix ``(N, n_inputs)`` the first layer takes. A model trained on a table
+   (its data contract, ``net.data_info_["columns"]``) takes the table's columns by name and
+   encodes them as the file records: each column writes its own nodes
+   (:meth:`TableEncoder.onnx_inputs <deltaprop.datasets.encoding.TableEncoder.onnx_inputs>`:
+   imputation, indicators, one-hot, booleans, scaling). Any other takes one input ``X`` in
    the network's dtype, then the standardisation ``deltaprop train`` recorded
-   (``net.preprocessing_``: ``Sub``, ``Div``). *This is the extension point for a model's
-   data contract*: another stage, a function ``inputs(graph, net) -> name`` that declares
-   the table's columns as named inputs (``graph.input``) and writes the nodes that make the
-   matrix from them (imputation, one-hot encoding, scaling; nodes of the ``ai.onnx.ml``
-   domain are at hand: ``graph.node(op, inputs, domain="ai.onnx.ml", ...)``), is passed as
+   (``net.preprocessing_``: ``Sub``, ``Div``). Another stage, a function
+   ``inputs(graph, net) -> name`` that declares inputs (``graph.input``) and writes the
+   nodes that make the matrix from them (nodes of the ``ai.onnx.ml`` domain are at hand:
+   ``graph.node(op, inputs, domain="ai.onnx.ml", ...)``), is passed as
    ``to_onnx(net, inputs=...)``; the layers and the head do not change.
 2. **Layers** (:func:`layer_nodes`): each layer's own nodes, in order.
 3. **Head** (:data:`HEADS`, by the network's task): the outputs skl2onnx gives the same
@@ -27,7 +30,8 @@ nothing for ``Dropout``, ``BatchNormalization`` with the running statistics,
 :func:`network_graph` gives stages 2 and 3 as nodes and initializers for another graph (the
 skl2onnx converters of :mod:`deltaprop.export.sklearn_onnx` use it). The model carries the
 feature names, the class labels, the task and deltaprop's version in its
-``metadata_props``. Needs the ``onnx`` extra (``pip install 'deltaprop[onnx]'``).
+``metadata_props``, and for a table its input columns (name, kind, type) and the rule for
+missing values it was trained with. Needs the ``onnx`` extra (``pip install 'deltaprop[onnx]'``).
 """
 
 from __future__ import annotations
@@ -103,14 +107,23 @@ class GraphBuilder:
         self.inputs: list = []
         self.outputs: list = []
         self.counts: dict[str, int] = {}
+        self.taken: set[str] = set()
         self.domains: set[str] = set()
+        #: ``metadata_props`` that a stage adds (the input stage of a data contract: its
+        #: columns), beside those of :func:`metadata`.
+        self.metadata: dict[str, str] = {}
         self.unique_name = unique_name or self.count_name
         self.unique_node_name = unique_node_name or (lambda hint: self.count_name(f"{hint}_op"))
 
     def count_name(self, hint):
-        """``hint_n``, the ``n``-th name asked for with this hint."""
-        n = self.counts[hint] = self.counts.get(hint, 0) + 1
-        return f"{hint}_{n}"
+        """``hint_n``, the ``n``-th name asked for with this hint (skipping a name already
+        given, such as an input's)."""
+        while True:
+            n = self.counts[hint] = self.counts.get(hint, 0) + 1
+            name = f"{hint}_{n}"
+            if name not in self.taken:
+                self.taken.add(name)
+                return name
 
     def node(self, op_type, inputs, *, output=None, domain="", **attributes):
         """Add one node ``op_type(inputs)`` with its attributes; returns the name of its
@@ -162,13 +175,20 @@ class GraphBuilder:
 
     def input(self, name, elem_type, shape):
         """Declare a graph input (``None`` in ``shape`` for the number of rows); returns
-        ``name``."""
+        ``name``. Declare the inputs before the nodes: a node's generated name never takes
+        an input's."""
+        if name in self.taken:
+            raise ValueError(f"the graph already has a tensor named {name!r}")
+        self.taken.add(name)
         self.inputs.append(self.helper.make_tensor_value_info(name, elem_type, shape))
         return name
 
     def output(self, name, tensor, elem_type, shape):
         """Declare the graph output ``name``, the value of ``tensor`` (through an Identity
         node when the names differ)."""
+        if any(i.name == name for i in self.inputs):
+            raise ValueError(f"the input {name!r} has the name of the graph's output {name!r}: "
+                             f"an ONNX graph cannot have both (rename the column)")
         if tensor != name:
             self.node("Identity", [tensor], output=name)
         self.outputs.append(self.helper.make_tensor_value_info(name, elem_type, shape))
@@ -186,8 +206,9 @@ class GraphBuilder:
                                   producer_version=__version__, doc_string=doc_string)
         # the oldest IR that holds the opset: the widest choice of runtimes
         model.ir_version = helper.find_min_ir_version_for(opsets)
-        if metadata:
-            helper.set_model_props(model, metadata)
+        props = {**self.metadata, **(metadata or {})}
+        if props:
+            helper.set_model_props(model, props)
         return model
 
 
@@ -208,14 +229,23 @@ def standardize_nodes(graph, net, x):
 
 
 def feature_inputs(graph, net):
-    """The default input stage: one input ``X``, ``(N, n_inputs)`` in the network's dtype,
-    standardised as recorded (:func:`standardize_nodes`); returns the name of the matrix
-    the first layer takes.
+    """The default input stage; returns the name of the matrix the first layer takes.
 
-    Another input stage (a model's data contract: named columns, imputation, one-hot
-    encoding) is a function with this signature, passed to :func:`to_onnx` as
+    A model trained on a table (``net.data_info_["columns"]``, the data contract of
+    ``deltaprop train FILE.csv``) takes the table's columns by name, each ``[N, 1]``, and
+    encodes them as the file records (:meth:`TableEncoder.onnx_inputs
+    <deltaprop.datasets.encoding.TableEncoder.onnx_inputs>`: each column writes its own
+    nodes). Any other takes one input ``X``, ``(N, n_inputs)`` in the network's dtype,
+    standardised as recorded (:func:`standardize_nodes`).
+
+    Another input stage is a function with this signature, passed to :func:`to_onnx` as
     ``inputs``.
     """
+    columns = (getattr(net, "data_info_", None) or {}).get("columns")
+    if columns:
+        from ..datasets.encoding import TableEncoder
+
+        return TableEncoder.from_state(columns).onnx_inputs(graph)
     x = graph.input("X", graph.elem_type, [None, net.n_inputs])
     return standardize_nodes(graph, net, x)
 
@@ -329,7 +359,8 @@ def network_graph(net, input_name, graph=None, *, classes=None, target_scaling=N
 
 def metadata(net, classes=None):
     """The model's ``metadata_props``: deltaprop's version, the task, the dtype, the feature
-    and target names when known, the class labels of a classifier (JSON lists)."""
+    and target names when known, the rule for missing values of a table, the class labels
+    of a classifier (JSON lists). The input stage adds its own (a table's ``columns``)."""
     from .. import __version__
 
     info = getattr(net, "data_info_", None) or {}
@@ -338,6 +369,10 @@ def metadata(net, classes=None):
         props["feature_names"] = json.dumps(list(info["feature_names"]))
     if info.get("target_name"):
         props["target_name"] = str(info["target_name"])
+    if info.get("targets"):
+        props["targets"] = json.dumps(list(info["targets"]))
+    if info.get("missing"):
+        props["missing"] = str(info["missing"])
     if net.task != "regression":
         props["classes"] = json.dumps(np.asarray(net.classes if classes is None
                                                  else classes).tolist())
