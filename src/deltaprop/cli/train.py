@@ -199,32 +199,17 @@ def cmd_train(args):
                        f"CPU; train on one GPU without mpiexec, or drop --device")
     if args.data is None:
         args.data = "digits"
-    hidden = [128] if args.hidden is None else [n for item in args.hidden for n in item]
     quiet = args.quiet or args.json or (dist is not None and not dist.is_root)
     key, path = resolve(args.data)
     check_applicable(args, key, "train")
     d = _training_data(args, key, path, quiet)
     task, classification = d.task, d.task == "classification"
-    data, split, target_scaling = d.data, d.split, d.target_scaling
+    data, target_scaling = d.data, d.target_scaling
     X_train, y_train, X_test, y_test = d.X_train, d.y_train, d.X_test, d.y_test
     if args.plot_boundary and not (classification and X_train.shape[1] == 2):
         raise CLIError(f"--plot-boundary needs classification with 2 features; {data.source} "
                        f"has {X_train.shape[1]} features ({task})")
-    epochs, patience = args.epochs, args.early_stopping
-    if epochs is None:  # until the validation loss stops improving
-        if args.val_split == 0:
-            raise CLIError(f"--val-split 0: without a validation split, give --epochs (by "
-                           f"default training stops when the validation loss has not "
-                           f"improved for {PATIENCE} epochs)")
-        steps = -(-round(len(X_train) * (1 - args.val_split)) // args.batch_size)
-        epochs = MAX_EPOCHS
-        patience = patience or max(PATIENCE, -(-PATIENCE_STEPS // max(steps, 1)))
-    n_out = (len(np.unique(y_train)) if classification else
-             1 if np.ndim(y_train) == 1 else y_train.shape[1])
-    output, loss, n_out = dp.tasks.default_head(
-        task, n_out,
-        output=None if args.output_activation == "auto" else args.output_activation,
-        loss=None if args.loss == "auto" else args.loss)
+    epochs, patience = _stopping(args, len(X_train))
     opt_kw = {} if args.lr is None else {"lr": args.lr}
     optimizer = dp.optimizers.get_optimizer(args.optimizer, **opt_kw)
     if optimizer.full_batch and not device.is_cpu:
@@ -232,27 +217,10 @@ def cmd_train(args):
                        f"--device {args.device}, or choose a mini-batch optimizer (adam, sgd...)")
     out = Path(args.out) if args.out else Path("runs") / (key or Path(args.data).stem)
     root = dist is None or dist.is_root
-    if checkpoint is not None:
-        net = dp.load(checkpoint, device=device)
-    else:
-        net = dp.MLP([X_train.shape[1], *hidden, n_out], activation=args.activation,
-                     output=output, loss=loss, dtype=args.dtype, seed=args.seed,
-                     l2=(TABLE_L2 if path is not None else 0.0) if args.l2 is None else args.l2,
-                     dropout=args.dropout, norm=None if args.norm == "none" else args.norm,
-                     task=task, device=device)
+    net = (dp.load(checkpoint, device=device) if checkpoint is not None else
+           _network(args, d, path is not None, device))
     fit_y, test_y = _scaled(y_train, target_scaling), _scaled(y_test, target_scaling)
-    grad_norms = dp.GradientNorms()
-    callbacks = [grad_norms]
-    diagnostics = dp.Diagnostics(X_train, fit_y) if args.diagnostics else None
-    if diagnostics is not None:
-        callbacks.append(diagnostics)
-    stopper = None
-    if patience is not None:
-        if args.val_split == 0:
-            raise CLIError("--early-stopping needs a validation split (--val-split > 0)")
-        stopper = dp.EarlyStopping(monitor="val_loss", patience=patience)
-        callbacks.append(stopper)
-
+    grad_norms, diagnostics, stopper, callbacks = _callbacks(args, X_train, fit_y, patience)
     begin_run(dist, {**vars(args), "X": X_train, "y": y_train}, verbose=not quiet)  # MPI
     if root:  # refuses a new run over an interrupted one; writes run.json
         prepare_output_dir(out, args)
@@ -276,15 +244,7 @@ def cmd_train(args):
     if dist is not None and not dist.is_root:
         return 0
 
-    net.preprocessing_ = None if d.scaler is None else {"standardize": d.scaler.get_state()}
-    net.data_info_ = {
-        "feature_names": data.feature_names, "target_name": data.target_name, "task": task,
-        "source": data.source, "split": split, "target_scaling": target_scaling}
-    if d.encoder is not None:  # a CSV file: the columns' encoding is the data contract
-        net.data_info_.update({
-            "feature_names": [str(n) for n in d.encoder.get_feature_names_out()],
-            "targets": data.targets, "columns": d.encoder.get_state(),
-            "ignored": d.ignored, "missing": args.missing or "impute"})
+    _record_contract(net, d, args)
     if history.interrupted:
         ckpt = out / "checkpoint.npz"
         net.save(ckpt, include_optimizer=True)
@@ -306,6 +266,78 @@ def cmd_train(args):
     plots = _plots(args, out, net, history, grad_norms, diagnostics, X_test, y_test,
                    classification, data, quiet)
 
+    _report(args, data, task, net, history, stopper, (epochs, patience), train_time, test,
+            (model_path, history_path), plots)
+    return 0
+
+
+def _stopping(args, n_train):
+    """``(epochs, patience)``: ``--epochs`` as given, or without it the most epochs and a
+    patience of :data:`PATIENCE` epochs or :data:`PATIENCE_STEPS` steps, the longer."""
+    epochs, patience = args.epochs, args.early_stopping
+    if epochs is None:  # until the validation loss stops improving
+        if args.val_split == 0:
+            raise CLIError(f"--val-split 0: without a validation split, give --epochs (by "
+                           f"default training stops when the validation loss has not "
+                           f"improved for {PATIENCE} epochs)")
+        steps = -(-round(n_train * (1 - args.val_split)) // args.batch_size)
+        epochs = MAX_EPOCHS
+        patience = patience or max(PATIENCE, -(-PATIENCE_STEPS // max(steps, 1)))
+    return epochs, patience
+
+
+def _callbacks(args, X_train, fit_y, patience):
+    """``(gradient norms, diagnostics or None, early stopping or None, all of them)``."""
+    import deltaprop as dp
+
+    grad_norms = dp.GradientNorms()
+    diagnostics = dp.Diagnostics(X_train, fit_y) if args.diagnostics else None
+    stopper = None
+    if patience is not None:
+        if args.val_split == 0:
+            raise CLIError("--early-stopping needs a validation split (--val-split > 0)")
+        stopper = dp.EarlyStopping(monitor="val_loss", patience=patience)
+    return grad_norms, diagnostics, stopper, [c for c in (grad_norms, diagnostics, stopper)
+                                              if c is not None]
+
+
+def _network(args, d, table, device):
+    """The MLP for the training data ``d`` (``table``: it comes from a CSV file)."""
+    import deltaprop as dp
+
+    classification = d.task == "classification"
+    hidden = [128] if args.hidden is None else [n for item in args.hidden for n in item]
+    n_out = (len(np.unique(d.y_train)) if classification else
+             1 if np.ndim(d.y_train) == 1 else d.y_train.shape[1])
+    output, loss, n_out = dp.tasks.default_head(
+        d.task, n_out,
+        output=None if args.output_activation == "auto" else args.output_activation,
+        loss=None if args.loss == "auto" else args.loss)
+    return dp.MLP([d.X_train.shape[1], *hidden, n_out], activation=args.activation,
+                  output=output, loss=loss, dtype=args.dtype, seed=args.seed,
+                  l2=(TABLE_L2 if table else 0.0) if args.l2 is None else args.l2,
+                  dropout=args.dropout, norm=None if args.norm == "none" else args.norm,
+                  task=d.task, device=device)
+
+
+def _record_contract(net, d, args):
+    """What the model file keeps of the data: names, task, split, scaling and, for a CSV
+    file, each column's encoding (the data contract)."""
+    data = d.data
+    net.preprocessing_ = None if d.scaler is None else {"standardize": d.scaler.get_state()}
+    net.data_info_ = {
+        "feature_names": data.feature_names, "target_name": data.target_name, "task": d.task,
+        "source": data.source, "split": d.split, "target_scaling": d.target_scaling}
+    if d.encoder is not None:
+        net.data_info_.update({
+            "feature_names": [str(n) for n in d.encoder.get_feature_names_out()],
+            "targets": data.targets, "columns": d.encoder.get_state(),
+            "ignored": d.ignored, "missing": args.missing or "impute"})
+
+
+def _report(args, data, task, net, history, stopper, schedule, train_time, test, paths, plots):
+    """The run's last lines (or its JSON object)."""
+    (epochs, patience), (model_path, history_path) = schedule, paths
     result = {
         "data": data.source,
         "task": task,
@@ -323,17 +355,16 @@ def cmd_train(args):
         result["val_loss"] = history["val_loss"][-1]
     if args.json:
         print(json.dumps(result))
-    else:
-        metrics = ", ".join(f"{k} {v:.4f}" for k, v in test.items())
-        if stopper is not None and history.stopped_early and stopper.best_epoch is not None:
-            print(f"stopped at epoch {len(history.epoch)}: no improvement of the validation "
-                  f"loss for {patience} epochs; restored epoch {stopper.best_epoch + 1}")
-        elif args.epochs is None:
-            print(f"stopped at the most epochs, {epochs}, still improving: --epochs N trains "
-                  f"longer")
-        print(f"test: {metrics}  ({len(history.epoch)} epochs in {train_time:.1f}s)")
-        print(f"saved {model_path}, {history_path}" + "".join(f", {p}" for p in plots.values()))
-    return 0
+        return
+    metrics = ", ".join(f"{k} {v:.4f}" for k, v in test.items())
+    if stopper is not None and history.stopped_early and stopper.best_epoch is not None:
+        print(f"stopped at epoch {len(history.epoch)}: no improvement of the validation "
+              f"loss for {patience} epochs; restored epoch {stopper.best_epoch + 1}")
+    elif args.epochs is None:
+        print(f"stopped at the most epochs, {epochs}, still improving: --epochs N trains "
+              f"longer")
+    print(f"test: {metrics}  ({len(history.epoch)} epochs in {train_time:.1f}s)")
+    print(f"saved {model_path}, {history_path}" + "".join(f", {p}" for p in plots.values()))
 
 
 def _training_data(args, key, path, quiet):
