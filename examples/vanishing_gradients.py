@@ -3,17 +3,18 @@
 Both networks have 8 hidden layers of 32 units and are trained with plain SGD (η = 0.5)
 on the two spirals; the Diagnostics callback measures every layer at every epoch.
 
-Run:  python examples/vanishing_gradients.py
-Writes docs/img/vanishing_gradients.png, docs/img/diagnostics_sigmoid.png and
-docs/img/diagnostics_relu.png.
+Run:  python examples/vanishing_gradients.py [DIRECTORY]
+Writes vanishing_gradients.png, diagnostics_sigmoid.png and diagnostics_relu.png in
+DIRECTORY, by default the working directory (docs/img/ holds the ones the docs show).
 """
 
+import sys
 from pathlib import Path
 
 import deltaprop as dp
 from deltaprop.diagnostics import plot_diagnostics, plot_layer_profile
 
-img = Path(__file__).resolve().parent.parent / "docs" / "img"
+img = Path(sys.argv[1] if len(sys.argv) > 1 else ".")
 X, y = dp.datasets.make_spirals(600, noise=0.05, seed=0)
 runs = {}
 for act in ("sigmoid", "relu"):

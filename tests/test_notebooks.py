@@ -93,12 +93,47 @@ def test_mnist_engine(tmp_path, monkeypatch):
     assert "accuracy" in text and len(outputs(nb, "image/png")) == 2
 
 
-def test_mnist_notebook_stops_gracefully_without_the_data(tmp_path, monkeypatch):
-    monkeypatch.setenv("DELTAPROP_MNIST", str(tmp_path / "nowhere"))
-    work = tmp_path / "repo" / "notebooks"
-    work.mkdir(parents=True)
-    nb = nbformat.read(NOTEBOOKS / "mnist_engine.ipynb", as_version=4)
+def run_mnist_setup_cell(work, monkeypatch):
+    """The MNIST notebook's first code cell, run with ``work`` as its working directory;
+    what it printed."""
     monkeypatch.setenv("PYTHONPATH", str(SRC))
+    nb = nbformat.read(NOTEBOOKS / "mnist_engine.ipynb", as_version=4)
+    nb.cells = [next(c for c in nb.cells if c.cell_type == "code")]
     nbclient.NotebookClient(nb, timeout=60, kernel_name="python3",
                             resources={"metadata": {"path": str(work)}}).execute()
-    assert "MNIST is not here" in stdout(nb)
+    return stdout(nb)
+
+
+def fake_shared_datasets(where):
+    """A ``shared/datasets`` in ``where`` that the notebook would take for MNIST's."""
+    (where / "shared" / "datasets" / "mnist").mkdir(parents=True)
+
+
+def test_mnist_notebook_stops_gracefully_without_the_data(tmp_path, monkeypatch):
+    """DELTAPROP_MNIST names the one directory read: a shared/datasets anywhere above (here
+    in tmp_path, which lies above the working directory) is not looked at."""
+    fake_shared_datasets(tmp_path)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.setenv("DELTAPROP_MNIST", str(empty))
+    work = tmp_path / "repo" / "notebooks"
+    work.mkdir(parents=True)
+    (work.parent / "pyproject.toml").write_text("")
+    text = run_mnist_setup_cell(work, monkeypatch)
+    assert "MNIST is not here" in text and str(empty) in text, text
+
+
+def test_mnist_notebook_looks_next_to_the_repository_only(tmp_path, monkeypatch):
+    """Without DELTAPROP_MNIST: ../shared/datasets from the repository's root, not every
+    parent directory's shared/datasets."""
+    monkeypatch.delenv("DELTAPROP_MNIST", raising=False)
+    fake_shared_datasets(tmp_path)  # two levels above the repository: not its neighbour
+    work = tmp_path / "a" / "repo" / "notebooks"
+    work.mkdir(parents=True)
+    (work.parent / "pyproject.toml").write_text("")
+    text = run_mnist_setup_cell(work, monkeypatch)
+    assert "MNIST is not here" in text, text
+    assert str(tmp_path / "a" / "shared" / "datasets") in text
+    fake_shared_datasets(tmp_path / "a")  # next to the repository: read from there
+    text = run_mnist_setup_cell(work, monkeypatch)
+    assert f"reading MNIST from {tmp_path / 'a' / 'shared' / 'datasets'}" in text, text

@@ -2,6 +2,7 @@
 
 import base64
 import json
+import socket
 import warnings
 
 import numpy as np
@@ -17,8 +18,9 @@ with warnings.catch_warnings():  # Starlette 1.x would prefer httpx2, not yet ev
     from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from deltaprop.playground.cli import allowed_hosts, url_for
+from deltaprop.playground.cli import allowed_hosts, every_interface, url_for
 from deltaprop.playground.engine import (
+    ACTIVATIONS,
     DEFAULTS,
     FEATURES,
     GRID,
@@ -28,7 +30,13 @@ from deltaprop.playground.engine import (
     Engine,
     check_config,
 )
-from deltaprop.playground.server import MAX_MESSAGE, create_app
+from deltaprop.playground.server import (
+    MAX_DEPTH,
+    MAX_MESSAGE,
+    Session,
+    create_app,
+    static_files,
+)
 
 TOKEN = "test-token-123"
 
@@ -115,7 +123,8 @@ NEW_VALUES = {"dataset": "xor", "noise": 20, "train_ratio": 70, "n_points": 300,
               "batch_size": 30, "features": ["x1", "x2", "x1x2"], "hidden": [8, 8, 8, 8, 8, 8],
               "activation": "relu", "lr": 0.1, "regularization": "l2", "reg_rate": 0.01,
               "optimizer": "momentum", "schedule": "step_decay", "dropout": 0.2,
-              "norm": "batch", "seed": 7, "steps_per_update": 3, "notation": "hagan"}
+              "norm": "batch", "seed": 7, "init_seed": 2, "steps_per_update": 3,
+              "notation": "hagan"}
 
 
 def test_every_setting_is_applied(client):
@@ -220,8 +229,10 @@ def test_play_pause_step_reset(client):
         assert frame["train_loss"] < first
         assert ask(ws, {"op": "pause"})[0]["playing"] is False
         assert ask(ws, {"op": "tick"})[0]["step"] == frame["step"]
-        state, data, frame = ask(ws, {"op": "reset"}, 3)
-        assert (state["playing"], frame["step"], frame["train_loss"]) == (False, 0, first)
+        state, config, data, frame = ask(ws, {"op": "reset"}, 4)
+        assert (state["playing"], frame["step"]) == (False, 0)
+        assert config["config"]["init_seed"] == 1  # a new draw of the weights ...
+        assert frame["train_loss"] != first
         assert data["history"]["step"] == [0]
 
 
@@ -329,3 +340,200 @@ def test_cli_registers_playground(capsys):
     from deltaprop.cli import main
     assert main(["playground", "--port", "70000", "--no-browser"]) == 2
     assert "--port must be in 0..65535" in capsys.readouterr().err
+
+
+# -- hostile messages: nesting, huge numbers, sizes in bytes (issue 26) -------------------
+
+def test_a_deeply_nested_message_gets_the_error_reply(client):
+    deep = '{"op": "hello", "x": ' + "[" * 3000 + "]" * 3000 + "}"
+    assert len(deep.encode()) < MAX_MESSAGE
+    with ws_connect(client) as ws:
+        error = ask(ws, deep)[0]
+        assert error["type"] == "error" and "nested 3001 deep" in error["message"], error
+        hello(ws)  # the session goes on
+        # brackets inside a string are text, not nesting
+        assert ask(ws, '{"op": "step", "pad": "' + "[" * 3000 + '"}')[0]["type"] == "frame"
+        at_limit = '{"op": "step", "x": ' + "[" * (MAX_DEPTH - 1) + "]" * (MAX_DEPTH - 1) + "}"
+        assert ask(ws, at_limit)[0]["type"] == "frame"
+
+
+@pytest.mark.parametrize("text, words", [
+    ('{"op": "config", "set": {"seed": 1' + "0" * 400 + "}}", "seed must be in [0, 2147483647]"),
+    ('{"op": "config", "set": {"seed": -1' + "0" * 400 + "}}", "seed must be in [0, 2147483647]"),
+    ('{"op": "config", "set": {"hidden": [1' + "0" * 400 + "]}}", "1 to 8 units"),
+    ('{"op": "config", "set": {"lr": 1e400}}', "lr must be in"),
+    ('{"op": "explain", "index": 1' + "0" * 400 + "}", "index must be"),
+    ('{"op": "config", "set": {"seed": 1' + "0" * 5000 + "}}", "a number of 5001 digits"),
+    ('{"op": "config", "set": {"' + "n" * 5000 + '": 1}}', "unknown setting"),
+], ids=["seed", "negative-seed", "hidden", "lr", "index", "5001-digits", "long-name"])
+def test_huge_numbers_and_names_get_a_short_message_naming_the_setting(client, text, words):
+    with ws_connect(client) as ws:
+        error = ask(ws, text)[0]
+    message = error["message"]
+    assert error["type"] == "error" and words in message, message
+    assert "Overflow" not in message and "failed" not in message and len(message) < 300, message
+
+
+def test_the_message_limit_counts_bytes_as_it_says():
+    text = '{"op": "hello", "pad": "' + "€" * 6000 + '"}'  # 6,026 characters, 18,026 bytes
+    assert len(text) < MAX_MESSAGE < len(text.encode())
+    answers = Session().handle(text)
+    assert answers == [{"type": "error", "message": f"message of {len(text.encode())} bytes "
+                        f"refused (at most {MAX_MESSAGE} bytes of UTF-8)"}]
+    fits = '{"op": "hello", "pad": "' + "x" * (MAX_MESSAGE - 26) + '"}'
+    assert len(fits.encode()) == MAX_MESSAGE
+    assert [a["type"] for a in Session().handle(fits)] == ["config", "data", "frame"]
+
+
+@pytest.mark.parametrize("name", ["a" * 256 + ".js", "a" * 5000, "app.js%00", "APP.JS",
+                                  "app.js.", "%2e%2e%2fserver.py", "index.html%2f..",
+                                  "__init__.py", "style.css~"])
+def test_any_other_static_name_is_404(client, name):
+    assert client.get(f"/static/{name}?token={TOKEN}").status_code == 404
+    assert client.get(f"/static/{name}").status_code == 403  # the token still comes first
+
+
+def test_static_files_are_the_folders_own():
+    assert static_files() == {"app.js", "index.html", "style.css"}
+
+
+# -- listening on every interface ---------------------------------------------------------
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "", "::"])
+def test_every_interface_warns_in_one_line_and_prints_an_address_that_works(host, capsys):
+    import http.client
+    import socket
+    import threading
+    import time
+    import urllib.request
+
+    pytest.importorskip("uvicorn")
+    if host == "::":
+        try:
+            socket.socket(socket.AF_INET6, socket.SOCK_STREAM).close()
+        except OSError:
+            pytest.skip("no IPv6 on this machine")
+    from deltaprop.playground.cli import serve
+
+    box = {}
+    thread = threading.Thread(target=serve, daemon=True, kwargs={
+        "host": host, "port": 0, "ready": lambda srv, url: box.update(server=srv, url=url)})
+    thread.start()
+    deadline = time.monotonic() + 20
+    while "url" not in box or not box["server"].started:
+        assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
+        time.sleep(0.02)
+    try:
+        url = box["url"]
+        port = int(url.split("]:" if "]" in url else ":")[-1].split("/")[0])
+        assert "http://:" not in url and url.startswith(("http://127.0.0.1:", "http://[::1]:"))
+        with urllib.request.urlopen(url, timeout=10) as r:  # the printed address works
+            assert r.status == 200 and "deltaprop playground" in r.read().decode()
+        query = url.split("/", 3)[3]
+
+        def status(host_header):
+            c = http.client.HTTPConnection("127.0.0.1" if host != "::" else "::1", port,
+                                           timeout=10)
+            c.request("GET", "/" + query, headers={"Host": host_header})
+            return c.getresponse().status
+
+        # another machine reaches it by this machine's address: any IP address on the port
+        assert status(f"192.0.2.7:{port}") == 200
+        assert status(f"[2001:db8::7]:{port}") == 200
+        assert status(f"localhost:{port}") == 200
+        # a DNS name of someone else's (rebinding), another port, a malformed address: no
+        assert status(f"evil.example:{port}") == 400
+        assert status(f"192.0.2.7:{port + 1}") == 400
+        assert status(f"2001:db8::7:{port}") == 400
+    finally:
+        box["server"].should_exit = True
+        thread.join(10)
+    out, err = capsys.readouterr()
+    warning = [line for line in err.splitlines() if "warning" in line]
+    assert len(warning) == 1 and err.strip() == warning[0]
+    assert warning[0].startswith("deltaprop playground: warning: listening on every network "
+                                 "interface") and "reachable from other machines" in warning[0]
+    assert f"deltaprop playground: {url}" in out.splitlines()
+
+
+def test_the_loopback_address_does_not_warn_and_stays_strict():
+    assert allowed_hosts("0.0.0.0", 80) == sorted(
+        f"{h}:80" for h in {"127.0.0.1", "localhost", "[::1]", socket.gethostname().lower()})
+    assert url_for("0.0.0.0", 80, "t") == url_for("", 80, "t") == "http://127.0.0.1:80/?token=t"
+    assert url_for("::", 80, "t") == "http://[::1]:80/?token=t"
+    assert every_interface("0.0.0.0") and every_interface("") and every_interface("::")
+    assert not every_interface("127.0.0.1") and not every_interface("10.0.0.5")
+    app = create_app(TOKEN, allowed_hosts("127.0.0.1", 8000))
+    with TestClient(app) as c:  # listening on loopback: an IP address is not enough
+        assert c.get(f"/?token={TOKEN}", headers={"host": "192.0.2.7:8000"}).status_code == 400
+
+
+def test_every_interface_checks_origin_against_the_pages_own_address():
+    app = create_app(TOKEN, allowed_hosts("0.0.0.0", 8000), any_ip_port=8000)
+    with TestClient(app) as c:
+        here = {"host": "192.0.2.7:8000"}
+        with ws_connect(c, headers={**here, "origin": "http://192.0.2.7:8000"}) as ws:
+            hello(ws)
+        for headers in ({**here, "origin": "http://evil.example"},
+                        {**here, "origin": "http://192.0.2.8:8000"},  # another machine's page
+                        {"host": "evil.example:8000"},
+                        {"host": "192.0.2.7:8001"}):
+            with pytest.raises(WebSocketDisconnect) as exc, ws_connect(c, TOKEN, headers) as ws:
+                ws.receive_json()
+            assert exc.value.code == 1008, headers
+        with pytest.raises(WebSocketDisconnect), ws_connect(c, "wrong", here) as ws:
+            ws.receive_json()
+
+
+# -- the default set-up trains, Reset draws new weights ----------------------------------
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_the_default_setup_trains_with_every_activation(activation):
+    """Circle, 4-2, seed 0, 300 steps: the loss falls well below log 2 = 0.693. With ReLU
+    one of the two second-layer units used to be dead from the start (and the other died
+    soon after: the loss stayed at 0.693)."""
+    changes = {"activation": activation}
+    e = Engine(changes)
+    assert e.frame()["dead"] == [[False] * 4, [False] * 2]
+    if activation == "identity":  # a linear network: a straight boundary, the page says so
+        assert "straight line" in e.points()["hint"]
+        changes["features"] = ["x1", "x2", "x1^2", "x2^2"]
+        e = Engine(changes)
+    assert e.points()["hint"] is None
+    first = e.frame()["train_loss"]
+    e.step(300)
+    last = e.frame()["train_loss"]
+    assert last < 0.15 and last < first / 4, (activation, first, last)
+
+
+def test_dead_units_are_drawn_again_from_the_seed():
+    e = Engine({"activation": "relu"})
+    W = [layer.W.copy() for layer in e.dense_layers()]
+    again = Engine({"activation": "relu"})  # the same set-up gives the same network
+    for a, b in zip(W, (layer.W for layer in again.dense_layers())):
+        np.testing.assert_array_equal(a, b)
+    plain = dp.MLP([2, 4, 2, 1], activation="relu", output="sigmoid", dtype="float64",
+                   seed=0)  # the draw as it was: unit 1 of layer 2 dead on every point
+    np.testing.assert_array_equal(W[0], plain.layers[0].W)  # layer 1 had no dead unit
+    assert not np.array_equal(W[1], plain.layers[1].W)
+    tanh = Engine()  # nothing is ever dead with tanh: the weights are the seed's own
+    ref = dp.MLP([2, 4, 2, 1], activation="tanh", output="sigmoid", dtype="float64", seed=0)
+    for a, b in zip(tanh.dense_layers(), ref.layers):
+        np.testing.assert_array_equal(a.W, b.W)
+
+
+def test_reset_draws_new_weights_and_keeps_the_data(client):
+    with ws_connect(client) as ws:
+        _, data, frame = hello(ws)
+        ask(ws, {"op": "step"})
+        seen = [frame["weights"]]
+        for draw in (1, 2):
+            _, config, again, frame = ask(ws, {"op": "reset"}, 4)
+            assert config["config"]["init_seed"] == draw
+            assert config["config"]["seed"] == DEFAULTS["seed"]
+            assert again["train"] == data["train"] and again["test"] == data["test"]
+            assert frame["step"] == 0 and all(frame["weights"] != w for w in seen)
+            seen.append(frame["weights"])
+    # the draw is in the set-up (and the page's address): the same draw again
+    np.testing.assert_array_equal(Engine({"init_seed": 2}).dense_layers()[0].W,
+                                  np.array(seen[-1][0]))

@@ -165,3 +165,55 @@ def test_train_explain_export_in_chromium(server, page, tmp_path):
     page.click('.node.feature.off >> nth=0')  # x1² switched on
     page.wait_for_function("state.data.features.join() === 'x1,x2,x1^2'")
     assert page.errors == []
+
+
+def test_charts_have_axes_tick_labels_and_legends(server, page):
+    page.goto(server + "#dataset=gauss&hidden=8,8,8,8&activation=sigmoid&optimizer=sgd")
+    page.wait_for_function("typeof state !== 'undefined' && state.config"
+                           " && state.config.dataset === 'gauss' && state.frame")
+    page.click("#play")
+    page.wait_for_function("state.frame.step >= 200", timeout=15000)
+    page.click("#play")
+    page.wait_for_function("!state.playing")
+    time.sleep(0.3)
+    ticks = page.evaluate("""() => Object.fromEntries(['losscurve', 'deltaflow', 'gradflow']
+        .map((id) => [id, [document.getElementById(id).dataset.yticks,
+                           document.getElementById(id).dataset.xticks]]))""")
+    for chart in ("deltaflow", "gradflow"):  # log scale: whole powers of ten, 10⁻³, not 1e-3.8
+        y, x = ticks[chart]
+        assert len(y.split()) >= 2 and all(
+            label == "1" or label == "10" or (label.startswith("10") and label[2] in "⁻¹²³⁴⁵⁶⁷⁸⁹")
+            for label in y.split()), (chart, y)
+        assert "e" not in y and "." not in y
+        assert x.split()[0] == "0" and len(x.split()) >= 2, (chart, x)
+    y, x = ticks["losscurve"]  # linear: 0 and round steps
+    assert float(y.split()[0]) == 0 and len(y.split()) >= 3 and x.split()[0] == "0", (y, x)
+    assert page.locator("#losslegend span").all_inner_texts() == ["training", "test"]
+    assert "output" in page.inner_text("#flowlegend")
+    # the axis of a range of 2.6 decades: whole decades around it
+    assert page.evaluate("logAxis(-3.8, -1.2).ticks.map((t) => t.label).join(' ')") == \
+        "10⁻¹ 10⁻² 10⁻³ 10⁻⁴"
+    assert page.evaluate("linearAxis(0, 0.693, 4).ticks.map((t) => t.label).join(' ')") == \
+        "0.0 0.2 0.4 0.6 0.8"
+    shot = os.environ.get("DELTAPROP_PLAYGROUND_CHARTS")
+    if shot:
+        page.locator("#output").screenshot(path=shot)
+    assert page.errors == []
+
+
+def test_reset_draws_new_weights_and_identity_says_why_it_cannot_curve(server, page):
+    page.goto(server)
+    page.wait_for_function("typeof state !== 'undefined' && state.frame && state.config")
+    first = page.evaluate("JSON.stringify(state.frame.weights)")
+    page.click("#reset")
+    page.wait_for_function("state.config.init_seed === 1 && state.frame.step === 0"
+                           " && location.hash.includes('init_seed=1')")
+    assert page.evaluate("JSON.stringify(state.frame.weights)") != first
+    assert page.is_hidden("#hint")
+    page.select_option("#activation", "identity")
+    page.wait_for_function("document.getElementById('hint').textContent.includes('straight')")
+    assert page.is_visible("#hint")
+    page.click('.node.feature.off >> nth=0')  # x1² switched on: the hint goes
+    page.wait_for_function("state.data.features.join() === 'x1,x2,x1^2'")
+    assert page.is_hidden("#hint")
+    assert page.errors == []

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import math
 import os
+import reprlib
 import tempfile
 
 import numpy as np
@@ -69,7 +70,7 @@ DEFAULTS = {
     "dataset": "circle", "noise": 0, "train_ratio": 50, "n_points": 500, "batch_size": 10,
     "features": ["x1", "x2"], "hidden": [4, 2], "activation": "tanh", "lr": 0.03,
     "regularization": "none", "reg_rate": 0.0, "optimizer": "adam", "schedule": "constant",
-    "dropout": 0.0, "norm": "none", "seed": 0, "steps_per_update": 10,
+    "dropout": 0.0, "norm": "none", "seed": 0, "init_seed": 0, "steps_per_update": 10,
     "notation": "goodfellow",
 }
 
@@ -91,13 +92,21 @@ LIMITS = {
     "dropout": ("float", 0.0, 0.9),
     "norm": ("choice", NORMS),
     "seed": ("int", 0, 2**31 - 1),
+    "init_seed": ("int", 0, 2**31 - 1),
     "steps_per_update": ("int", 1, 100),
     "notation": ("choice", tuple(NOTATIONS)),
 }
 
 #: Settings that change the data or the network: the run starts again.
 RESTART = {"dataset", "noise", "train_ratio", "n_points", "features", "hidden", "activation",
-           "dropout", "norm", "seed"}
+           "dropout", "norm", "seed", "init_seed"}
+
+#: How many times the initial weights of a unit that is dead from the start are drawn again.
+REDRAWS = 20
+
+_shown = reprlib.Repr()  # values echoed in messages: long strings, numbers, nesting cut short
+_shown.maxstring = _shown.maxother = 40
+_shown.maxlong = 24
 
 
 class ConfigError(ValueError):
@@ -109,26 +118,28 @@ def _check_value(name, value):
     kind = rule[0]
     if kind == "choice":
         if not isinstance(value, str) or value not in rule[1]:
-            raise ConfigError(f"{name} must be one of {', '.join(rule[1])}; got {value!r}")
+            raise ConfigError(f"{name} must be one of {', '.join(rule[1])}; "
+                              f"got {_shown.repr(value)}")
         return value
     if kind in ("int", "float"):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{name} must be a number; got {value!r}")
+            raise ConfigError(f"{name} must be a number; got {_shown.repr(value)}")
+        # the bounds first, compared exactly: an integer such as 10**400 is never made a float
+        if not (rule[1] <= value <= rule[2]):  # False for NaN too
+            raise ConfigError(f"{name} must be in [{rule[1]}, {rule[2]}]; "
+                              f"got {_shown.repr(value)}")
         if kind == "int":
             if not float(value).is_integer():
                 raise ConfigError(f"{name} must be an integer; got {value!r}")
-            value = int(value)
-        else:
-            value = float(value)
-        if not (math.isfinite(value) and rule[1] <= value <= rule[2]):
-            raise ConfigError(f"{name} must be in [{rule[1]}, {rule[2]}]; got {value!r}")
-        return value
+            return int(value)
+        return float(value)
     if kind == "subset":
         if not isinstance(value, list) or not value or len(value) > len(rule[1]):
             raise ConfigError(f"{name} must be a non-empty list of {', '.join(rule[1])}")
         for v in value:
             if not isinstance(v, str) or v not in rule[1]:
-                raise ConfigError(f"{name}: unknown feature {v!r}; valid: {', '.join(rule[1])}")
+                raise ConfigError(f"{name}: unknown feature {_shown.repr(v)}; "
+                                  f"valid: {', '.join(rule[1])}")
         return [f for f in rule[1] if f in value]  # canonical order, no duplicates
     if kind == "layers":
         max_layers, max_units = rule[1], rule[2]
@@ -138,7 +149,7 @@ def _check_value(name, value):
         for v in value:
             if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= max_units:
                 raise ConfigError(f"{name}: each hidden layer has 1 to {max_units} units; "
-                                  f"got {v!r}")
+                                  f"got {_shown.repr(v)}")
             out.append(v)
         return out
     raise AssertionError(kind)  # pragma: no cover
@@ -155,7 +166,8 @@ def check_config(changes, base=None):
     cfg = dict(DEFAULTS if base is None else base)
     for name, value in changes.items():
         if name not in LIMITS:
-            raise ConfigError(f"unknown setting {name!r}; valid: {', '.join(LIMITS)}")
+            raise ConfigError(f"unknown setting {_shown.repr(name)}; "
+                              f"valid: {', '.join(LIMITS)}")
         cfg[name] = _check_value(name, value)
     return cfg
 
@@ -265,7 +277,7 @@ class Engine:
         else:
             out, loss = "identity", "mse"
         self.net = MLP(sizes, activation=c["activation"], output=out, loss=loss,
-                       dtype="float64", seed=c["seed"], dropout=c["dropout"],
+                       dtype="float64", seed=self.weights_seed, dropout=c["dropout"],
                        norm=None if c["norm"] == "none" else c["norm"])
         if self.task == "classification":
             self.net.classes_ = np.array([0, 1])
@@ -276,6 +288,53 @@ class Engine:
         self.history = {"step": [], "train": [], "test": [], "delta_norm": [], "grad_norm": []}
         self.new_optimizer()
         self.apply_regularization()
+        self.redraw_dead_units()
+
+    @property
+    def weights_seed(self):
+        """The seed of the initial weights: ``seed`` alone for the first draw
+        (``init_seed`` 0), then one for each draw that *Reset* asks for."""
+        c = self.config
+        if c["init_seed"] == 0:
+            return c["seed"]
+        return int(np.random.SeedSequence([c["seed"], c["init_seed"]]).generate_state(1)[0])
+
+    def redraw_dead_units(self):
+        """Draw again the initial weights of every hidden unit that is dead from the start.
+
+        A unit whose activation is inactive (``f' = 0``, the activation's own ``inactive``
+        rule) on every training point never learns: no gradient reaches its weights. With
+        ReLU and inputs as large as the playground's (up to 6, or 36 for x₁²), He
+        initialisation leaves such a unit often enough that the default 4-2 network on the
+        circle starts with one of its two second-layer units dead, and the other soon
+        follows (the loss stays at log 2). Such a unit's incoming weights are drawn again,
+        from the activation's own initialisation, up to :data:`REDRAWS` times; the draws are
+        seeded, so a set-up still gives the same network every time. Activations that never
+        have ``f' = 0`` (tanh, sigmoid, leaky ReLU, ELU, identity) are left as drawn.
+        """
+        rng = np.random.default_rng([self.weights_seed, 2])
+        for _ in range(REDRAWS):
+            dead = self.training_sweep()[2]
+            if not any(any(layer) for layer in dead):
+                return
+            for layer, mask in zip(self.dense_layers(), dead):
+                if any(mask):
+                    W = layer.W.copy()
+                    fresh = layer.activation.initial_weights(layer.n_in, layer.n_out, rng,
+                                                             W.dtype)
+                    W[:, mask] = fresh[:, mask]
+                    layer.W = W
+
+    def hint(self):
+        """A line about the set-up that the page shows, or None: a network whose hidden
+        units are all identity is linear in its inputs, so with x₁ and x₂ alone its
+        boundary is a straight line (it cannot learn the circle, XOR or the spiral)."""
+        c = self.config
+        if c["activation"] == "identity" and c["hidden"] and set(c["features"]) <= {"x1", "x2"}:
+            return ("identity hidden units make the whole network linear in x₁ and x₂: its "
+                    "boundary is a straight line. Add a feature such as x₁² or x₁x₂, or "
+                    "choose another activation, to fit a curve.")
+        return None
 
     def new_optimizer(self):
         c = self.config
@@ -478,18 +537,19 @@ class Engine:
                 "features": self.config["features"],
                 "feature_labels": [FEATURE_LABELS[f] for f in self.config["features"]],
                 "sizes": [len(self.config["features"]), *self.config["hidden"], 1],
+                "hint": self.hint(),
                 "history": self.history}
 
     # -- explain and export ---------------------------------------------------------------
     def sample(self, split, index):
         """``(x, t, point)`` of one data point (features, target, position)."""
         if split not in ("train", "test"):
-            raise ConfigError(f"split must be 'train' or 'test'; got {split!r}")
+            raise ConfigError(f"split must be 'train' or 'test'; got {_shown.repr(split)}")
         X, T, P = ((self.X_train, self.T_train, self.P_train) if split == "train"
                    else (self.X_test, self.T_test, self.P_test))
         if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(X):
             raise ConfigError(f"index must be an integer in [0, {len(X) - 1}] for the "
-                              f"{split} set; got {index!r}")
+                              f"{split} set; got {_shown.repr(index)}")
         return X[index:index + 1], T[index:index + 1], P[index]
 
     def trace(self, split, index, notation=None):

@@ -16,7 +16,8 @@ config       ``set``: settings (see ``engine.LIMITS``)        config, (data), fr
 play/pause                                                   state
 tick         (trains ``steps_per_update`` steps if playing)  frame
 step         one mini-batch step                             frame
-reset        new initial weights, same set-up                data, frame
+reset        new initial weights (next ``init_seed``),       state, config, data,
+             same data, history cleared                      frame
 explain      ``split``, ``index``, ``notation``              trace
 export       ``what``: model, markdown or latex (+ sample)   file (base64 content)
 ===========  ==============================================  ==========================
@@ -27,6 +28,7 @@ A bad message gets ``{"type": "error", "message": ...}`` and the session goes on
 from __future__ import annotations
 
 import base64
+import ipaddress
 import json
 import secrets
 from importlib import resources
@@ -40,13 +42,17 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from .engine import DEFAULTS, FEATURE_LABELS, LIMITS, ConfigError, Engine
 from .render import trace_html
 
-__all__ = ["MAX_MESSAGE", "MAX_SESSIONS", "WS_MAX_SIZE", "create_app", "new_token"]
+__all__ = ["MAX_DEPTH", "MAX_DIGITS", "MAX_MESSAGE", "MAX_SESSIONS", "WS_MAX_SIZE",
+           "MessageError", "create_app", "new_token", "parse_message", "static_files"]
 
-#: The largest message the server reads (bytes; a longer one, up to WS_MAX_SIZE, gets an
-#: error reply; beyond that the WebSocket layer closes the connection), and the most pages
-#: at once.
+#: The largest message the server reads, in bytes of UTF-8 as it travels (a longer one, up
+#: to WS_MAX_SIZE bytes, gets an error reply; beyond that the WebSocket layer closes the
+#: connection), the deepest nesting of arrays and objects in one, the most digits of a
+#: number in one, and the most pages at once.
 MAX_MESSAGE = 16 * 1024
 WS_MAX_SIZE = 1024 * 1024
+MAX_DEPTH = 32
+MAX_DIGITS = 1000
 MAX_SESSIONS = 8
 
 STATIC_TYPES = {".js": "text/javascript", ".css": "text/css", ".html": "text/html",
@@ -62,12 +68,56 @@ def _static(name):
     return resources.files("deltaprop.playground").joinpath("static").joinpath(name)
 
 
-class Guard:
-    """ASGI middleware: the token and the Host header on every request and WebSocket."""
+def static_files():
+    """The names of the files the server serves: the static folder's own files of the
+    types it knows, listed once (a request names one of them or gets 404, whatever its
+    length or its characters)."""
+    folder = resources.files("deltaprop.playground").joinpath("static")
+    return frozenset(f.name for f in folder.iterdir()
+                     if f.is_file() and not f.name.startswith(".")
+                     and "." + f.name.rsplit(".", 1)[-1] in STATIC_TYPES)
 
-    def __init__(self, app, token, allowed_hosts):
+
+def _is_ip_host(host, port):
+    """Whether the ``Host`` header ``host`` is an IP address (IPv6 in brackets) and
+    ``port``: a name that no DNS server can point elsewhere."""
+    name, sep, given_port = host.rpartition(":")
+    if not sep or given_port != str(port):
+        return False
+    if name.startswith("[") and name.endswith("]"):
+        name = name[1:-1]
+    elif ":" in name:
+        return False
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+class Guard:
+    """ASGI middleware: the token and the Host header on every request and WebSocket.
+
+    ``any_ip_port``: the server listens on every interface (``--host 0.0.0.0``), so a
+    ``Host`` that is any IP address with this port is accepted too (a page reached from
+    another machine by this machine's address; an IP address cannot be rebound as a DNS
+    name can), and a WebSocket's ``Origin`` may be the page's own ``Host``.
+    """
+
+    def __init__(self, app, token, allowed_hosts, any_ip_port=None):
         self.app, self.token = app, token
         self.allowed_hosts = {h.lower() for h in allowed_hosts}
+        self.any_ip_port = any_ip_port
+
+    def host_allowed(self, host):
+        return host in self.allowed_hosts or (
+            self.any_ip_port is not None and _is_ip_host(host, self.any_ip_port))
+
+    def origin_allowed(self, origin, host):
+        origins = {f"http://{h}" for h in self.allowed_hosts}
+        if self.any_ip_port is not None:
+            origins.add(f"http://{host}")
+        return origin in origins
 
     async def __call__(self, scope, receive, send):
         if scope["type"] not in ("http", "websocket"):
@@ -78,14 +128,16 @@ class Guard:
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         given = query.get("token", [""])[0] or headers.get("x-deltaprop-token", "")
         problem = None
-        if host not in self.allowed_hosts:
+        if not self.host_allowed(host):
             problem = (400, ("this server answers only requests addressed to "
-                             + ", ".join(sorted(self.allowed_hosts))))
+                             + ", ".join(sorted(self.allowed_hosts))
+                             + (" or an IP address of this machine"
+                                if self.any_ip_port is not None else "")))
         elif not secrets.compare_digest(given.encode(), self.token.encode()):
             problem = (403, ("a valid token is needed: open the address that "
                              "`deltaprop playground` printed"))
         elif scope["type"] == "websocket" and "origin" in headers and \
-                headers["origin"].lower() not in {f"http://{h}" for h in self.allowed_hosts}:
+                not self.origin_allowed(headers["origin"].lower(), host):
             problem = (403, "WebSocket from a foreign origin refused")
         if problem is None:
             return await self.app(scope, receive, send)
@@ -100,6 +152,63 @@ def _error(message):
     return {"type": "error", "message": str(message)}
 
 
+class MessageError(ValueError):
+    """A message refused before it is read (the text says why)."""
+
+
+def _depth(text):
+    """The deepest nesting of ``[`` and ``{`` in the JSON ``text``, outside strings
+    (counted before parsing: Python's parser recurses once a level)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+def _parse_int(digits):
+    if len(digits.lstrip("-")) > MAX_DIGITS:
+        raise MessageError(f"message refused: it holds a number of {len(digits)} digits "
+                           f"(at most {MAX_DIGITS})")
+    return int(digits)
+
+
+def parse_message(text):
+    """The JSON object of one message, its size, nesting and numbers bounded first.
+
+    Raises :class:`MessageError` naming what is wrong."""
+    size = len(text.encode("utf-8", "surrogatepass"))  # as the WebSocket layer counts
+    if size > MAX_MESSAGE:
+        raise MessageError(f"message of {size} bytes refused (at most {MAX_MESSAGE} bytes "
+                           f"of UTF-8)")
+    depth = _depth(text)
+    if depth > MAX_DEPTH:
+        raise MessageError(f"message refused: arrays and objects nested {depth} deep "
+                           f"(at most {MAX_DEPTH})")
+    try:
+        msg = json.loads(text, parse_int=_parse_int)
+    except MessageError:
+        raise
+    except ValueError:
+        raise MessageError("message is not valid JSON") from None
+    if not isinstance(msg, dict) or not isinstance(msg.get("op"), str):
+        raise MessageError('a message is a JSON object with an "op" field')
+    return msg
+
+
 class Session:
     """One page: its engine, and the answer to each message."""
 
@@ -108,14 +217,10 @@ class Session:
 
     def handle(self, text):
         """The answers (a list of dicts) to one message ``text``."""
-        if len(text) > MAX_MESSAGE:
-            return [_error(f"message of {len(text)} bytes refused (at most {MAX_MESSAGE})")]
         try:
-            msg = json.loads(text)
-        except ValueError:
-            return [_error("message is not valid JSON")]
-        if not isinstance(msg, dict) or not isinstance(msg.get("op"), str):
-            return [_error('a message is a JSON object with an "op" field')]
+            msg = parse_message(text)
+        except MessageError as exc:
+            return [_error(exc)]
         op = msg["op"]
         handler = getattr(self, "op_" + op, None) if op.isidentifier() else None
         if handler is None:
@@ -165,9 +270,12 @@ class Session:
         return [self.engine.frame()]
 
     def op_reset(self, msg):
+        """New initial weights (the next ``init_seed``), the same data, history cleared."""
         self.engine.playing = False
-        self.engine.restart()
-        return [{"type": "state", "playing": False}, self.engine.points(), self.engine.frame()]
+        draw = (self.engine.config["init_seed"] + 1) % (LIMITS["init_seed"][2] + 1)
+        self.engine.update({"init_seed": draw})  # a RESTART setting: the run starts again
+        return [{"type": "state", "playing": False}, self.config_message(),
+                self.engine.points(), self.engine.frame()]
 
     def _sample(self, msg):
         split, index = msg.get("split", "train"), msg.get("index")
@@ -201,9 +309,10 @@ class Session:
                  "b64": base64.b64encode(data).decode("ascii")}]
 
 
-def create_app(token, allowed_hosts):
+def create_app(token, allowed_hosts, any_ip_port=None):
     """The playground's ASGI app; ``allowed_hosts`` are the ``Host`` headers accepted
-    (``"127.0.0.1:8765"``, ``"localhost:8765"``)."""
+    (``"127.0.0.1:8765"``, ``"localhost:8765"``); with ``any_ip_port``, any IP address
+    with that port too (the server listens on every interface; see :class:`Guard`)."""
     sessions = set()
 
     async def index(request):
@@ -213,15 +322,14 @@ def create_app(token, allowed_hosts):
                                      "Referrer-Policy": "no-referrer",
                                      "X-Frame-Options": "DENY"})
 
+    files = static_files()
+
     async def static(request):
         name = request.path_params["name"]
-        suffix = "." + name.rsplit(".", 1)[-1] if "." in name else ""
-        if "/" in name or "\\" in name or name.startswith(".") or suffix not in STATIC_TYPES:
+        if name not in files:  # nothing else is looked up on the disk
             return PlainTextResponse("not found", status_code=404)
-        f = _static(name)
-        if not f.is_file():
-            return PlainTextResponse("not found", status_code=404)
-        return Response(f.read_bytes(), media_type=STATIC_TYPES[suffix],
+        return Response(_static(name).read_bytes(),
+                        media_type=STATIC_TYPES["." + name.rsplit(".", 1)[-1]],
                         headers={"Cache-Control": "no-store"})
 
     async def socket(ws: WebSocket):
@@ -256,6 +364,6 @@ def create_app(token, allowed_hosts):
 
     app = Starlette(routes=[Route("/", index), Route("/static/{name}", static),
                             WebSocketRoute("/ws", socket)])
-    guard = Guard(app, token, allowed_hosts)
+    guard = Guard(app, token, allowed_hosts, any_ip_port)
     guard.sessions = sessions  # the live pages (for tests and the benchmark)
     return guard

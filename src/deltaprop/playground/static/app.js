@@ -218,6 +218,7 @@ function onData(msg) {
   state.selected = null; state.trace = null;
   $("trace").innerHTML = ""; $("traceinfo").textContent = "No point chosen yet.";
   $("export_md").disabled = $("export_tex").disabled = true;
+  $("hint").textContent = msg.hint || "";
   buildNetwork();
 }
 
@@ -433,47 +434,101 @@ function drawBoundary() {
     ctx.beginPath(); ctx.arc((P[0] + 6) * S, (6 - P[1]) * S, 7, 0, 2 * Math.PI); ctx.stroke();
   }
 }
-function drawLoss() {
-  const c = $("losscurve"), ctx = c.getContext("2d"), h = state.history;
+// -- the charts: axes with tick labels, a legend under each ------------------------------
+const MARGIN = {l: 42, r: 8, t: 6, b: 16}; // room for the tick labels, left and below
+const SUPERSCRIPT = {"-": "⁻", "0": "⁰", "1": "¹", "2": "²", "3": "³", "4": "⁴", "5": "⁵",
+                     "6": "⁶", "7": "⁷", "8": "⁸", "9": "⁹"};
+function powerOfTen(e) { // 10⁻³: an integer exponent, written as a power
+  return e === 0 ? "1" : e === 1 ? "10" : "10" + String(e).replace(/./g, (ch) => SUPERSCRIPT[ch]);
+}
+function niceStep(range, n) { // a step of 1, 2 or 5 times a power of ten, about range / n
+  const raw = range / n, p = Math.pow(10, Math.floor(Math.log10(raw))), m = raw / p;
+  return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10) * p;
+}
+function linearAxis(lo, hi, n, label) { // ticks at multiples of a nice step, ends on ticks
+  if (!(hi > lo)) hi = lo + 1;
+  const step = niceStep(hi - lo, n), digits = Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
+  const a = Math.floor(lo / step + 1e-9) * step, b = Math.ceil(hi / step - 1e-9) * step;
+  const ticks = [];
+  for (let k = 0; a + k * step <= b + step / 2; k++) {
+    const v = a + k * step;
+    ticks.push({v, label: label ? label(v) : v.toFixed(digits)});
+  }
+  return {lo: a, hi: b, ticks};
+}
+function logAxis(lo, hi) { // lo, hi: log10 of the smallest and largest value; whole decades
+  let a = Math.floor(lo + 1e-9), b = Math.ceil(hi - 1e-9);
+  if (b <= a) b = a + 1;
+  const stride = Math.ceil((b - a) / 4), ticks = [];
+  for (let e = b; e >= a; e -= stride) ticks.push({v: e, label: powerOfTen(e)});
+  return {lo: a, hi: b, ticks};
+}
+function stepLabel(v) { return v >= 10000 && v % 1000 === 0 ? `${v / 1000}k` : String(Math.round(v)); }
+function chart(c, y, x) { // clears c, draws the grid, the axes and their labels; the mapping
+  const ctx = c.getContext("2d"), W = c.width - MARGIN.l - MARGIN.r, H = c.height - MARGIN.t - MARGIN.b;
+  const px = (v) => MARGIN.l + (v - x.lo) / (x.hi - x.lo) * W;
+  const py = (v) => MARGIN.t + H - (v - y.lo) / (y.hi - y.lo) * H;
   ctx.clearRect(0, 0, c.width, c.height);
-  const vals = h.train.concat(h.test).filter((v) => v !== null);
-  if (h.step.length < 2 || !vals.length) return;
-  const max = Math.max(...vals) || 1, s0 = h.step[0], s1 = h.step[h.step.length - 1] || 1;
-  const line = (key, color) => {
-    ctx.strokeStyle = color; ctx.lineWidth = 1.5; ctx.beginPath();
+  ctx.setLineDash([]);
+  ctx.font = "10px system-ui, sans-serif"; ctx.fillStyle = "#666"; ctx.lineWidth = 1;
+  ctx.textAlign = "right"; ctx.textBaseline = "middle";
+  for (const t of y.ticks) {
+    const yy = Math.round(py(t.v)) + 0.5;
+    ctx.strokeStyle = "#eee"; ctx.beginPath(); ctx.moveTo(MARGIN.l, yy); ctx.lineTo(MARGIN.l + W, yy); ctx.stroke();
+    ctx.fillText(t.label, MARGIN.l - 4, Math.max(MARGIN.t + 4, Math.min(MARGIN.t + H - 3, yy)));
+  }
+  ctx.textAlign = "center"; ctx.textBaseline = "top";
+  for (const t of x.ticks) {
+    const xx = Math.round(px(t.v)) + 0.5, w = ctx.measureText(t.label).width;
+    ctx.strokeStyle = "#999"; ctx.beginPath(); ctx.moveTo(xx, MARGIN.t + H); ctx.lineTo(xx, MARGIN.t + H + 3); ctx.stroke();
+    ctx.fillText(t.label, Math.max(MARGIN.l, Math.min(c.width - w / 2 - 1, xx)), MARGIN.t + H + 4);
+  }
+  ctx.strokeStyle = "#999"; ctx.beginPath();
+  ctx.moveTo(MARGIN.l + 0.5, MARGIN.t); ctx.lineTo(MARGIN.l + 0.5, MARGIN.t + H + 0.5);
+  ctx.lineTo(MARGIN.l + W, MARGIN.t + H + 0.5); ctx.stroke();
+  c.dataset.yticks = y.ticks.map((t) => t.label).join(" "); // read by the tests
+  c.dataset.xticks = x.ticks.map((t) => t.label).join(" ");
+  ctx.save(); ctx.beginPath(); ctx.rect(MARGIN.l, 0, W + 1, MARGIN.t + H + 1); ctx.clip();
+  return {ctx, px, py};
+}
+function stepAxis(s0, s1) { return linearAxis(s0, Math.max(s1, s0 + 1), 3, stepLabel); }
+function drawLoss() {
+  const c = $("losscurve"), h = state.history;
+  const vals = h.train.concat(h.test).filter((v) => v !== null && isFinite(v));
+  const s0 = h.step.length ? h.step[0] : 0, s1 = h.step.length ? h.step[h.step.length - 1] : 1;
+  const {ctx, px, py} = chart(c, linearAxis(0, Math.max(...vals, 1e-3), 4), stepAxis(s0, s1));
+  const line = (key, color, dash) => {
+    ctx.strokeStyle = color; ctx.lineWidth = 1.5; ctx.setLineDash(dash); ctx.beginPath();
+    let started = false;
     h.step.forEach((s, i) => {
-      const v = h[key][i]; if (v === null) return;
-      const x = (s - s0) / Math.max(s1 - s0, 1) * (c.width - 2) + 1, y = c.height - 2 - v / max * (c.height - 6);
-      i ? ctx.lineTo(x, y) : ctx.moveTo(x, y);
+      const v = h[key][i]; if (v === null || !isFinite(v)) { started = false; return; }
+      started ? ctx.lineTo(px(s), py(v)) : ctx.moveTo(px(s), py(v)); started = true;
     });
     ctx.stroke();
   };
-  line("test", "#777"); line("train", "#000");
+  if (h.step.length >= 2) { line("test", "#888", [4, 3]); line("train", "#000", []); }
+  ctx.restore();
 }
 function drawFlow(id, key) {
-  const c = $(id), ctx = c.getContext("2d"), h = state.history;
-  ctx.clearRect(0, 0, c.width, c.height);
+  const c = $(id), h = state.history;
   const rows = h[key].map((r, i) => [h.step[i], r]).filter(([, r]) => r);
-  if (rows.length < 1) return;
   let lo = Infinity, hi = -Infinity;
   for (const [, r] of rows) for (const v of r) if (v > 0) { lo = Math.min(lo, Math.log10(v)); hi = Math.max(hi, Math.log10(v)); }
-  if (!isFinite(lo)) return;
-  if (hi - lo < 1) { lo -= 0.5; hi += 0.5; }
-  const s0 = rows[0][0], s1 = rows[rows.length - 1][0];
-  ctx.fillStyle = "#999"; ctx.font = "9px sans-serif";
-  ctx.fillText(`1e${hi.toFixed(1)}`, 1, 9); ctx.fillText(`1e${lo.toFixed(1)}`, 1, c.height - 2);
-  const L = rows[rows.length - 1][1].length;
+  if (!isFinite(lo)) { lo = -3; hi = 0; }
+  const s0 = rows.length ? rows[0][0] : 0, s1 = rows.length ? rows[rows.length - 1][0] : 1;
+  const {ctx, px, py} = chart(c, logAxis(lo, hi), stepAxis(s0, s1));
+  const L = rows.length ? rows[rows.length - 1][1].length : 0;
   for (let k = 0; k < L; k++) {
     ctx.strokeStyle = LAYER_COLORS[k % LAYER_COLORS.length]; ctx.lineWidth = 1.5; ctx.beginPath();
     let started = false;
     for (const [s, r] of rows) {
       const v = r[k]; if (!(v > 0)) { started = false; continue; }
-      const x = 34 + (s - s0) / Math.max(s1 - s0, 1) * (c.width - 36);
-      const y = c.height - 2 - (Math.log10(v) - lo) / (hi - lo) * (c.height - 6);
-      started ? ctx.lineTo(x, y) : ctx.moveTo(x, y); started = true;
+      started ? ctx.lineTo(px(s), py(Math.log10(v))) : ctx.moveTo(px(s), py(Math.log10(v)));
+      started = true;
     }
     ctx.stroke();
   }
+  ctx.restore();
   if ($("flowlegend").dataset.n === String(L)) return;
   $("flowlegend").dataset.n = String(L);
   $("flowlegend").innerHTML = Array.from({length: L}, (_, k) =>
