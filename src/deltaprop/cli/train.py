@@ -215,7 +215,8 @@ def cmd_train(args):
     if optimizer.full_batch and not device.is_cpu:
         raise CLIError(f"--optimizer {args.optimizer} runs on the CPU (SciPy's L-BFGS-B): drop "
                        f"--device {args.device}, or choose a mini-batch optimizer (adam, sgd...)")
-    out = Path(args.out) if args.out else Path("runs") / (key or Path(args.data).stem)
+    out = Path(args.out) if args.out else Path("runs") / (
+        key or ("stdin" if args.data == "-" else Path(args.data).stem))
     root = dist is None or dist.is_root
     net = (dp.load(checkpoint, device=device) if checkpoint is not None else
            _network(args, d, path is not None, device))
