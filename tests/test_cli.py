@@ -132,7 +132,8 @@ def test_train_mnist_from_the_idx_files(tmp_path):
     assert res["test_accuracy"] > 0.85
 
 
-@pytest.mark.parametrize("command", ["train", "evaluate", "predict", "summary", "explain", "descent"])
+@pytest.mark.parametrize("command", ["train", "evaluate", "predict", "summary", "explain", "descent",
+                                     "export", "exercise"])
 def test_help_with_examples(command, tmp_path):
     out = run(command, "--help", cwd=tmp_path).stdout
     assert "examples:" in out and "usage: deltaprop " + command in out
