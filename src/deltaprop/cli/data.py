@@ -140,13 +140,18 @@ def lines_text(table, rows, most=8):
     return f"line{'s' if len(rows) > 1 else ''} {shown}{', ...' if len(rows) > most else ''}"
 
 
-def target_values(table, targets):
-    """``y`` from the target columns: a vector for one target (text labels, or numbers),
-    a ``(rows, targets)`` matrix of numbers for several."""
+def require_targets(table, targets):
+    """An error naming the first target column that ``table`` lacks."""
     for name in targets:
         if name not in table:
             raise CLIError(f"{table.source} has no column {name!r} (the target); its "
                            f"columns: {', '.join(table.names)}")
+
+
+def target_values(table, targets):
+    """``y`` from the target columns: a vector for one target (text labels, or numbers),
+    a ``(rows, targets)`` matrix of numbers for several."""
+    require_targets(table, targets)
     if len(targets) == 1:
         name = targets[0]
         if table.is_numeric(name):

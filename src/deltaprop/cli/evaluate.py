@@ -29,6 +29,7 @@ from .data import (
     preprocess,
     read_table,
     recorded_split,
+    require_targets,
     resolve,
     rows_with_missing,
     target_values,
@@ -82,7 +83,7 @@ def _csv_data(args, net, path):
                        f"--target")
     table = read_table(args, path)
     fingerprint = table.fingerprint()
-    target_values(table, targets)  # names a missing target column
+    require_targets(table, targets)
     table = without_missing_targets(table, targets, quiet=args.json)
     rule = args.missing or info.get("missing") or "error"
     if rule == "drop" and info.get("columns"):

@@ -15,6 +15,7 @@ from .data import (
     display_name,
     lines_text,
     read_table,
+    require_targets,
     rows_with_missing,
     target_values,
     without_missing_targets,
@@ -30,20 +31,19 @@ def load_training_table(args, path, quiet=False):
         raise CLIError(f"{table.source} is a CSV file: name its target column with --target "
                        f"(its columns: {', '.join(table.names)})")
     fingerprint = table.fingerprint()
-    y_check = target_values(table, targets)  # names the missing target column first
-    del y_check
+    require_targets(table, targets)
     table = without_missing_targets(table, targets, quiet)
     if args.missing == "drop":
-        features = candidate_features(args, table)
-        dropped = np.flatnonzero(rows_with_missing(table, features))
-        if len(dropped):
+        missing = rows_with_missing(table, candidate_features(args, table))
+        if missing.any():
             if not quiet:
-                print(f"left out {len(dropped)} rows with a missing feature value "
-                      f"(--missing drop; {lines_text(table, dropped)})", file=sys.stderr)
-            table = table.take(np.setdiff1d(np.arange(len(table)), dropped))
-            if len(table) == 0:
+                print(f"left out {int(missing.sum())} rows with a missing feature value "
+                      f"(--missing drop; {lines_text(table, np.flatnonzero(missing))})",
+                      file=sys.stderr)
+            if missing.all():
                 raise CLIError(f"{table.source}: every row has a missing value (--missing "
                                f"impute fills them in)")
+            table = table.take(~missing)
     y = target_values(table, targets)
     return Data(display_name(path), None, y, builtin=False, target_name=targets[0],
                 table=table, targets=list(targets), fingerprint=fingerprint)
