@@ -16,7 +16,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from . import io
+from . import io, kernels
 from ._validation import (check_dtype, check_layer_sizes, check_network_size, check_number,
                           check_sample_weight, check_targets, check_X, issparse)
 from .activations import Identity, Softmax, get_activation
@@ -30,6 +30,12 @@ from .tasks import TASKS, METRICS, encode_targets, infer_network_task, predict_i
 __all__ = ["Dense", "Dropout", "BatchNorm", "LayerNorm", "Sequential", "MLP"]
 
 _MAX_BUFFER_SIZES = 3  # batch sizes whose output-delta buffers the network keeps
+#: Bytes of the widest layer's activations per chunk of prediction: one product per layer
+#: runs over that many rows (enough for BLAS to run at full speed on one core, few enough
+#: that a chunk's activations stay in that core's cache from one layer to the next).
+PREDICT_CHUNK_BYTES = 1 << 21
+#: The fewest rows of a chunk of prediction, however wide the layers.
+PREDICT_MIN_ROWS = 256
 _IDENTITY = Identity()
 
 
@@ -240,10 +246,53 @@ class Sequential:
     def forward(self, X):
         """The network outputs ``y`` of shape ``(N, n_outputs)`` (after the output
         activation), in evaluation mode."""
-        a = self.on_device(self.check_sparse(check_X(X, self.dtype, self.n_inputs)))
-        for layer in self.layers:
-            a = layer.forward(a)
-        return to_host(a)
+        return self._forward_checked(self.check_sparse(check_X(X, self.dtype, self.n_inputs)))
+
+    def _forward_checked(self, X):
+        out = np.empty((X.shape[0], self.n_outputs), dtype=self.dtype)
+        self.outputs(X, out)
+        return out
+
+    def predict_chunk_rows(self, n):
+        """Rows per chunk of prediction (at most ``n``): the widest layer's activations of
+        one chunk fill about :data:`PREDICT_CHUNK_BYTES` (16 times that off the CPU)."""
+        width = max([layer.n_out or 0 for layer in self.layers] + [1])
+        size = PREDICT_CHUNK_BYTES * (1 if self.device.is_cpu else 16)
+        rows = max(PREDICT_MIN_ROWS, size // (self.dtype.itemsize * width))
+        return max(1, min(n, rows))
+
+    def outputs(self, X, out=None, each=None):
+        """Evaluation-mode outputs of a validated ``X`` (:func:`check_X`; the input is
+        validated once, by the caller), chunk by chunk: into ``out[lo:hi]`` when ``out``
+        is given, and ``each(lo, hi, y)`` is called with the host outputs ``y`` of the rows
+        ``lo:hi`` (``out[lo:hi]``, or a work array that the next chunk overwrites).
+
+        One product per layer and chunk (:meth:`Layer.infer
+        <deltaprop.layers.Layer.infer>`: then the bias and the activation in one pass, into
+        reused work arrays), over chunks of :meth:`predict_chunk_rows` rows, run by
+        :func:`deltaprop.kernels.map_chunks`: on every core at once where it can, so
+        ``each`` may be called from several threads (for disjoint rows)."""
+        n = X.shape[0]
+        rows = self.predict_chunk_rows(n)
+        on_cpu = self.device.is_cpu
+
+        def run(layers, lo):
+            hi = min(lo + rows, n)
+            a = self.on_device(X[lo:hi])
+            for layer in layers[:-1]:
+                a = layer.infer(a)
+            if on_cpu:
+                y = layers[-1].infer(a, out=None if out is None else out[lo:hi])
+            else:
+                y = to_host(layers[-1].infer(a))
+                if out is not None:
+                    out[lo:hi] = y
+                    y = out[lo:hi]
+            if each is not None:
+                each(lo, hi, y)
+
+        concurrent = on_cpu and all(layer.concurrent_infer for layer in self.layers)
+        kernels.map_chunks(run, range(0, n, rows), self.layers, concurrent)
 
     def check_sparse(self, X):
         """``X``, unless it is sparse and the first layer takes no sparse input."""
@@ -491,17 +540,14 @@ class Sequential:
             self.classes_ = classes
         return T, labels
 
-    def _forward_chunks(self, X, chunk=8192):
-        X = check_X(X, self.dtype, self.n_inputs)
-        if X.shape[0] <= chunk:
-            return self.forward(X)
-        return np.concatenate([self.forward(X[i:i + chunk]) for i in range(0, X.shape[0], chunk)])
-
     def predict(self, X):
         """Class labels for classifiers; outputs for regression (1-D for one output)."""
-        y = self._forward_chunks(X)
-        if self.task == "classification":
-            return self.classes[predict_index(y)]
+        X = self.check_sparse(check_X(X, self.dtype, self.n_inputs))
+        if self.task == "classification":  # the class of each chunk, while it is in cache
+            index = np.empty(X.shape[0], dtype=np.intp)
+            self.outputs(X, each=lambda lo, hi, y: predict_index(y, out=index[lo:hi]))
+            return self.classes[index]
+        y = self._forward_checked(X)
         if self.task == "multilabel":
             return (y > 0.5).astype(np.int64)
         return y[:, 0] if self.n_outputs == 1 else y
@@ -511,7 +557,7 @@ class Sequential:
         if self.task == "regression":
             raise TypeError("predict_proba needs a classifier (softmax output, or sigmoid with "
                             "binary_cross_entropy)")
-        p = self._forward_chunks(X)
+        p = self.forward(X)
         if self.task == "classification" and self.n_outputs == 1:
             return np.hstack([1.0 - p, p])
         return p

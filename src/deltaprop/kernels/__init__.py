@@ -48,7 +48,8 @@ from ._choice import choice_for
 
 _perf = time.perf_counter
 
-__all__ = ["use", "backend", "get", "matmul", "take_rows", "BLAS_SPLIT_MIN", "MODES"]
+__all__ = ["use", "backend", "get", "matmul", "map_chunks", "take_rows", "BLAS_SPLIT_MIN",
+           "MODES"]
 
 #: The values of :func:`use` and of ``DELTAPROP_KERNELS``.
 MODES = ("auto", "numba", "numpy")
@@ -227,6 +228,63 @@ def matmul(a, b, out):
                     choice.record(option, _perf() - t0)
                 return out
     return np.matmul(a, b, out=out)
+
+
+# --------------------------------------------------------------------------- prediction
+def map_chunks(run, starts, layers, concurrent):
+    """``run(layers_w, lo)`` for every ``lo`` of ``starts`` (the first rows of prediction's
+    chunks), on as many threads as BLAS has (each taking the next chunk when done with
+    its last: a thread that another job slows down takes fewer), BLAS on one thread
+    meanwhile; worker 0 runs ``layers`` themselves, each other worker copies of them
+    (``copy.copy``: their own work arrays, the same parameters).
+
+    That is done where the fused kernels are on, more than one chunk is to be done, the
+    BLAS thread count can be set (threadpoolctl), and ``concurrent`` (every layer's
+    ``infer`` may run on copies at once); otherwise the chunks run in order, here, with the
+    products as :func:`matmul` runs them. Each chunk's results depend on its rows only,
+    never on which thread took it, so a prediction is the same from run to run."""
+    blas = _blas if _blas is not None else _blas_handle()
+    threads = blas[0]() if blas else 1
+    if (not concurrent or len(starts) < 2 or threads < 2
+            or (_table if _table is not None else _resolve()) == {}):
+        for lo in starts:
+            run(layers, lo)
+        return
+    import copy
+    import threading
+
+    chunks = iter(starts)
+    lock = threading.Lock()
+    failed = []
+
+    def work(own):
+        while not failed:
+            with lock:
+                lo = next(chunks, None)
+            if lo is None:
+                return
+            try:
+                run(own, lo)
+            except BaseException as exc:  # noqa: BLE001 (re-raised by the calling thread)
+                failed.append(exc)
+                return
+
+    others = [threading.Thread(target=work, args=([copy.copy(layer) for layer in layers],),
+                               daemon=True) for _ in range(min(threads, len(starts)) - 1)]
+    blas[1](1)
+    try:
+        for t in others:
+            t.start()
+        work(layers)
+        for t in others:
+            t.join()
+    except BaseException:  # Ctrl-C here: the other threads stop after their chunk
+        failed.append(None)
+        raise
+    finally:
+        blas[1](threads)
+    if failed:
+        raise failed[0]
 
 
 # --------------------------------------------------------------------------- batches
