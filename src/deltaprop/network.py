@@ -12,6 +12,7 @@ holding ② to ⑤). It never names a layer's fields: the parameters live in one
 from __future__ import annotations
 
 import copy as _copy
+import math
 from numbers import Integral, Real
 
 import numpy as np
@@ -148,6 +149,9 @@ class Sequential:
         self.store = ParameterStore(self.layers, device)
         self._decayed = [(self.store.view(self.store.data, s), self.store.view(self.store.grad, s))
                          for s in self.store.slots if s.decay]
+        self._decayed_by_layer = {}
+        for s, pair in zip((s for s in self.store.slots if s.decay), self._decayed):
+            self._decayed_by_layer.setdefault(s.layer, []).append(pair)
         self._delta_buffers = {}
 
     def __getstate__(self):
@@ -159,7 +163,7 @@ class Sequential:
         # again. A shallow copy shares the layers, which stay bound to the store.
         store = self.store
         if not all(value.base is store.data for layer in self.layers
-                   for value, _ in layer.parameters()):
+                   for value, _ in layer.parameters()) or "_decayed_by_layer" not in state:
             self._build_store()
 
     # -- device ---------------------------------------------------------------------------
@@ -397,25 +401,48 @@ class Sequential:
             delta *= 1.0 / count if count > 0 else 0.0
         return delta, per_sample
 
-    def backprop(self, X, T, w=None, training=True, lazy=False):
+    def backprop(self, X, T, w=None, training=True, lazy=False, steps=None):
         """Forward, then backward, on validated arrays (:meth:`check_inputs`); the
         gradients land in the layers (``store.grad``). Returns ``J`` (``lazy``: see
-        :meth:`objective`)."""
+        :meth:`objective`).
+
+        ``steps`` (:meth:`Optimizer.layer_steps
+        <deltaprop.optimizers.Optimizer.layer_steps>`): also take the optimizer's step,
+        layer by layer, each layer's right after its backward step (its weights no longer
+        needed below, its gradients complete, the L2 term included); not at all when ``J``
+        is not finite (unless ``lazy``: then as the step after the sweep would)."""
         layers = self.layers
         z, y = self.forward_sweep(X, training, keep=True)
         g, per_sample = self.output_delta(z, y, T, w)
+        J = self.objective(per_sample, w, lazy)  # before any weight changes
+        if steps is not None:
+            if not lazy and not math.isfinite(J):
+                steps = None  # no update: the training loop reports the divergence
+            else:
+                steps.begin()
         last = len(layers) - 1
         out = layers[last]
         if out.activation is not None:
             g = out.backward(g, is_delta=True, need_input_grad=last > 0)
         else:
             g = out.backward(g, need_input_grad=last > 0)
+        if steps is not None:
+            self._layer_step(last, steps)
         for k in range(last - 1, -1, -1):
             g = layers[k].backward(g, need_input_grad=k > 0)
-        if self.l2:
+            if steps is not None:
+                self._layer_step(k, steps)
+        if self.l2 and steps is None:
             for W, grad_W in self._decayed:
                 grad_W += self.l2 * W  # ∇ of (λ/2)‖W‖²
-        return self.objective(per_sample, w, lazy)
+        return J
+
+    def _layer_step(self, k, steps):
+        """Layer ``k``'s gradients completed (the L2 term), then its optimizer step."""
+        if self.l2:
+            for W, grad_W in self._decayed_by_layer.get(k, ()):
+                grad_W += self.l2 * W  # ∇ of (λ/2)‖W‖²
+        steps.layer(k)
 
     def snapshot(self, into=None):
         """A copy of everything training changes in the layers: the parameters, the

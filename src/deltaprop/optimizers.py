@@ -60,6 +60,7 @@ __all__ = [
     "Adam",
     "AdamW",
     "LBFGS",
+    "LayerSteps",
     "OPTIMIZERS",
     "FULL_BATCH_OPTIMIZERS",
     "clip_grad_norm",
@@ -297,19 +298,53 @@ class Optimizer:
             sumsq = kernels.get("sum_of_squares", 0, like=self._fused_grads[0])
             total_norm = math.sqrt(sum(sumsq(g) for g in self._fused_grads))  # per tensor
             coef = min(self.clip_norm / (total_norm + 1e-6), 1.0)
-        self.t += 1
-        keep = 1.0
-        if self.weight_decay:
-            keep = 1.0 - (self.lr * self.weight_decay if self.decoupled_weight_decay
-                          else self.weight_decay)
+        keep, states, scalars = self._step_scalars()
         for p, g, state, segments in self._fused:
             dt = p.dtype.type
-            states, scalars = self._kernel_args(state, dt)
+            if len(self._fused) > 1:
+                states, scalars = self._kernel_args(state, dt)
             c = dt(coef)
             if keep == 1.0:  # no decay: one pass over the whole run, not one per tensor
                 segments = ((0, p.size, False),)
             for lo, hi, decayed in segments:
                 kernel(p, g, *states, lo, hi, dt(keep if decayed else 1.0), c, *scalars)
+
+    def layer_steps(self, store):
+        """The next steps taken layer by layer: a :class:`LayerSteps` for ``store`` (a
+        network's :class:`~deltaprop.parameters.ParameterStore`), or None where a step must
+        see every gradient first or the rule has no fused kernel here (then :meth:`step`
+        after the backward sweep, as always).
+
+        ``begin()`` opens a step (``t`` counted, the scalars of this step) and
+        ``layer(k)`` updates the parameters of layer ``k`` (each a run of consecutive
+        pieces of the store) from their gradients, as soon as its backward step has
+        used its weights: while they and their gradients are still in the cache. For an
+        elementwise rule the result is bitwise :meth:`step`'s: the same operations on the
+        same elements, in another order of the elements. Not with ``clip_norm`` (the
+        global norm needs every gradient) or a ``per_tensor`` rule."""
+        if self.clip_norm is not None or self.per_tensor or self.kernel is None:
+            return None
+        if not isinstance(store, ParameterStore) or not store.size:
+            return None
+        if not self._same_params(store):
+            self._check_state(store.pairs(), store)
+            self._plan(store.pairs(), store)
+        if not self._fused:
+            return None
+        kernel = kernels.get(self.kernel, self._fused_size, like=self._fused[0][0])
+        return LayerSteps(self, kernel, store) if kernel else None
+
+    def _step_scalars(self):
+        """Count the step and return ``(keep, states, scalars)`` for the fused kernel: the
+        weight-decay factor and the rule's state arrays and hyper-parameters of this step."""
+        self.t += 1
+        keep = 1.0
+        if self.weight_decay:
+            keep = 1.0 - (self.lr * self.weight_decay if self.decoupled_weight_decay
+                          else self.weight_decay)
+        p, _, state, _ = self._fused[0]
+        states, scalars = self._kernel_args(state, p.dtype.type)
+        return keep, states, scalars
 
     def _plan_fused(self, store):
         """What the fused kernel runs over: per run, the flat views of the parameter, its
@@ -547,6 +582,56 @@ class Optimizer:
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "name")
         return f"{type(self).__name__}({args})"
+
+
+class LayerSteps:
+    """An optimizer's steps over a network's store, taken layer by layer
+    (:meth:`Optimizer.layer_steps`): :meth:`begin` once per step, then :meth:`layer` for
+    each layer, in any order, once its gradients are complete (the network calls it right
+    after the layer's backward step).
+
+    Attributes
+    ----------
+    ranges : dict of int to list of (int, int, bool)
+        Per layer index, the pieces ``(lo, hi, decayed)`` of the flat store that hold its
+        parameters: runs of consecutive tensors that weight decay treats alike.
+    """
+
+    def __init__(self, optimizer, kernel, store):
+        self.optimizer, self.kernel = optimizer, kernel
+        p, g, _, _ = optimizer._fused[0]
+        self.p, self.g = p, g
+        ranges: dict[int, list] = {}
+        for s in store.slots:
+            pieces = ranges.setdefault(s.layer, [])
+            if pieces and pieces[-1][1] == s.offset and pieces[-1][2] == s.decay:
+                pieces[-1] = (pieces[-1][0], s.stop, s.decay)
+            else:
+                pieces.append((s.offset, s.stop, s.decay))
+        self.ranges = ranges
+        self._plan = optimizer._fused
+        self._args = None
+
+    def begin(self):
+        """Open a step: count it and fix this step's hyper-parameters (a schedule may have
+        changed ``lr``)."""
+        if self.optimizer._fused is not self._plan:
+            raise RuntimeError("the optimizer laid out its state again (loaded or moved): "
+                               "ask it for new layer_steps")
+        keep, states, scalars = self.optimizer._step_scalars()
+        dt = self.p.dtype.type
+        self._args = (dt(keep), dt(1.0), states, scalars)
+
+    def layer(self, k):
+        """Update the parameters of layer ``k`` from their gradients (no-op for a layer
+        without parameters)."""
+        pieces = self.ranges.get(k)
+        if not pieces:
+            return
+        keep, one, states, scalars = self._args
+        for lo, hi, decayed in pieces:
+            self.kernel(self.p, self.g, *states, lo, hi, keep if decayed else one, one,
+                        *scalars)
 
 
 # --------------------------------------------------------------------------- SGD family

@@ -454,6 +454,10 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
     Tb_buf = np.empty_like(T, shape=(bs,) + T.shape[1:])
     score = RunningMetric(metric, T, labels)
     safe = safe_weights = None
+    # The optimizer's step taken layer by layer inside the backward sweep, where it can be
+    # (kernels on the CPU, an elementwise rule without clipping, one process): each layer's
+    # parameters updated while they are in the cache; otherwise one step after the sweep.
+    steps = opt.layer_steps(params) if distributed is None and device.is_cpu else None
 
     for cb in callbacks:
         cb.on_train_begin({})
@@ -495,19 +499,21 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
                     Xb = device.upload(Xb, Xd_buf[: hi - lo])
                 wb = None if weights is None else weights[idx]
                 if lazy:  # the loss stays on the device: no wait for the GPU at each step
-                    batch_J[b] = net.backprop(Xb, Tb, wb, lazy=True)
-                    opt.step(params)
+                    batch_J[b] = net.backprop(Xb, Tb, wb, lazy=True, steps=steps)
+                    if steps is None:
+                        opt.step(params)
                     score.update(lo, hi, net.layers[-1].a, Tb)
                     if progress.bar is not None:
                         progress.batch_end(float(batch_J[b]))
                     continue
-                J, size = (net.backprop(Xb, Tb, wb) if hi > lo else 0.0), hi - lo
+                J, size = (net.backprop(Xb, Tb, wb, steps=steps) if hi > lo else 0.0), hi - lo
                 if distributed is not None:
                     distributed.where(epoch, b)
                     J, size = distributed.reduce_gradient(net, J, hi - lo, wb)
-                if not math.isfinite(J):
+                if not math.isfinite(J):  # (no layer stepped: backprop saw J first)
                     _diverged(J, epoch, b, opt, trainer, safe, history)
-                opt.step(params)
+                if steps is None:
+                    opt.step(params)
                 total += J * size
                 if hi > lo:
                     score.update(lo, hi, net.layers[-1].a, Tb)
