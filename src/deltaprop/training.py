@@ -32,6 +32,11 @@ from .optimizers import get_optimizer
 from .schedules import get_schedule
 from .tasks import RunningMetric
 
+#: Whether :func:`fit` takes the optimizer's step layer by layer inside the backward sweep
+#: where it can (:meth:`~deltaprop.optimizers.Optimizer.layer_steps`; the same bits as the
+#: step after the sweep). A switch for measuring one against the other.
+LAYER_STEPS = True
+
 __all__ = [
     "History",
     "Callback",
@@ -457,7 +462,13 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
     # The optimizer's step taken layer by layer inside the backward sweep, where it can be
     # (kernels on the CPU, an elementwise rule without clipping, one process): each layer's
     # parameters updated while they are in the cache; otherwise one step after the sweep.
-    steps = opt.layer_steps(params) if distributed is None and device.is_cpu else None
+    steps = (opt.layer_steps(params) if LAYER_STEPS and distributed is None and device.is_cpu
+             else None)
+    # The fused kernels this run calls, compiled (or loaded from Numba's cache) now: the
+    # first run on a machine compiles for a few seconds, and says so, before any epoch.
+    shuffled = shuffle and n_batches > 1
+    kernels.prepare(net, opt, bs, () if not shuffled else (T,) if sparse or X is None else (X, T),
+                    say=(lambda text: print(text, flush=True)) if verbose else None)
 
     for cb in callbacks:
         cb.on_train_begin({})

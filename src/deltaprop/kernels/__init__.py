@@ -48,8 +48,8 @@ from ._choice import choice_for
 
 _perf = time.perf_counter
 
-__all__ = ["use", "backend", "get", "matmul", "map_chunks", "take_rows", "BLAS_SPLIT_MIN",
-           "MODES"]
+__all__ = ["use", "backend", "get", "matmul", "map_chunks", "take_rows", "needed", "prepare",
+           "BLAS_SPLIT_MIN", "MODES"]
 
 #: The values of :func:`use` and of ``DELTAPROP_KERNELS``.
 MODES = ("auto", "numba", "numpy")
@@ -88,6 +88,7 @@ LOSS_CODES = {"softmax_cross_entropy": 0, "sigmoid_binary_cross_entropy": 1, "sq
 _table = None  # name -> kernel, once resolved ({} on the reference path)
 _mode = None  # the mode asked for by use(), or None: the environment's
 _blas = None  # (get_num_threads, set_num_threads) of OpenBLAS, False: none / not used
+_env = None  # DELTAPROP_KERNELS, once read
 
 
 def use(mode):
@@ -106,11 +107,16 @@ def use(mode):
 
 
 def _env_mode():
-    mode = os.environ.get("DELTAPROP_KERNELS", "auto").strip().lower() or "auto"
-    if mode not in MODES:
-        raise ValueError(f"DELTAPROP_KERNELS must be one of {', '.join(MODES)}, got "
-                         f"{os.environ['DELTAPROP_KERNELS']!r}")
-    return mode
+    """``DELTAPROP_KERNELS``, read once (a kernel is asked for at every step: reading the
+    environment each time cost ~3 us a call, a tenth of a small network's step)."""
+    global _env
+    if _env is None:
+        mode = os.environ.get("DELTAPROP_KERNELS", "auto").strip().lower() or "auto"
+        if mode not in MODES:
+            raise ValueError(f"DELTAPROP_KERNELS must be one of {', '.join(MODES)}, got "
+                             f"{os.environ['DELTAPROP_KERNELS']!r}")
+        _env = mode
+    return _env
 
 
 def _resolve():
@@ -166,6 +172,75 @@ def _device_kernel(name, like):
         return None
     from . import cuda
     return cuda.KERNELS.get(name)
+
+
+# --------------------------------------------------------------------------- warming up
+#: Seconds of compiling from which :func:`prepare` says what it is doing.
+SAY_AFTER = 1.0
+_said = False  # the message is printed once per process
+
+
+def needed(net, optimizer, batch_size, gathers=()):
+    """The fused kernels a training run will call: ``[(name, kind or None), ...]`` from the
+    network's activations (their forward and backward steps) and loss (its output
+    delta), the optimizer's rule (and the gradient norm when it clips), and the batch
+    gather when ``gathers`` (the arrays whose rows are taken) is not empty."""
+    jobs = []
+    for layer in net.layers:
+        act = layer.activation
+        if act is not None and act.fused_kernel is not None:
+            jobs.append(("bias_activation", ACTIVATION_CODES[act.fused_kernel]))
+            if act.elementwise:
+                jobs.append(("delta_and_bias_grad", None))
+    if net.loss_function.fused_kernel is not None:
+        jobs.append(("output_delta", None))
+    if getattr(optimizer, "kernel", None) is not None and not optimizer.per_tensor:
+        jobs.append((optimizer.kernel, None))
+        if optimizer.clip_norm is not None:
+            jobs.append(("sum_of_squares", None))
+    if gathers:
+        jobs.append(("take_rows", None))
+    return list(dict.fromkeys(jobs))  # each once, in order
+
+
+def prepare(net, optimizer, batch_size, gathers=(), say=None):
+    """Compile the fused kernels a training run will call (:func:`needed`), or load them
+    from Numba's cache, before its first step: the first run on a machine compiles for a
+    few seconds, which then shows in no step or epoch time. ``say`` (e.g. ``print``) is
+    told once per process, when compiling takes longer than :data:`SAY_AFTER` seconds:
+    "compiling the fused kernels (once, about N s)". Returns the seconds it took.
+
+    Nothing happens on the reference path, on a device, or where ``"auto"`` leaves a small
+    run on it (the work of the largest step below :data:`AUTO_MIN_SIZE`: Numba is not
+    imported for it)."""
+    global _said
+    store = net.store
+    if not store.device.is_cpu or type(store.data) is not np.ndarray:
+        return 0.0
+    width = max([layer.n_out or 0 for layer in net.layers] + [net.n_inputs])
+    work = max(store.size, batch_size * width)
+    if _table is None and work < AUTO_MIN_SIZE and (_mode or _env_mode()) == "auto":
+        return 0.0
+    if not (_table if _table is not None else _resolve()):
+        return 0.0
+    from . import compiled
+
+    jobs = needed(net, optimizer, batch_size, gathers)
+    t0, compiled_before = _perf(), compiled.compiles()
+    for i, (name, kind) in enumerate(jobs):
+        size = store.size if name in ("sgd", "adagrad", "rmsprop", "adam") else (
+            batch_size * width if name != "take_rows" else
+            batch_size * max(a.shape[1] if a.ndim > 1 else 1 for a in gathers))
+        compiled.warm_up(name, store.dtype, size, kind, gathers if name == "take_rows" else None)
+        if say is None or _said or i == len(jobs) - 1:
+            continue
+        estimate = (_perf() - t0) / (i + 1) * len(jobs)
+        # Compiling (not loading from the cache, which takes milliseconds once Numba's own
+        # start-up is paid), for longer than SAY_AFTER in all: say so, once.
+        if estimate > SAY_AFTER and compiled.compiles() > compiled_before:
+            _said = True
+            say(f"compiling the fused kernels (once, about {max(1, round(estimate))} s)")
+    return _perf() - t0
 
 
 # --------------------------------------------------------------------------- BLAS threads

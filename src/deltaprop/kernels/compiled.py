@@ -498,6 +498,66 @@ def take_rows(X, idx, out):
     return _timed("take_rows", _take_rows_serial, _take_rows_par, (X, idx, out), out.size)
 
 
+# --------------------------------------------------------------------------- warming up
+#: Per optimizer kernel: (serial, parallel, state arrays, scalars of the dtype, flags).
+_RULES = {"sgd": (_sgd_range, _sgd_par, 1, 2, 2), "adagrad": (_adagrad_range, _adagrad_par, 1, 2, 0),
+          "rmsprop": (_rmsprop_range, _rmsprop_par, 3, 5, 2),
+          "adam": (_adam_range, _adam_par, 3, 5, 1)}
+
+
+def compiles():
+    """How many times this module's kernels were compiled in this process (the cache
+    misses of Numba's dispatchers; a kernel loaded from the on-disk cache is a hit)."""
+    return sum(sum(f.stats.cache_misses.values()) for f in globals().values()
+               if isinstance(f, numba.core.registry.CPUDispatcher))
+
+
+def warm_up(name, dtype, size=0, kind=None, arrays=None):
+    """Compile, or load from the cache, the machine code that ``KERNELS[name]`` runs on
+    arrays of ``dtype``, by calling it on a few elements with the argument types of a real
+    call: ``size`` (the largest work it will get) decides whether the parallel loops and
+    softmax's exp between passes are needed too; ``kind`` is the activation's code for
+    ``bias_activation`` (only its own passes are compiled); ``arrays``, for
+    ``take_rows``, the arrays whose rows will be gathered (their types: read-only or not)."""
+    dt = np.dtype(dtype).type
+    parallel = size >= PARALLEL_MIN and _THREADS > 1
+    zero = dt(0.0)
+    if name in _RULES:
+        serial, par, n_state, n_scalars, n_flags = _RULES[name]
+        v = [np.zeros(4, dt) for _ in range(2 + n_state)]
+        args = (*v, 0, 4, dt(1.0), dt(1.0), *([zero] * n_scalars), *([False] * n_flags))
+        serial(*args)
+        if parallel:
+            par(*args)
+    elif name == "sum_of_squares":
+        _sumsq_range(np.zeros(4, dt), 0, 4)
+    elif name == "bias_activation":
+        z, b, a = np.zeros((2, 3), dt), np.zeros(3, dt), np.zeros((2, 3), dt)
+        if kind == TANH:
+            _add_bias(z, b)
+        elif kind == SIGMOID:
+            _bias_minus_abs(z, b, a)
+            _sigmoid_from_exp(z, a)
+        else:
+            _bias_activation(z, b, a, kind, zero)
+            if kind == SOFTMAX and size >= SOFTMAX_SPLIT_MIN:
+                _bias_shift_rows(z, b, a)
+                _normalise_rows(a)
+    elif name == "delta_and_bias_grad":
+        delta_and_bias_grad(np.zeros((2, 3), dt), np.zeros((2, 3), dt), np.zeros((2, 3), dt),
+                            np.zeros(3, dt), RELU, zero)
+    elif name == "output_delta":
+        output_delta(*(np.zeros((2, 3), dt) for _ in range(4)), np.zeros(2, dt), SOFTMAX_CE,
+                     zero, zero)
+    elif name == "take_rows":
+        idx = np.zeros(1, np.int64)
+        for X in arrays or (np.zeros((2, 3), dt),):
+            out = np.empty((1,) + X.shape[1:], X.dtype)
+            _take_rows_serial(X, idx, out)
+            if parallel:
+                _take_rows_par(X, idx, out)
+
+
 #: The registry: kernel name -> callable.
 KERNELS = {
     "sgd": _rule("sgd", _sgd_range, _sgd_par, 1),
