@@ -204,3 +204,38 @@ def test_an_error_in_a_chunk_is_raised_here(path, small_chunks, rng, monkeypatch
     monkeypatch.setattr(dp.Dense, "infer", infer)
     assert_close(net.predict_proba(X), reference(net, X.astype(np.float32)), np.float32,
                  "after the failure")
+
+
+@pytest.mark.parametrize("bad,message", [
+    (np.nan, r"X contains NaN or inf: X\[1234, 3\] = nan"),
+    (np.inf, r"X contains NaN or inf: X\[1234, 3\] = inf"),
+    (1e300, r"X\[1234, 3\] = 1e\+300 does not fit in float32"),
+])
+def test_a_bad_value_in_any_chunk_is_named_with_its_place(path, small_chunks, rng, bad, message):
+    net = dp.MLP([6, 9, 3], output="softmax", loss="cross_entropy", seed=0)
+    X = rng.normal(size=(10 * small_chunks, 6))
+    X[1234, 3] = bad
+    X[2000, 1] = bad  # a later chunk too: the first one is named
+    for method in (net.predict, net.predict_proba, net.forward):
+        with pytest.raises(ValueError, match=message):
+            method(X)
+    X[1234, 3] = X[2000, 1] = 0.0
+    assert net.predict(X).shape == (len(X),)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_the_finiteness_kernel_against_numpy(dtype, rng):
+    pytest.importorskip("numba")
+    from deltaprop.kernels import compiled
+
+    x = rng.normal(size=(37, 29)).astype(dtype)
+    assert compiled.all_finite(x)
+    for value in (np.nan, np.inf, -np.inf):
+        y = x.copy()
+        y[36, 28] = value
+        assert not compiled.all_finite(y)
+        y[36, 28] = np.finfo(dtype).max  # the largest finite value is finite
+        assert compiled.all_finite(y)
+    y = x.copy()
+    y[0, 0] = -0.0
+    assert compiled.all_finite(y) and compiled.all_finite(x[:0])

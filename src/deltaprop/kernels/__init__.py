@@ -48,8 +48,8 @@ from ._choice import choice_for
 
 _perf = time.perf_counter
 
-__all__ = ["use", "backend", "get", "matmul", "map_chunks", "take_rows", "needed", "prepare",
-           "BLAS_SPLIT_MIN", "MODES"]
+__all__ = ["use", "backend", "get", "matmul", "map_chunks", "take_rows", "all_finite", "needed",
+           "prepare", "BLAS_SPLIT_MIN", "MODES"]
 
 #: The values of :func:`use` and of ``DELTAPROP_KERNELS``.
 MODES = ("auto", "numba", "numpy")
@@ -77,7 +77,7 @@ _BLAS_OWN_MIN = 65536 * 4
 #: The fused kernels, by name: what ``compiled.KERNELS`` (Numba) and ``cuda.KERNELS`` (CuPy)
 #: both provide, with the same signatures.
 KERNEL_NAMES = ("sgd", "adagrad", "rmsprop", "adam", "sum_of_squares", "bias_activation",
-                "delta_and_bias_grad", "bias_grad", "output_delta", "take_rows")
+                "delta_and_bias_grad", "bias_grad", "output_delta", "take_rows", "all_finite")
 
 #: The activations that the fused kernels know, by their ``fused_kernel`` name.
 ACTIVATION_CODES = {"identity": 0, "relu": 1, "leaky_relu": 2, "sigmoid": 3, "tanh": 4,
@@ -200,6 +200,7 @@ def needed(net, optimizer, batch_size, gathers=()):
             jobs.append(("sum_of_squares", None))
     if gathers:
         jobs.append(("take_rows", None))
+    jobs.append(("all_finite", None))  # prediction's check of each chunk (after fit, often)
     return list(dict.fromkeys(jobs))  # each once, in order
 
 
@@ -360,6 +361,15 @@ def map_chunks(run, starts, layers, concurrent):
         blas[1](threads)
     if failed:
         raise failed[0]
+
+
+def all_finite(x):
+    """Whether every element of the float array ``x`` is finite: the fused kernel's one
+    read pass for a C-contiguous array, else ``np.isfinite(x).all()``."""
+    kernel = get("all_finite", x.size, like=x)
+    if kernel is None or not x.flags.c_contiguous or x.dtype.kind != "f":
+        return bool(np.isfinite(x).all())
+    return kernel(x)
 
 
 # --------------------------------------------------------------------------- batches
