@@ -1,4 +1,4 @@
-"""Fused kernels (Numba) for the training step, and the BLAS thread count per product.
+"""Fused kernels (Numba) for the training step and prediction, and the threads they use.
 
 NumPy is the reference. With the optional extra ``fast`` (``pip install
 'deltaprop[fast]'``: Numba and threadpoolctl) the objects that own the maths run their
@@ -11,7 +11,8 @@ elementwise work as compiled one-pass kernels instead of one NumPy pass per oper
   tanh, identity; softmax forward);
 * a loss's output delta with its per-sample value (softmax + cross-entropy, sigmoid +
   binary cross-entropy, the squared errors with an identity output);
-* the gather of a shuffled batch (:func:`take_rows`).
+* the gather of a shuffled batch (:func:`take_rows`);
+* prediction's check for NaN and inf, chunk by chunk (:func:`all_finite`).
 
 Which operations are bitwise those of NumPy and which agree to float32 rounding is said in
 :mod:`deltaprop.kernels.compiled` and checked in ``tests/test_kernels.py``.
@@ -24,6 +25,12 @@ reference path everywhere, the BLAS thread choice included. Numba is imported on
 training step, never by ``import deltaprop``; its machine code is cached on disk, so only
 the first run on a machine compiles.
 
+Compiling. :func:`prepare` (called by ``fit`` before its first epoch) compiles, or loads
+from the cache, exactly the kernels the run will call (:func:`needed`: those of its
+activations, loss, optimizer and batch gather, in its dtype), so that no step or epoch
+time includes compiling; when it compiles for longer than :data:`SAY_AFTER` seconds it
+says so once: "compiling the fused kernels (once, about N s)".
+
 Threads. OpenBLAS hands a product to all its threads from about 2.6·10⁵ multiply-adds
 on. For a small product the hand-off costs more than it saves, and when another process
 keeps a core busy, a product that waits for its descheduled second thread can take 5–50×
@@ -33,7 +40,10 @@ larger ones on all (with :data:`ADAPTIVE_BLAS`, on one thread or all, whichever 
 faster for that shape). The parallel kernels (the optimizer over a large flat array, the
 gather of a large batch) choose between Numba's parallel loop and the serial one by
 measurement (:mod:`~deltaprop.kernels._choice`: both are timed now and then); their
-results are the same bits either way.
+results are the same bits either way. Prediction (:func:`map_chunks`) splits the rows into
+chunks that as many threads as BLAS has take one after the other, each chunk's products on
+one BLAS thread: a thread that another job slows down takes fewer chunks, and no product
+waits for a descheduled thread.
 """
 
 from __future__ import annotations
