@@ -285,6 +285,7 @@ def matmul(a, b, out):
     (:mod:`deltaprop.kernels._choice`)."""
     if is_cupy(a):
         return namespace(a).matmul(a, b, out=out)  # cuBLAS, through CuPy's own matmul
+    global _blas_busy_at
     blas = _blas
     if blas is None:
         blas = _blas_handle()
@@ -296,6 +297,7 @@ def matmul(a, b, out):
                 if work < BLAS_SPLIT_MIN:
                     option, choice = 0, None
                 elif not ADAPTIVE_BLAS:
+                    _blas_busy_at = _perf()
                     return np.matmul(a, b, out=out)
                 else:
                     choice = choice_for((a.shape, b.shape, a.flags.c_contiguous,
@@ -309,6 +311,7 @@ def matmul(a, b, out):
                     finally:
                         blas[1](threads)
                 else:
+                    _blas_busy_at = t0
                     np.matmul(a, b, out=out)
                 if choice is not None:
                     choice.record(option, _perf() - t0)
@@ -358,6 +361,8 @@ def map_chunks(run, starts, layers, concurrent):
     others = [threading.Thread(target=work, args=([copy.copy(layer) for layer in layers],),
                                daemon=True) for _ in range(min(threads, len(starts)) - 1)]
     blas[1](1)
+    if _perf() - _blas_busy_at < _BLAS_SPIN:
+        _stop_blas_threads()
     try:
         for t in others:
             t.start()
@@ -380,6 +385,34 @@ def all_finite(x):
     if kernel is None or not x.flags.c_contiguous or x.dtype.kind != "f":
         return bool(np.isfinite(x).all())
     return kernel(x)
+
+
+_shutdown = None  # OpenBLAS's blas_thread_shutdown_, or False where it has none
+_blas_busy_at = -1e9  # when matmul last ran a product on all of BLAS's threads
+#: Seconds after such a product within which OpenBLAS's threads may still spin.
+_BLAS_SPIN = 0.5
+
+
+def _stop_blas_threads():
+    """Stop OpenBLAS's own threads (``blas_thread_shutdown_``; it starts them again at its
+    next product on several threads). After a product on several threads they spin, each
+    on a core, for OpenBLAS's thread timeout (about 0.1 s) before they sleep: prediction
+    right after training found its threads sharing the cores with them (the first calls
+    1.5-2x slower, measured on 2 cores; OPENBLAS_THREAD_TIMEOUT=4 made the difference go
+    away)."""
+    global _shutdown
+    if _shutdown is None:
+        _shutdown = False
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:
+            return
+        for lib in ThreadpoolController().select(internal_api="openblas").lib_controllers:
+            if "numpy" in lib.filepath:
+                _shutdown = getattr(lib.dynlib, "blas_thread_shutdown_", None) or False
+                break
+    if _shutdown:
+        _shutdown()
 
 
 # --------------------------------------------------------------------------- batches
