@@ -238,14 +238,18 @@ def prepare(net, optimizer, batch_size, gathers=(), say=None):
 
     jobs = needed(net, optimizer, batch_size, gathers)
     t0, compiled_before = _perf(), compiled.compiles()
+    fastest = float("inf")
     for i, (name, kind) in enumerate(jobs):
         size = store.size if name in ("sgd", "adagrad", "rmsprop", "adam") else (
             batch_size * width if name != "take_rows" else
             batch_size * max(a.shape[1] if a.ndim > 1 else 1 for a in gathers))
+        t1 = _perf()
         compiled.warm_up(name, store.dtype, size, kind, gathers if name == "take_rows" else None)
-        if say is None or _said or i == len(jobs) - 1:
+        fastest = min(fastest, _perf() - t1)  # the first also pays Numba's own start-up
+        left = len(jobs) - i - 1
+        if say is None or _said or not left or (i == 0 and left > 1):
             continue
-        estimate = (_perf() - t0) / (i + 1) * len(jobs)
+        estimate = _perf() - t0 + fastest * left
         # Compiling (not loading from the cache, which takes milliseconds once Numba's own
         # start-up is paid), for longer than SAY_AFTER in all: say so, once.
         if estimate > SAY_AFTER and compiled.compiles() > compiled_before:
