@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import deltaprop as dp
-from deltaprop import kernels
+from deltaprop import kernels, training
 from deltaprop.optimizers import LayerSteps, Optimizer
 
 pytest.importorskip("numba")
@@ -25,6 +25,12 @@ OPTIMIZERS = [
     lambda: dp.optimizers.RMSProp(lr=1e-3, centered=True, momentum=0.5),
     lambda: dp.optimizers.AdaGrad(lr=0.05),
 ]
+
+
+@pytest.fixture(autouse=True)
+def layer_steps_on(monkeypatch):
+    """fit takes the steps layer by layer where it can (training.LAYER_STEPS)."""
+    monkeypatch.setattr(training, "LAYER_STEPS", True)
 
 
 @pytest.fixture
@@ -54,9 +60,21 @@ def train(make_opt, layer_steps, dtype="float32", l2=1e-3, dropout=0.0, epochs=2
 
 @pytest.mark.parametrize("make_opt", OPTIMIZERS, ids=lambda f: repr(f()))
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_layer_by_layer_is_the_step_after_the_sweep_bit_for_bit(numba_path, make_opt, dtype):
+def test_layer_by_layer_is_the_step_after_the_sweep_bit_for_bit(numba_path, make_opt, dtype,
+                                                                 monkeypatch):
+    taken = []
+    backprop = dp.Sequential.backprop
+
+    def spy(self, *args, steps=None, **kwargs):
+        taken.append(steps is not None)
+        return backprop(self, *args, steps=steps, **kwargs)
+
+    monkeypatch.setattr(dp.Sequential, "backprop", spy)
     ours, opt = train(make_opt, True, dtype)
+    assert taken and all(taken), "fit did not take the steps layer by layer"
+    taken.clear()
     ref, ref_opt = train(make_opt, False, dtype)
+    assert taken and not any(taken)
     assert isinstance(opt.layer_steps(ours.store), LayerSteps)
     np.testing.assert_array_equal(ours.store.data, ref.store.data)
     assert opt.t == ref_opt.t

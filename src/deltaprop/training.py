@@ -34,8 +34,11 @@ from .tasks import RunningMetric
 
 #: Whether :func:`fit` takes the optimizer's step layer by layer inside the backward sweep
 #: where it can (:meth:`~deltaprop.optimizers.Optimizer.layer_steps`; the same bits as the
-#: step after the sweep). A switch for measuring one against the other.
-LAYER_STEPS = True
+#: step after the sweep). Off: on the 2-core host it was measured on it gained nothing
+#: (784-256-128-10: -4 % to +2 %; 784-1024-1024-10: 5-7 % slower, its parallel Adam then
+#: running three times a step between products); ``benchmarks/profile_step.py
+#: --layer-steps`` measures it elsewhere.
+LAYER_STEPS = False
 
 __all__ = [
     "History",
