@@ -532,6 +532,9 @@ def compiles():
                if isinstance(f, numba.core.registry.CPUDispatcher))
 
 
+_warm: set = set()  # what warm_up did in this process
+
+
 def warm_up(name, dtype, size=0, kind=None, arrays=None):
     """Compile, or load from the cache, the machine code that ``KERNELS[name]`` runs on
     arrays of ``dtype``, by calling it on a few elements with the argument types of a real
@@ -541,6 +544,11 @@ def warm_up(name, dtype, size=0, kind=None, arrays=None):
     ``take_rows``, the arrays whose rows will be gathered (their types: read-only or not)."""
     dt = np.dtype(dtype).type
     parallel = size >= PARALLEL_MIN and _THREADS > 1
+    key = (name, dt, parallel, kind, kind == SOFTMAX and size >= SOFTMAX_SPLIT_MIN,
+           tuple((a.dtype, a.ndim, a.flags.writeable) for a in arrays or ()))
+    if key in _warm:  # once per process: a parallel loop's launch alone takes milliseconds
+        return
+    _warm.add(key)
     zero = dt(0.0)
     if name in _RULES:
         serial, par, n_state, n_scalars, n_flags = _RULES[name]
