@@ -54,7 +54,8 @@ def train(make_opt, layer_steps, dtype="float32", l2=1e-3, dropout=0.0, epochs=2
         opt.layer_steps = lambda store: None  # the step after the sweep, as before
     w = rng.random(len(X)) if weights else None
     net.fit(X, y, optimizer=opt, epochs=epochs, batch_size=32, verbose=0, seed=1,
-            schedule=dp.schedules.ExponentialDecay(3e-3, 0.5) if lr_decay else None, sample_weight=w, rollback=rollback)
+            schedule=dp.schedules.ExponentialDecay(3e-3, 0.5) if lr_decay else None,
+            sample_weight=w, rollback=rollback)
     return net, opt
 
 

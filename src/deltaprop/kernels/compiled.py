@@ -520,7 +520,8 @@ def all_finite(x):
 
 # --------------------------------------------------------------------------- warming up
 #: Per optimizer kernel: (serial, parallel, state arrays, scalars of the dtype, flags).
-_RULES = {"sgd": (_sgd_range, _sgd_par, 1, 2, 2), "adagrad": (_adagrad_range, _adagrad_par, 1, 2, 0),
+_RULES = {"sgd": (_sgd_range, _sgd_par, 1, 2, 2),
+          "adagrad": (_adagrad_range, _adagrad_par, 1, 2, 0),
           "rmsprop": (_rmsprop_range, _rmsprop_par, 3, 5, 2),
           "adam": (_adam_range, _adam_par, 3, 5, 1)}
 
