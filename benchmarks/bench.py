@@ -34,6 +34,19 @@ are timed alone, each on one BLAS thread and on all of them, the faster counted:
 machine's limit for a step. Each framework's step time (epoch time / batches) is reported as
 a multiple of it (median of the per-round multiples).
 
+The limit: a step cannot be faster than its products plus the optimizer's memory traffic
+(Adam reads p, g, m, v and writes p, m, v: 7 x itemsize bytes per parameter, 28 in
+float32). In every round a stream bandwidth is measured (a NumPy add over 64 MiB float32
+arrays, STREAM's byte count), and the limit of the round is products only + optimizer
+bytes / bandwidth; each framework's step is reported as a multiple of it (``x limit``,
+the median of the per-round multiples). Where the optimizer's arrays fit in the caches the
+true floor is lower, so the multiple can be below 1 there.
+
+Prediction: ``predict_proba`` (PyTorch: ``softmax(model(X))``) of the whole training set,
+returned as a NumPy array, timed alike for every framework: one call to warm up, then the
+median of three (``predict_seconds``); the ratio is deltaprop's rate over the faster of
+PyTorch and scikit-learn, the median of the per-round ratios.
+
 Width sweep (``--no-sweep`` skips it): 784-w-w-10 for w = 64 ... 2048, batch 128, float32:
 samples/s of deltaprop, PyTorch and scikit-learn (median of a few rounds, frameworks
 alternating), printed and plotted to ``docs/img/width_sweep.png`` (``--plot``).
@@ -118,6 +131,12 @@ RATIO_TARGETS = {
 }
 ROOFLINE_TARGETS = {"784-1024-1024-10/b256": 0.85}
 PRODUCTS_TARGETS = {"784-256-128-10/b128": 1.3, "784-1024-1024-10/b256": 1.1}
+# Row -> largest multiple of the limit (products only + optimizer bytes / stream bandwidth).
+LIMIT_TARGETS = {"784-256-128-10/b128": 1.15, "784-256-128-10/b32": 1.15,
+                 "784-1024-1024-10/b256": 1.15}
+# Prediction: deltaprop's rows/s over the faster of these peers, on every row.
+PREDICT_PEERS = ("torch", "sklearn")
+PREDICT_TARGET = 1.2
 
 
 # --------------------------------------------------------------------------- machine
@@ -197,6 +216,29 @@ def round_peak(dtype="float32"):
     """A short matmul-peak measurement taken in every round, next to the training runs, so
     that a slow phase of a shared machine lowers both sides of the roofline share."""
     return sgemm_peak(n=1536, min_time=0.08, repeats=2, dtype=dtype)
+
+
+def stream_bandwidth(n=1 << 24, repeats=3):
+    """Bytes/s of a large NumPy add ``a = b + c`` over float32 arrays of ``n`` elements
+    (64 MiB each by default, beyond the caches): 3 x 4n bytes moved per pass (STREAM's
+    "add"; the write-allocate read of ``a`` is not counted, as in STREAM). The best of
+    ``repeats`` passes."""
+    b = np.ones(n, np.float32)
+    c = np.ones(n, np.float32)
+    a = np.empty(n, np.float32)
+    np.add(b, c, out=a)
+    best = math.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        np.add(b, c, out=a)
+        best = min(best, time.perf_counter() - t0)
+    return 3 * a.nbytes / best
+
+
+def optimizer_bytes(cfg):
+    """Bytes of memory traffic of one Adam step over the row's parameters: read p, g, m, v
+    and write p, m, v (7 x itemsize per parameter: 28 bytes in float32)."""
+    return 7 * cfg.itemsize * cfg.n_params()
 
 
 def _step_products(cfg, rng):
@@ -492,8 +534,10 @@ RUNNERS = {r.name: r for r in (DeltapropRunner, TorchRunner, SklearnRunner, Nump
 
 
 # --------------------------------------------------------------------------- timing
-def time_training(cfg, frameworks, rounds, n, seed=0, log=print):
-    """Per framework, the samples/s of each round (frameworks alternate within a round)."""
+def time_training(cfg, frameworks, rounds, n, seed=0, log=print, extras=True):
+    """Per framework, the samples/s of each round (frameworks alternate within a round);
+    with ``extras`` also each round's prediction rate, products-only step and stream
+    bandwidth (the under-load runs and the width sweep leave them out)."""
     X, y = make_data(cfg, n, seed)
     runners = {f: RUNNERS[f](cfg, X, y) for f in frameworks}
     warm = {f: RUNNERS[f](cfg, X[: 8 * cfg.batch], y[: 8 * cfg.batch]) for f in frameworks}
@@ -502,12 +546,14 @@ def time_training(cfg, frameworks, rounds, n, seed=0, log=print):
         r.train_epoch()
     rates = {f: [] for f in frameworks}
     predict = {f: [] for f in frameworks}
-    peaks, products = [], []
+    peaks, products, bandwidths = [], [], []
     dtypes = {}
     only = ProductsOnly(cfg)
     for rnd in range(rounds):
         peaks.append(round_peak(cfg.dtype))
-        products.append(only.seconds())
+        if extras:
+            products.append(only.seconds())
+            bandwidths.append(stream_bandwidth())
         order = frameworks[rnd % len(frameworks):] + frameworks[: rnd % len(frameworks)]
         for f in order:
             r = runners[f]
@@ -517,15 +563,28 @@ def time_training(cfg, frameworks, rounds, n, seed=0, log=print):
             r.train_epoch()
             dt = time.perf_counter() - t0
             rates[f].append(n / dt)
-            t0 = time.perf_counter()
-            r.predict(X)
-            predict[f].append(n / (time.perf_counter() - t0))
+            if extras:
+                predict[f].append(n / predict_seconds(r, X))
             dtypes[f] = r.dtype()
         log("  round %d: " % (rnd + 1)
             + ", ".join(f"{f} {rates[f][-1] / 1e3:.1f}k/s" for f in frameworks)
             + f"; matmul peak {peaks[-1] / 1e9:.0f} GFLOP/s"
-            + f"; products only {products[-1] * 1e6:.0f} us/step")
-    return rates, predict, dtypes, peaks, products
+            + (f"; products only {products[-1] * 1e6:.0f} us/step"
+               f"; stream {bandwidths[-1] / 1e9:.1f} GB/s" if extras else ""))
+    return rates, predict, dtypes, peaks, products, bandwidths
+
+
+def predict_seconds(runner, X, repeats=3):
+    """The time of ``runner.predict(X)`` (probabilities of the whole set, as a NumPy
+    array), timed alike for every framework: one call to warm up (first-call costs: a
+    fresh model's work arrays, the allocator), then the median of ``repeats`` calls."""
+    runner.predict(X)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        runner.predict(X)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
 
 
 # --------------------------------------------------------------------------- memory
@@ -631,7 +690,8 @@ def under_load(cfgs, frameworks, rounds, quick, log=print):
             if state == "loaded":
                 busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
             try:
-                rates[state] = time_training(cfg, frameworks, rounds, n, log=lambda *_: None)[0]
+                rates[state] = time_training(cfg, frameworks, rounds, n, log=lambda *_: None,
+                                             extras=False)[0]
             finally:
                 if busy is not None:
                     busy.kill()
@@ -657,7 +717,7 @@ def width_sweep(frameworks, rounds, quick, log=print):
         flops = 6 * (784 * w + w * w + 10 * w)
         n = int(min(16384, max(1024, (1.5e9 if quick else 4e9) / flops))) // 128 * 128
         cfg = Config((784, w, w, 10), 128, n, n)
-        rates = time_training(cfg, frameworks, rounds, n, log=lambda *_: None)[0]
+        rates = time_training(cfg, frameworks, rounds, n, log=lambda *_: None, extras=False)[0]
         out["n"].append(n)
         for f in frameworks:
             out["rates"][f].append(_med(rates[f]))
@@ -769,16 +829,29 @@ def main(argv=None):
         cfg = CONFIGS[i]
         n = cfg.n_quick if args.quick else cfg.n_train
         print(f"\n[{i + 1}] {cfg.name}: {n} samples/epoch, {rounds} rounds")
-        rates, pred, dtypes, peaks, products = time_training(cfg, frameworks, rounds, n)
+        rates, pred, dtypes, peaks, products, bandwidths = time_training(cfg, frameworks,
+                                                                         rounds, n)
         gemm, true_flops = gemm_rate_at_shapes(cfg, quick=args.quick)
         steps = math.ceil(n / cfg.batch)
+        # The limit of a step: its products alone, plus Adam's memory traffic at the
+        # round's stream bandwidth (no reordering hides either).
+        limits = [p + optimizer_bytes(cfg) / bw for p, bw in zip(products, bandwidths)]
         row = {"n": n, "rates": rates, "predict": pred, "dtypes": dtypes, "peaks": peaks,
                "gemm_at_shapes": gemm, "flops_per_sample": cfg.flops_per_sample(),
                "true_flops_per_sample": true_flops, "params": cfg.n_params(),
-               "products_only": products,
+               "products_only": products, "bandwidths": bandwidths, "limits": limits,
+               "optimizer_bytes": optimizer_bytes(cfg),
                # step time (epoch / steps) as a multiple of the products-only step, per round
                "vs_products": {f: _med([n / r / steps / p for r, p in zip(rates[f], products)])
-                               for f in frameworks}}
+                               for f in frameworks},
+               # ... and as a multiple of the limit (products + optimizer bytes / bandwidth)
+               "vs_limit": {f: _med([n / r / steps / lim for r, lim in zip(rates[f], limits)])
+                            for f in frameworks}}
+        peers = [f for f in PREDICT_PEERS if f in frameworks]
+        if "deltaprop" in frameworks and peers:
+            # deltaprop's prediction rate over the faster peer's, per round (median)
+            row["predict_ratio"] = _med([pred["deltaprop"][k] / max(pred[f][k] for f in peers)
+                                         for k in range(rounds)])
         # Roofline share: the median over rounds of (FLOPs/sample x samples/s) / that
         # round's matmul peak.
         fl = cfg.flops_per_sample()
@@ -852,8 +925,12 @@ def _print_row(cfg, row, frameworks, peak):
           f"= {row['gemm_at_shapes'] / peak:.0%} of peak")
     print(f"  products only: median {_med(row['products_only']) * 1e6:.0f} us per step "
           f"(each product on 1 or all BLAS threads, the faster)")
+    print(f"  limit: median {_med(row['limits']) * 1e6:.0f} us per step = products only + "
+          f"Adam's {row['optimizer_bytes'] / 1e6:.2f} MB / stream bandwidth (median "
+          f"{_med(row['bandwidths']) / 1e9:.1f} GB/s)")
     print(f"  {'framework':<10} {'train/s':>9} {'min-max':>15} {'dp ratio':>9} "
-          f"{'roofline':>9} {'vs GEMM':>8} {'x products':>10} {'predict/s':>10} {'dtype':>8}")
+          f"{'roofline':>9} {'vs GEMM':>8} {'x products':>10} {'x limit':>8} {'predict/s':>10} "
+          f"{'dtype':>8}")
     for f in frameworks:
         r = row["rates"][f]
         med = _med(r)
@@ -863,8 +940,11 @@ def _print_row(cfg, row, frameworks, peak):
         vs_gemm = med * row["true_flops_per_sample"] / row["gemm_at_shapes"]
         print(f"  {f:<10} {fmt_rate(med):>9} {fmt_rate(min(r)) + '-' + fmt_rate(max(r)):>15} "
               f"{ratio_s:>9} {row['roofline'][f]:>9.1%} {vs_gemm:>8.0%} "
-              f"{row['vs_products'][f]:>9.2f}x "
+              f"{row['vs_products'][f]:>9.2f}x {row['vs_limit'][f]:>7.2f}x "
               f"{fmt_rate(_med(row['predict'][f])):>10} {row['dtypes'][f]:>8}")
+    if "predict_ratio" in row:
+        print(f"  prediction: deltaprop / the faster of {', '.join(PREDICT_PEERS)} = "
+              f"{row['predict_ratio']:.2f}x (median of per-round ratios)")
 
 
 def _print_memory(cfg, row, frameworks):
@@ -898,7 +978,8 @@ def _print_summary(results, frameworks):
           "rounds of FLOPs/sample x samples/s / that round's matmul peak)")
     head = "| row | " + " | ".join(f"{f} samples/s" for f in frameworks)
     head += " | " + " | ".join(f"dp / {f}" for f in frameworks if f != "deltaprop")
-    head += " | dp roofline | dp step / products only | torch step / products only | dp predict/s |"
+    head += (" | dp roofline | dp step / products only | torch step / products only"
+             " | dp step / limit | torch step / limit | dp predict/s | dp predict / faster peer |")
     print(head)
     print("|" + "---|" * (head.count("|") - 1))
     for key, row in results["rows"].items():
@@ -908,7 +989,10 @@ def _print_summary(results, frameworks):
         cells += [f"{row['roofline'].get('deltaprop', float('nan')):.1%}",
                   f"{row['vs_products'].get('deltaprop', float('nan')):.2f}x",
                   f"{row['vs_products'].get('torch', float('nan')):.2f}x",
-                  fmt_rate(_med(row["predict"].get("deltaprop", [float("nan")])))]
+                  f"{row['vs_limit'].get('deltaprop', float('nan')):.2f}x",
+                  f"{row['vs_limit'].get('torch', float('nan')):.2f}x",
+                  fmt_rate(_med(row["predict"].get("deltaprop", [float("nan")]))),
+                  f"{row.get('predict_ratio', float('nan')):.2f}x"]
         print(f"| {key} | " + " | ".join(cells) + " |")
     print("\ntargets:")
     rows = results["rows"]
@@ -930,6 +1014,13 @@ def _print_summary(results, frameworks):
         if key in rows and "deltaprop" in rows[key]["rates"]:
             report(key, "step / products", rows[key]["vs_products"]["deltaprop"], target,
                    at_most=True)
+    for key, target in LIMIT_TARGETS.items():
+        if key in rows and "deltaprop" in rows[key]["rates"]:
+            report(key, "step / limit", rows[key]["vs_limit"]["deltaprop"], target,
+                   at_most=True)
+    for key, row in rows.items():
+        if "predict_ratio" in row:
+            report(key, "predict / peers", row["predict_ratio"], PREDICT_TARGET)
     for key, row in results["rows"].items():
         for variant, label in (("traced", ""), ("traced_no_rollback", " (rollback=False)")):
             t = row.get("memory", {}).get("deltaprop", {}).get(variant)

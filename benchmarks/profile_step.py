@@ -6,6 +6,7 @@ batching and the rest of the loop (Python overhead), per benchmark configuration
     git archive <commit> src | tar -x -C /tmp/old
     python benchmarks/profile_step.py --compare /tmp/old/src   # before/after, interleaved
     python benchmarks/profile_step.py --paths numpy,numba      # the reference vs the kernels
+    python benchmarks/profile_step.py --layer-steps   # the step inside the sweep vs after it
 
 Method. One epoch of ``net.fit`` (Adam, softmax + cross-entropy, float32, the benchmark's
 data) is timed as it is, and divided by its number of batches: the time of one step. Then
@@ -16,7 +17,8 @@ memory traffic are those of real training):
   ``delta @ W.T``), with the BLAS thread choice of ``deltaprop.kernels.matmul``;
 * elementwise: ``net.backprop`` minus its products (bias, activations, softmax,
   loss, output delta, bias gradients: fused kernels or NumPy passes);
-* optimizer: ``opt.step(params)``;
+* optimizer: ``opt.step(params)``, or the optimizer's steps taken layer by layer inside
+  ``net.backprop`` (``LayerSteps.begin`` and ``.layer``);
 * batching: the shuffled gathers of the batches (``kernels.take_rows``, or ``np.take``);
 * rest: the epoch minus all of the above: the training loop's own Python work (loss check,
   running metric, progress, callbacks) and the once-per-fit and once-per-epoch work (input
@@ -94,9 +96,9 @@ def _instrumented_epoch(pkg, net, fit):
     inner = getattr(net, method)
     modules = [pkg.training, pkg.layers.dense if hasattr(pkg, "layers") else pkg.network]
 
-    def loss_and_gradients(*args):
+    def loss_and_gradients(*args, **kwargs):
         t0 = time.perf_counter()
-        J = inner(*args)
+        J = inner(*args, **kwargs)
         totals["fb"] += time.perf_counter() - t0
         return J
 
@@ -109,6 +111,14 @@ def _instrumented_epoch(pkg, net, fit):
         totals["optimizer"] += time.perf_counter() - t0
 
     opt.step = step
+    totals["optimizer in backprop"] = 0.0
+    inner_layer_steps = getattr(opt, "layer_steps", None)
+    if inner_layer_steps is not None:  # the step taken layer by layer, inside backprop
+        def layer_steps(store):
+            steps = inner_layer_steps(store)
+            return None if steps is None else _TimedSteps(steps, totals)
+
+        opt.layer_steps = layer_steps
     setattr(net, method, loss_and_gradients)
     for module in modules:
         module.np = timed_np
@@ -135,10 +145,29 @@ def _instrumented_epoch(pkg, net, fit):
             kern.np = np
             kern.take_rows = inner_take
         delattr(net, method)
-    return {"products": totals["products"], "elementwise": totals["fb"] - totals["products"],
-            "optimizer": totals["optimizer"], "batching": totals["batching"],
+    inside = totals["optimizer in backprop"]
+    return {"products": totals["products"],
+            "elementwise": totals["fb"] - totals["products"] - inside,
+            "optimizer": totals["optimizer"] + inside, "batching": totals["batching"],
             "rest": epoch - totals["fb"] - totals["optimizer"] - totals["batching"],
             "epoch": epoch}
+
+
+class _TimedSteps:
+    """Stands in for an optimizer's LayerSteps: times begin() and layer(k)."""
+
+    def __init__(self, steps, totals):
+        self._steps, self._totals = steps, totals
+
+    def begin(self):
+        t0 = time.perf_counter()
+        self._steps.begin()
+        self._totals["optimizer in backprop"] += time.perf_counter() - t0
+
+    def layer(self, k):
+        t0 = time.perf_counter()
+        self._steps.layer(k)
+        self._totals["optimizer in backprop"] += time.perf_counter() - t0
 
 
 def profile_config(cfg, n_samples, packages, cprofile=False, repeats=3):
@@ -146,13 +175,15 @@ def profile_config(cfg, n_samples, packages, cprofile=False, repeats=3):
     X, y = make_data(cfg, n_samples)
     n_batches = -(-n_samples // cfg.batch)
     runs = {}
-    for label, pkg, mode in packages:
+    for label, pkg, mode, layer_steps in packages:
         net = pkg.MLP(list(cfg.sizes), activation="relu", output="softmax",
                       loss="cross_entropy", dtype="float32", seed=0)
 
-        def fit(opt=None, pkg=pkg, net=net, mode=mode):
+        def fit(opt=None, pkg=pkg, net=net, mode=mode, layer_steps=layer_steps):
             if mode is not None:
                 pkg.kernels.use(mode)
+            if layer_steps is not None:
+                pkg.training.LAYER_STEPS = layer_steps
             net.fit(X, y, optimizer=opt or pkg.optimizers.Adam(lr=1e-3), epochs=1,
                     batch_size=cfg.batch, verbose=0, seed=0)
 
@@ -192,12 +223,18 @@ def main(argv=None):
     ap.add_argument("--paths", default=None,
                     help="comma-separated kernel paths of this deltaprop to alternate "
                          "(numpy, numba; default: the one deltaprop.kernels picks)")
+    ap.add_argument("--layer-steps", action="store_true",
+                    help="alternate the optimizer's step layer by layer inside the backward "
+                         "sweep (training.LAYER_STEPS) with the step after it")
     args = ap.parse_args(argv)
     modes = [None] if args.paths is None else [m.strip() for m in args.paths.split(",")]
-    packages = [(f"this deltaprop{'' if m is None else ', ' + m + ' path'}", deltaprop, m)
-                for m in modes]
+    steps = [None] if not args.layer_steps else [True, False]
+    packages = [(f"this deltaprop{'' if m is None else ', ' + m + ' path'}"
+                 + ("" if ls is None else f", layer steps {'on' if ls else 'off'}"),
+                 deltaprop, m, ls) for m in modes for ls in steps]
     if args.compare:
-        packages.insert(0, (f"deltaprop from {args.compare}", load_other(args.compare), None))
+        packages.insert(0, (f"deltaprop from {args.compare}", load_other(args.compare), None,
+                            None))
     rows = range(len(CONFIGS)) if args.rows is None else [int(i) - 1 for i in args.rows.split(",")]
     for i in rows:
         profile_config(CONFIGS[i], CONFIGS[i].n_train, packages, cprofile=args.cprofile,

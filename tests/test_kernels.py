@@ -4,15 +4,16 @@ Two kinds of agreement are checked, and each test says which:
 
 * **bitwise** where the kernel performs the reference's operations in the same order and in
   the same dtype: the optimizer rules (with weight decay), ReLU, leaky ReLU and the identity
-  forward and backward, every backward ``g ⊙ f'`` (sigmoid and tanh take ``f'`` from ``a``:
-  products and differences only), the bias gradient (NumPy's reduction over rows runs row
-  after row, as the kernel does), the output deltas ``y − t`` and ``c (y − t)``, and the
-  batch gather (a copy);
-* **to float32 rounding** (a few units in the last place) where the kernel calls ``exp``,
-  ``log`` or ``tanh`` from the C library while NumPy uses its own SIMD versions (sigmoid,
-  tanh, softmax forward; the cross-entropy and binary cross-entropy values), or sums in
-  another order (the squared-error values, the gradient norm of clipping, which the kernel
-  accumulates in float64).
+  forward and backward, sigmoid and tanh forward (their exp and tanh are NumPy's own,
+  between the kernel's passes), every backward ``g ⊙ f'`` (sigmoid and tanh take ``f'``
+  from ``a``: products and differences only), the bias gradient (NumPy's reduction over
+  rows runs row after row, as the kernel does), the output deltas ``y − t`` and
+  ``c (y − t)``, and the batch gather (a copy);
+* **to float32 rounding** (a few units in the last place) where the kernel calls ``exp``
+  or ``log`` from the C library while NumPy uses its own SIMD versions (softmax forward on
+  small arrays; the cross-entropy and binary cross-entropy values), or sums in another
+  order (softmax's row sums, the squared-error values, the gradient norm of clipping,
+  which the kernel accumulates in float64).
 
 A whole ``fit`` made only of bitwise kernels trains to the same bits on both paths once the
 BLAS thread choice is switched off: OpenBLAS rounds a product differently on one thread
@@ -186,8 +187,10 @@ def test_optimizer_kernel_runs_on_the_store_and_falls_back_for_strided_arrays(re
 
 
 # --------------------------------------------------------------------------- activations
-BITWISE_ACTIVATIONS = ["relu", "leaky_relu", "identity"]
-ROUNDED_ACTIVATIONS = ["sigmoid", "tanh", "softmax"]
+# sigmoid and tanh: the kernels' passes around NumPy's own exp and tanh are the NumPy
+# path's operations, so they are bitwise too.
+BITWISE_ACTIVATIONS = ["relu", "leaky_relu", "identity", "sigmoid", "tanh"]
+ROUNDED_ACTIVATIONS = ["softmax"]
 
 
 def _forward_backward(name, dtype, rows=37, cols=29, special=False):
@@ -212,7 +215,9 @@ def _forward_backward(name, dtype, rows=37, cols=29, special=False):
 @pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
 @pytest.mark.parametrize("name", BITWISE_ACTIVATIONS)
 def test_bias_activation_and_backward_kernels_bitwise(name, dtype, restore_mode):
-    """Bitwise: z + b, max(z, 0) (NaN kept, −0 kept), slope·z, g·[z > 0], and the row sum."""
+    """Bitwise: z + b, max(z, 0) (NaN kept, −0 kept), slope·z, sigmoid (NumPy's exp of
+    −|z|, then 1/(1 + e), times e where z < 0) and tanh (NumPy's), g·[z > 0], g·a(1 − a),
+    g·(1 − a²), and the row sum."""
     ref, ours = both_paths(lambda: _forward_backward(name, dtype, special=True))
     for what, x, y in zip(("z", "a", "delta", "grad_b"), ours, ref):
         np.testing.assert_array_equal(x, y, err_msg=what)
@@ -221,10 +226,11 @@ def test_bias_activation_and_backward_kernels_bitwise(name, dtype, restore_mode)
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
 @pytest.mark.parametrize("name", ROUNDED_ACTIVATIONS)
-def test_bias_activation_kernels_to_rounding(name, dtype, restore_mode):
-    """To rounding: exp and tanh are the C library's here and NumPy's SIMD ones there.
-    The backward step takes f' from a (a(1 − a), 1 − a²): bitwise given the same a."""
-    ref, ours = both_paths(lambda: _forward_backward(name, dtype))
+@pytest.mark.parametrize("rows", [37, 3])  # 37 x 29: NumPy's exp between passes; 3 x 29: one
+def test_bias_activation_kernels_to_rounding(name, dtype, rows, restore_mode):
+    """To rounding: softmax's row sums run in the row's order (NumPy sums pairwise), and
+    on small arrays its exp is the C library's (NumPy's SIMD one on the reference path)."""
+    ref, ours = both_paths(lambda: _forward_backward(name, dtype, rows=rows))
     np.testing.assert_array_equal(ours[0], ref[0])  # z + b
     assert_ulps(ours[1], ref[1], dtype, f"{name} forward", factor=4)
     if name != "softmax":

@@ -98,9 +98,11 @@ def check_sparse_X(X, dtype, n_features=None, name="X"):
     return X
 
 
-def check_X(X, dtype, n_features=None, name="X"):
+def check_X(X, dtype, n_features=None, name="X", finite=True):
     """A finite 2-D array ``(n_samples, n_features)`` of ``dtype``; a SciPy sparse matrix or
-    array stays sparse (CSR, :func:`check_sparse_X`)."""
+    array stays sparse (CSR, :func:`check_sparse_X`). ``finite=False`` leaves out the
+    finiteness check of a dense array, for a caller that checks it block by block (and
+    calls ``check_X`` again for the message when a block fails)."""
     if issparse(X):
         return check_sparse_X(X, dtype, n_features, name)
     arr = _as_numeric(X, name)
@@ -108,6 +110,8 @@ def check_X(X, dtype, n_features=None, name="X"):
     given = arr
     with np.errstate(over="ignore"):
         arr = np.asarray(arr, dtype=dtype)
+    if not finite:
+        return arr
     try:
         _check_finite(arr, name)
     except ValueError:

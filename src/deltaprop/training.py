@@ -32,6 +32,14 @@ from .optimizers import get_optimizer
 from .schedules import get_schedule
 from .tasks import RunningMetric
 
+#: Whether :func:`fit` takes the optimizer's step layer by layer inside the backward sweep
+#: where it can (:meth:`~deltaprop.optimizers.Optimizer.layer_steps`; the same bits as the
+#: step after the sweep). Off: on the 2-core host it was measured on it gained nothing
+#: (784-256-128-10: -4 % to +2 %; 784-1024-1024-10: 5-7 % slower, its parallel Adam then
+#: running three times a step between products); ``benchmarks/profile_step.py
+#: --layer-steps`` measures it elsewhere.
+LAYER_STEPS = False
+
 __all__ = [
     "History",
     "Callback",
@@ -575,6 +583,16 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
     Tb_buf = np.empty_like(T, shape=(bs,) + T.shape[1:])
     score = RunningMetric(metric, T, labels)
     safe = safe_weights = None
+    # The optimizer's step taken layer by layer inside the backward sweep, where it can be
+    # (kernels on the CPU, an elementwise rule without clipping, one process): each layer's
+    # parameters updated while they are in the cache; otherwise one step after the sweep.
+    steps = (opt.layer_steps(params) if LAYER_STEPS and distributed is None and device.is_cpu
+             else None)
+    # The fused kernels this run calls, compiled (or loaded from Numba's cache) now: the
+    # first run on a machine compiles for a few seconds, and says so, before any epoch.
+    shuffled = shuffle and n_batches > 1
+    kernels.prepare(net, opt, bs, () if not shuffled else (T,) if sparse or X is None else (X, T),
+                    say=(lambda text: print(text, flush=True)) if verbose else None)
 
     for cb in callbacks:
         cb.on_train_begin({})
@@ -617,19 +635,21 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
                     Xb = device.upload(Xb, Xd_buf[: hi - lo])
                 wb = None if weights is None else weights[idx]
                 if lazy:  # the loss stays on the device: no wait for the GPU at each step
-                    batch_J[b] = net.backprop(Xb, Tb, wb, lazy=True)
-                    opt.step(params)
+                    batch_J[b] = net.backprop(Xb, Tb, wb, lazy=True, steps=steps)
+                    if steps is None:
+                        opt.step(params)
                     score.update(lo, hi, net.layers[-1].a, Tb)
                     if progress.bar is not None:
                         progress.batch_end(float(batch_J[b]))
                     continue
-                J, size = (net.backprop(Xb, Tb, wb) if hi > lo else 0.0), hi - lo
+                J, size = (net.backprop(Xb, Tb, wb, steps=steps) if hi > lo else 0.0), hi - lo
                 if distributed is not None:
                     distributed.where(epoch, b)
                     J, size = distributed.reduce_gradient(net, J, hi - lo, wb)
-                if not math.isfinite(J):
+                if not math.isfinite(J):  # (no layer stepped: backprop saw J first)
                     _diverged(J, epoch, b, opt, trainer, safe, history)
-                opt.step(params)
+                if steps is None:
+                    opt.step(params)
                 total += J * size
                 if hi > lo:
                     score.update(lo, hi, net.layers[-1].a, Tb)

@@ -1,4 +1,4 @@
-"""Fused kernels (Numba) for the training step, and the BLAS thread count per product.
+"""Fused kernels (Numba) for the training step and prediction, and the threads they use.
 
 NumPy is the reference. With the optional extra ``fast`` (``pip install
 'deltaprop[fast]'``: Numba and threadpoolctl) the objects that own the maths run their
@@ -11,7 +11,8 @@ elementwise work as compiled one-pass kernels instead of one NumPy pass per oper
   tanh, identity; softmax forward);
 * a loss's output delta with its per-sample value (softmax + cross-entropy, sigmoid +
   binary cross-entropy, the squared errors with an identity output);
-* the gather of a shuffled batch (:func:`take_rows`).
+* the gather of a shuffled batch (:func:`take_rows`);
+* prediction's check for NaN and inf, chunk by chunk (:func:`all_finite`).
 
 Which operations are bitwise those of NumPy and which agree to float32 rounding is said in
 :mod:`deltaprop.kernels.compiled` and checked in ``tests/test_kernels.py``.
@@ -24,6 +25,12 @@ reference path everywhere, the BLAS thread choice included. Numba is imported on
 training step, never by ``import deltaprop``; its machine code is cached on disk, so only
 the first run on a machine compiles.
 
+Compiling. :func:`prepare` (called by ``fit`` before its first epoch) compiles, or loads
+from the cache, exactly the kernels the run will call (:func:`needed`: those of its
+activations, loss, optimizer and batch gather, in its dtype), so that no step or epoch
+time includes compiling; when it compiles for longer than :data:`SAY_AFTER` seconds it
+says so once: "compiling the fused kernels (once, about N s)".
+
 Threads. OpenBLAS hands a product to all its threads from about 2.6·10⁵ multiply-adds
 on. For a small product the hand-off costs more than it saves, and when another process
 keeps a core busy, a product that waits for its descheduled second thread can take 5–50×
@@ -33,7 +40,10 @@ larger ones on all (with :data:`ADAPTIVE_BLAS`, on one thread or all, whichever 
 faster for that shape). The parallel kernels (the optimizer over a large flat array, the
 gather of a large batch) choose between Numba's parallel loop and the serial one by
 measurement (:mod:`~deltaprop.kernels._choice`: both are timed now and then); their
-results are the same bits either way.
+results are the same bits either way. Prediction (:func:`map_chunks`) splits the rows into
+chunks that as many threads as BLAS has take one after the other, each chunk's products on
+one BLAS thread: a thread that another job slows down takes fewer chunks, and no product
+waits for a descheduled thread.
 """
 
 from __future__ import annotations
@@ -48,7 +58,8 @@ from ._choice import choice_for
 
 _perf = time.perf_counter
 
-__all__ = ["use", "backend", "get", "matmul", "take_rows", "BLAS_SPLIT_MIN", "MODES"]
+__all__ = ["use", "backend", "get", "matmul", "map_chunks", "take_rows", "all_finite", "needed",
+           "prepare", "BLAS_SPLIT_MIN", "MODES"]
 
 #: The values of :func:`use` and of ``DELTAPROP_KERNELS``.
 MODES = ("auto", "numba", "numpy")
@@ -76,7 +87,7 @@ _BLAS_OWN_MIN = 65536 * 4
 #: The fused kernels, by name: what ``compiled.KERNELS`` (Numba) and ``cuda.KERNELS`` (CuPy)
 #: both provide, with the same signatures.
 KERNEL_NAMES = ("sgd", "adagrad", "rmsprop", "adam", "sum_of_squares", "bias_activation",
-                "delta_and_bias_grad", "bias_grad", "output_delta", "take_rows")
+                "delta_and_bias_grad", "bias_grad", "output_delta", "take_rows", "all_finite")
 
 #: The activations that the fused kernels know, by their ``fused_kernel`` name.
 ACTIVATION_CODES = {"identity": 0, "relu": 1, "leaky_relu": 2, "sigmoid": 3, "tanh": 4,
@@ -87,6 +98,7 @@ LOSS_CODES = {"softmax_cross_entropy": 0, "sigmoid_binary_cross_entropy": 1, "sq
 _table = None  # name -> kernel, once resolved ({} on the reference path)
 _mode = None  # the mode asked for by use(), or None: the environment's
 _blas = None  # (get_num_threads, set_num_threads) of OpenBLAS, False: none / not used
+_env = None  # DELTAPROP_KERNELS, once read
 
 
 def use(mode):
@@ -105,11 +117,16 @@ def use(mode):
 
 
 def _env_mode():
-    mode = os.environ.get("DELTAPROP_KERNELS", "auto").strip().lower() or "auto"
-    if mode not in MODES:
-        raise ValueError(f"DELTAPROP_KERNELS must be one of {', '.join(MODES)}, got "
-                         f"{os.environ['DELTAPROP_KERNELS']!r}")
-    return mode
+    """``DELTAPROP_KERNELS``, read once (a kernel is asked for at every step: reading the
+    environment each time cost ~3 us a call, a tenth of a small network's step)."""
+    global _env
+    if _env is None:
+        mode = os.environ.get("DELTAPROP_KERNELS", "auto").strip().lower() or "auto"
+        if mode not in MODES:
+            raise ValueError(f"DELTAPROP_KERNELS must be one of {', '.join(MODES)}, got "
+                             f"{os.environ['DELTAPROP_KERNELS']!r}")
+        _env = mode
+    return _env
 
 
 def _resolve():
@@ -167,6 +184,80 @@ def _device_kernel(name, like):
     return cuda.KERNELS.get(name)
 
 
+# --------------------------------------------------------------------------- warming up
+#: Seconds of compiling from which :func:`prepare` says what it is doing.
+SAY_AFTER = 1.0
+_said = False  # the message is printed once per process
+
+
+def needed(net, optimizer, batch_size, gathers=()):
+    """The fused kernels a training run will call: ``[(name, kind or None), ...]`` from the
+    network's activations (their forward and backward steps) and loss (its output
+    delta), the optimizer's rule (and the gradient norm when it clips), and the batch
+    gather when ``gathers`` (the arrays whose rows are taken) is not empty."""
+    jobs = []
+    for layer in net.layers:
+        act = layer.activation
+        if act is not None and act.fused_kernel is not None:
+            jobs.append(("bias_activation", ACTIVATION_CODES[act.fused_kernel]))
+            if act.elementwise:
+                jobs.append(("delta_and_bias_grad", None))
+    if net.loss_function.fused_kernel is not None:
+        jobs.append(("output_delta", None))
+    if getattr(optimizer, "kernel", None) is not None and not optimizer.per_tensor:
+        jobs.append((optimizer.kernel, None))
+        if optimizer.clip_norm is not None:
+            jobs.append(("sum_of_squares", None))
+    if gathers:
+        jobs.append(("take_rows", None))
+    jobs.append(("all_finite", None))  # prediction's check of each chunk (after fit, often)
+    return list(dict.fromkeys(jobs))  # each once, in order
+
+
+def prepare(net, optimizer, batch_size, gathers=(), say=None):
+    """Compile the fused kernels a training run will call (:func:`needed`), or load them
+    from Numba's cache, before its first step: the first run on a machine compiles for a
+    few seconds, which then shows in no step or epoch time. ``say`` (e.g. ``print``) is
+    told once per process, when compiling takes longer than :data:`SAY_AFTER` seconds:
+    "compiling the fused kernels (once, about N s)". Returns the seconds it took.
+
+    Nothing happens on the reference path, on a device, or where ``"auto"`` leaves a small
+    run on it (the work of the largest step below :data:`AUTO_MIN_SIZE`: Numba is not
+    imported for it)."""
+    global _said
+    store = net.store
+    if not store.device.is_cpu or type(store.data) is not np.ndarray:
+        return 0.0
+    width = max([layer.n_out or 0 for layer in net.layers] + [net.n_inputs])
+    work = max(store.size, batch_size * width)
+    if _table is None and work < AUTO_MIN_SIZE and (_mode or _env_mode()) == "auto":
+        return 0.0
+    if not (_table if _table is not None else _resolve()):
+        return 0.0
+    from . import compiled
+
+    jobs = needed(net, optimizer, batch_size, gathers)
+    t0, compiled_before = _perf(), compiled.compiles()
+    fastest = float("inf")
+    for i, (name, kind) in enumerate(jobs):
+        size = store.size if name in ("sgd", "adagrad", "rmsprop", "adam") else (
+            batch_size * width if name != "take_rows" else
+            batch_size * max(a.shape[1] if a.ndim > 1 else 1 for a in gathers))
+        t1 = _perf()
+        compiled.warm_up(name, store.dtype, size, kind, gathers if name == "take_rows" else None)
+        fastest = min(fastest, _perf() - t1)  # the first also pays Numba's own start-up
+        left = len(jobs) - i - 1
+        if say is None or _said or not left or (i == 0 and left > 1):
+            continue
+        estimate = _perf() - t0 + fastest * left
+        # Compiling (not loading from the cache, which takes milliseconds once Numba's own
+        # start-up is paid), for longer than SAY_AFTER in all: say so, once.
+        if estimate > SAY_AFTER and compiled.compiles() > compiled_before:
+            _said = True
+            say(f"compiling the fused kernels (once, about {max(1, round(estimate))} s)")
+    return _perf() - t0
+
+
 # --------------------------------------------------------------------------- BLAS threads
 def _blas_handle():
     """OpenBLAS's (get, set) thread functions through threadpoolctl, or False."""
@@ -198,6 +289,7 @@ def matmul(a, b, out):
     (:mod:`deltaprop.kernels._choice`)."""
     if is_cupy(a):
         return namespace(a).matmul(a, b, out=out)  # cuBLAS, through CuPy's own matmul
+    global _blas_busy_at
     blas = _blas
     if blas is None:
         blas = _blas_handle()
@@ -209,6 +301,7 @@ def matmul(a, b, out):
                 if work < BLAS_SPLIT_MIN:
                     option, choice = 0, None
                 elif not ADAPTIVE_BLAS:
+                    _blas_busy_at = _perf()
                     return np.matmul(a, b, out=out)
                 else:
                     choice = choice_for((a.shape, b.shape, a.flags.c_contiguous,
@@ -222,11 +315,108 @@ def matmul(a, b, out):
                     finally:
                         blas[1](threads)
                 else:
+                    _blas_busy_at = t0
                     np.matmul(a, b, out=out)
                 if choice is not None:
                     choice.record(option, _perf() - t0)
                 return out
     return np.matmul(a, b, out=out)
+
+
+# --------------------------------------------------------------------------- prediction
+def map_chunks(run, starts, layers, concurrent):
+    """``run(layers_w, lo)`` for every ``lo`` of ``starts`` (the first rows of prediction's
+    chunks), on as many threads as BLAS has (each taking the next chunk when done with
+    its last: a thread that another job slows down takes fewer), BLAS on one thread
+    meanwhile; worker 0 runs ``layers`` themselves, each other worker copies of them
+    (``copy.copy``: their own work arrays, the same parameters).
+
+    That is done where the fused kernels are on, more than one chunk is to be done, the
+    BLAS thread count can be set (threadpoolctl), and ``concurrent`` (every layer's
+    ``infer`` may run on copies at once); otherwise the chunks run in order, here, with the
+    products as :func:`matmul` runs them. Each chunk's results depend on its rows only,
+    never on which thread took it, so a prediction is the same from run to run."""
+    blas = _blas if _blas is not None else _blas_handle()
+    threads = blas[0]() if blas else 1
+    if (not concurrent or len(starts) < 2 or threads < 2
+            or (_table if _table is not None else _resolve()) == {}):
+        for lo in starts:
+            run(layers, lo)
+        return
+    import copy
+    import threading
+
+    chunks = iter(starts)
+    lock = threading.Lock()
+    failed = []
+
+    def work(own):
+        while not failed:
+            with lock:
+                lo = next(chunks, None)
+            if lo is None:
+                return
+            try:
+                run(own, lo)
+            except BaseException as exc:  # noqa: BLE001 (re-raised by the calling thread)
+                failed.append(exc)
+                return
+
+    others = [threading.Thread(target=work, args=([copy.copy(layer) for layer in layers],),
+                               daemon=True) for _ in range(min(threads, len(starts)) - 1)]
+    blas[1](1)
+    if _perf() - _blas_busy_at < _BLAS_SPIN:
+        _stop_blas_threads()
+    try:
+        for t in others:
+            t.start()
+        work(layers)
+        for t in others:
+            t.join()
+    except BaseException:  # Ctrl-C here: the other threads stop after their chunk
+        failed.append(None)
+        raise
+    finally:
+        blas[1](threads)
+    if failed:
+        raise failed[0]
+
+
+def all_finite(x):
+    """Whether every element of the float array ``x`` is finite: the fused kernel's one
+    read pass for a C-contiguous array, else ``np.isfinite(x).all()``."""
+    kernel = get("all_finite", x.size, like=x)
+    if kernel is None or not x.flags.c_contiguous or x.dtype.kind != "f":
+        return bool(np.isfinite(x).all())
+    return kernel(x)
+
+
+_shutdown = None  # OpenBLAS's blas_thread_shutdown_, or False where it has none
+_blas_busy_at = -1e9  # when matmul last ran a product on all of BLAS's threads
+#: Seconds after such a product within which OpenBLAS's threads may still spin.
+_BLAS_SPIN = 0.5
+
+
+def _stop_blas_threads():
+    """Stop OpenBLAS's own threads (``blas_thread_shutdown_``; it starts them again at its
+    next product on several threads). After a product on several threads they spin, each
+    on a core, for OpenBLAS's thread timeout (about 0.1 s) before they sleep: prediction
+    right after training found its threads sharing the cores with them (the first calls
+    1.5-2x slower, measured on 2 cores; OPENBLAS_THREAD_TIMEOUT=4 made the difference go
+    away)."""
+    global _shutdown
+    if _shutdown is None:
+        _shutdown = False
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:
+            return
+        for lib in ThreadpoolController().select(internal_api="openblas").lib_controllers:
+            if "numpy" in lib.filepath:
+                _shutdown = getattr(lib.dynlib, "blas_thread_shutdown_", None) or False
+                break
+    if _shutdown:
+        _shutdown()
 
 
 # --------------------------------------------------------------------------- batches

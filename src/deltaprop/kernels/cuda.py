@@ -440,5 +440,13 @@ def take_rows(X, idx, out):
     return True
 
 
+# --------------------------------------------------------------------------- checks
+def all_finite(x):
+    """Whether every element of ``x`` is finite (``cupy.isfinite(x).all()``; the host
+    waits for the answer)."""
+    with x.device:
+        return bool(cupy.isfinite(x).all())
+
+
 #: The registry: kernel name -> callable, one per name of ``deltaprop.kernels.KERNEL_NAMES``.
 KERNELS = {name: globals()[name] for name in KERNEL_NAMES}

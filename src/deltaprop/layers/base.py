@@ -132,6 +132,8 @@ class Layer:
     accepts_sparse : bool
         Whether the layer takes a SciPy sparse batch as input (Dense does); a network given
         sparse ``X`` needs a first layer that does.
+    concurrent_infer : bool
+        Whether prediction may run copies of the layer in several threads at once.
     """
 
     kind = "layer"
@@ -143,6 +145,12 @@ class Layer:
     record = False
     hold_noise = False
     accepts_sparse = False
+    #: Whether :meth:`infer` may run on copies of the layer (``copy.copy``: the same
+    #: parameters, work arrays of their own) in several threads at once, each on other
+    #: rows: prediction then uses every core (:meth:`Sequential.outputs
+    #: <deltaprop.Sequential.outputs>`). True where evaluation reads the parameters and
+    #: writes the layer's own work arrays only.
+    concurrent_infer = False
     dtype = None
 
     # -- sizes: None where the layer adapts to its input (dropout) -----------------------
@@ -207,6 +215,16 @@ class Layer:
     # -- the algorithm ------------------------------------------------------------------------
     def forward(self, x, training=False, keep=False):
         raise NotImplementedError
+
+    def infer(self, x, out=None):
+        """Evaluation-mode forward for prediction, block by block: the result may live in
+        the layer's work arrays (valid until its next call), or in ``out`` when given (the
+        network's output array). The default is :meth:`forward` (a new array)."""
+        a = self.forward(x)
+        if out is None:
+            return a
+        out[...] = a
+        return out
 
     def forward_pair(self, x, training=False):
         """``(z, a)``: the pre-activation and the output, in new arrays (``z is a`` for

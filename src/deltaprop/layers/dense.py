@@ -73,6 +73,8 @@ class Dense(Layer):
     parameter_names = ("W", "b")
     decayed = ("W",)
     accepts_sparse = True  # x @ W and xᵀ δ as sparse products
+    concurrent_infer = True  # infer reads W, b and writes its own work arrays
+    _infer_arrays = None  # prediction's work arrays (z, a), made by the first chunk
     W = parameter("W", "Weights ``(n_in, n_out)``; assigning copies into the layer.")
     b = parameter("b", "Biases ``(n_out,)``; assigning copies into the layer.")
 
@@ -102,6 +104,7 @@ class Dense(Layer):
     def forget(self):
         super().forget()
         self.z = self.delta = self.fprime = None
+        self._infer_arrays = None  # (z, a) of prediction's chunks (infer)
         self._matmul = kernels.matmul  # _sparse_matmul after a sparse input (the first layer)
 
     # -- forward -----------------------------------------------------------------------------
@@ -132,6 +135,24 @@ class Dense(Layer):
         a = self.activation.forward_biased(z, self._b, out=a)  # z += b, a = f(z): one pass
         self.x, self.z, self.a = x, z, a
         return a
+
+    def infer(self, x, out=None):
+        """Prediction's forward step over a block of rows: ``z = x @ W`` into a work array
+        that the next block reuses, then ``z += b; a = f(z)`` in one pass (into ``out``
+        when given). Nothing is allocated once the first block has sized the arrays."""
+        n = x.shape[0]
+        bufs = self._infer_arrays
+        if bufs is None or bufs[0].shape[0] < n:
+            z = np.empty_like(self._W, shape=(n, self.n_out))
+            bufs = self._infer_arrays = (z, z if self.activation.name == "identity"
+                                         else np.empty_like(z))
+        z = bufs[0][:n]
+        matmul = (kernels.matmul if type(x) is np.ndarray or not issparse(x)
+                  else _sparse_matmul)
+        matmul(x, self._W, out=z)
+        if out is None:
+            out = z if bufs[1] is bufs[0] else bufs[1][:n]
+        return self.activation.forward_biased(z, self._b, out=out)
 
     def forward_pair(self, x, training=False):
         z = self.pre_activation(x)
@@ -168,6 +189,9 @@ class Dense(Layer):
         self.grad_output = None if is_delta else g.copy()
         act = self.activation
         self.fprime = np.copy(act.derivative(self.z, self.a)) if act.elementwise else None
+
+    def __getstate__(self):  # a copy (pickle, deepcopy, prediction's copies) has its own
+        return {**super().__getstate__(), "_infer_arrays": None}
 
     # -- export ------------------------------------------------------------------------------
     def onnx_nodes(self, graph, x):

@@ -39,6 +39,7 @@ class Dropout(Layer):
     """
 
     kind = "dropout"
+    concurrent_infer = True  # the identity in evaluation
 
     def __init__(self, p=0.5, seed=None):
         p = check_number("p", p)

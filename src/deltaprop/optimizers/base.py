@@ -1,42 +1,8 @@
-r"""Gradient-descent optimizers: each one owns its state and updates ``(param, grad)`` pairs.
-
-An optimizer is given the list ``[(W1, grad_W1), (b1, grad_b1), ...]`` of
-:meth:`Sequential.parameters` and updates every ``param`` **in place**. Its state (a
-velocity, moment estimates) is created on the first :meth:`Optimizer.step` with the shape
-and dtype of each parameter and is keyed by the position of the pair in the list, so the
-list must keep the same order from step to step. float32 parameters get float32 state;
-hyper-parameters are Python floats, so NumPy 2 never promotes an update to float64.
-
-Every update rule agrees with its ``torch.optim`` twin to rounding (see
-``tests/test_optimizers.py``). Two things are added on top of each rule:
-
-* ``clip_norm``: the gradients are first rescaled like ``torch.nn.utils.clip_grad_norm_``
-  (:func:`clip_grad_norm`).
-* ``weight_decay=λ`` on the weight matrices only (``param.ndim >= 2``; biases are never
-  decayed). For every optimizer except :class:`AdamW` it is the form of Sayrol's lecture notes
-
-  .. math:: W \leftarrow W - \eta\,\mathrm{step} - \lambda W,
-
-  a decay of the weights *beside* the gradient step (λ is not multiplied by η, and it is not
-  an L2 term in the loss: the network's own ``l2=`` adds that one to ``grad_W``). For plain
-  SGD with a constant η it equals ``torch.optim.SGD(weight_decay=λ/η)``. :class:`AdamW` uses
-  the decoupled form of Loshchilov & Hutter, as ``torch.optim.AdamW``:
-  :math:`W \leftarrow W - \eta\lambda W`, then the Adam step.
-
-The gradient arrays belong to the caller and serve as scratch buffers: ``step`` may modify
-them in place. At present only ``clip_norm`` does (it scales them, as
-``clip_grad_norm_`` does); the updates themselves work in a buffer of their own, so no array
-is allocated per step.
-
-One pass over the flat store, not one per parameter: a network hands its optimizer its
-:class:`~deltaprop.parameters.ParameterStore` (``net.store``): the flat parameter and
-gradient arrays and the offset of every tensor. The state is laid out the same way, and an
-elementwise rule runs once over the whole flat array, in blocks of at most :data:`BLOCK`
-elements (one block-sized work buffer); the result is bitwise the same as parameter by
-parameter. A rule that needs whole tensors (a per-layer norm) sets ``per_tensor = True`` and
-is called once per tensor, at the store's offsets. A plain list of ``(param, grad)`` pairs
-works too, one run per pair. ``state`` and :meth:`Optimizer.state_dict` hold one array per
-parameter either way (views into the flat state).
+"""The base of every optimizer: validation, clipping, weight decay, state, configuration,
+the registry by name, and the planning of the update over a network's flat
+:class:`~deltaprop.parameters.ParameterStore` (one pass over the flat arrays, in blocks on
+the NumPy path or with the rule's fused kernel; or :class:`LayerSteps`, layer by layer
+inside the backward sweep). The rules themselves are in :mod:`deltaprop.optimizers.rules`.
 """
 
 from __future__ import annotations
@@ -45,28 +11,14 @@ import math
 
 import numpy as np
 
-from . import kernels
-from ._validation import check_bool, check_non_negative, check_number, check_positive
-from .devices import device_of, is_cupy, to_host
-from .parameters import ParameterStore
+from .. import kernels
+from .._validation import check_non_negative, check_number, check_positive
+from ..devices import device_of, is_cupy, to_host
+from ..parameters import ParameterStore
 
-__all__ = [
-    "Optimizer",
-    "SGD",
-    "Momentum",
-    "Nesterov",
-    "AdaGrad",
-    "RMSProp",
-    "Adam",
-    "AdamW",
-    "LBFGS",
-    "OPTIMIZERS",
-    "FULL_BATCH_OPTIMIZERS",
-    "clip_grad_norm",
-    "get_optimizer",
-    "optimizer_from_config",
-    "register",
-]
+__all__ = ["Optimizer", "LayerSteps", "OPTIMIZERS", "FULL_BATCH_OPTIMIZERS", "BLOCK",
+           "EMPTY_STATE", "clip_grad_norm", "get_optimizer", "optimizer_from_config",
+           "register", "unit_interval"]
 
 #: The step-by-step rules by name (each has a :meth:`Optimizer.step`).
 OPTIMIZERS: dict[str, type[Optimizer]] = {}
@@ -78,7 +30,7 @@ FULL_BATCH_OPTIMIZERS: dict[str, type[Optimizer]] = {}
 BLOCK = 1 << 18
 
 #: An empty state array per dtype, for a fused kernel's absent state (no velocity...).
-_EMPTY = {np.float32: np.empty(0, np.float32), np.float64: np.empty(0, np.float64)}
+EMPTY_STATE = {np.float32: np.empty(0, np.float32), np.float64: np.empty(0, np.float64)}
 
 def register(cls):
     """Class decorator: make an optimizer available by its ``name`` (in
@@ -97,7 +49,7 @@ def _named(name):
 # --------------------------------------------------------------------------- checks
 
 
-def _unit_interval(name, value):
+def unit_interval(name, value):
     """A number in ``[0, 1)``: a decay rate such as a beta or RMSProp's alpha."""
     value = check_number(name, value)
     if not 0.0 <= value < 1.0:
@@ -297,19 +249,53 @@ class Optimizer:
             sumsq = kernels.get("sum_of_squares", 0, like=self._fused_grads[0])
             total_norm = math.sqrt(sum(sumsq(g) for g in self._fused_grads))  # per tensor
             coef = min(self.clip_norm / (total_norm + 1e-6), 1.0)
-        self.t += 1
-        keep = 1.0
-        if self.weight_decay:
-            keep = 1.0 - (self.lr * self.weight_decay if self.decoupled_weight_decay
-                          else self.weight_decay)
+        keep, states, scalars = self._step_scalars()
         for p, g, state, segments in self._fused:
             dt = p.dtype.type
-            states, scalars = self._kernel_args(state, dt)
+            if len(self._fused) > 1:
+                states, scalars = self._kernel_args(state, dt)
             c = dt(coef)
             if keep == 1.0:  # no decay: one pass over the whole run, not one per tensor
                 segments = ((0, p.size, False),)
             for lo, hi, decayed in segments:
                 kernel(p, g, *states, lo, hi, dt(keep if decayed else 1.0), c, *scalars)
+
+    def layer_steps(self, store):
+        """The next steps taken layer by layer: a :class:`LayerSteps` for ``store`` (a
+        network's :class:`~deltaprop.parameters.ParameterStore`), or None where a step must
+        see every gradient first or the rule has no fused kernel here (then :meth:`step`
+        after the backward sweep, as always).
+
+        ``begin()`` opens a step (``t`` counted, the scalars of this step) and
+        ``layer(k)`` updates the parameters of layer ``k`` (each a run of consecutive
+        pieces of the store) from their gradients, as soon as its backward step has
+        used its weights: while they and their gradients are still in the cache. For an
+        elementwise rule the result is bitwise :meth:`step`'s: the same operations on the
+        same elements, in another order of the elements. Not with ``clip_norm`` (the
+        global norm needs every gradient) or a ``per_tensor`` rule."""
+        if self.clip_norm is not None or self.per_tensor or self.kernel is None:
+            return None
+        if not isinstance(store, ParameterStore) or not store.size:
+            return None
+        if not self._same_params(store):
+            self._check_state(store.pairs(), store)
+            self._plan(store.pairs(), store)
+        if not self._fused:
+            return None
+        kernel = kernels.get(self.kernel, self._fused_size, like=self._fused[0][0])
+        return LayerSteps(self, kernel, store) if kernel else None
+
+    def _step_scalars(self):
+        """Count the step and return ``(keep, states, scalars)`` for the fused kernel: the
+        weight-decay factor and the rule's state arrays and hyper-parameters of this step."""
+        self.t += 1
+        keep = 1.0
+        if self.weight_decay:
+            keep = 1.0 - (self.lr * self.weight_decay if self.decoupled_weight_decay
+                          else self.weight_decay)
+        p, _, state, _ = self._fused[0]
+        states, scalars = self._kernel_args(state, p.dtype.type)
+        return keep, states, scalars
 
     def _plan_fused(self, store):
         """What the fused kernel runs over: per run, the flat views of the parameter, its
@@ -549,474 +535,54 @@ class Optimizer:
         return f"{type(self).__name__}({args})"
 
 
-# --------------------------------------------------------------------------- SGD family
-@register
-class SGD(Optimizer):
-    r"""Stochastic gradient descent, with optional momentum or Nesterov momentum.
-
-    Plain (``momentum=0``):
-
-    .. math:: W \leftarrow W - \eta\, \frac{\partial L}{\partial W}
-
-    With momentum μ, Sayrol's form (equal to ``torch.optim.SGD`` with ``dampening=0``):
-
-    .. math::
-
-        \Delta \leftarrow \mu \Delta + \frac{\partial L}{\partial W}, \qquad
-        W \leftarrow W - \eta \Delta
-
-    With ``nesterov=True`` (as ``torch.optim.SGD(nesterov=True)``):
-
-    .. math::
-
-        \Delta \leftarrow \mu \Delta + g, \qquad
-        W \leftarrow W - \eta\,(g + \mu \Delta)
-
-    The velocity Δ (``state["velocity"]``) starts at zero. Sayrol's weight decay
-    subtracts λW from the weight matrices besides the step (see :class:`Optimizer`).
-
-    Parameters
-    ----------
-    lr : float
-        Learning rate η.
-    momentum : float
-        μ ≥ 0.
-    nesterov : bool
-        Nesterov momentum (needs ``momentum > 0``).
-    weight_decay, clip_norm
-        See :class:`Optimizer`.
-    """
-
-    name = "sgd"
-
-    def __init__(self, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0, clip_norm=None):
-        self.momentum = check_non_negative("momentum", momentum)
-        self.nesterov = check_bool("nesterov", nesterov)
-        if self.nesterov and self.momentum == 0.0:
-            raise ValueError("nesterov=True requires momentum > 0")
-        super().__init__(lr, weight_decay, clip_norm)
-
-    def _state_names(self):
-        return ("velocity",) if self.momentum else ()
-
-    def _hyper(self):
-        return {"momentum": self.momentum, "nesterov": self.nesterov}
-
-    kernel = "sgd"
-
-    def _kernel_args(self, state, dt):
-        velocity = state.get("velocity", _EMPTY[dt])
-        return (velocity,), (dt(self.lr), dt(self.momentum), bool(self.momentum),
-                             bool(self.nesterov))
-
-    def _update(self, param, grad, state, step):
-        if not self.momentum:
-            np.multiply(grad, self.lr, out=step)
-            param -= step  # W <- W - eta g
-            return
-        velocity = state["velocity"]
-        velocity *= self.momentum
-        velocity += grad  # Delta <- mu Delta + g
-        if self.nesterov:
-            np.multiply(velocity, self.momentum, out=step)
-            step += grad  # g + mu Delta
-        else:
-            step[...] = velocity
-        step *= self.lr
-        param -= step  # W <- W - eta step
-
-
-@register
-class Momentum(SGD):
-    r"""SGD with (heavy-ball) momentum; :class:`SGD` with ``momentum=0.9`` by default.
-
-    .. math::
-
-        \Delta \leftarrow \mu \Delta + \frac{\partial L}{\partial W}, \qquad
-        W \leftarrow W - \eta \Delta
-    """
-
-    name = "momentum"
-    _nesterov = False
-
-    def __init__(self, lr=0.01, momentum=0.9, weight_decay=0.0, clip_norm=None):
-        if check_number("momentum", momentum) <= 0.0:
-            raise ValueError(f"momentum must be > 0, got {momentum!r}")
-        super().__init__(lr, momentum, self._nesterov, weight_decay, clip_norm)
-
-    def _hyper(self):
-        return {"momentum": self.momentum}
-
-
-@register
-class Nesterov(Momentum):
-    r"""SGD with Nesterov momentum (``torch.optim.SGD(nesterov=True)``).
-
-    .. math::
-
-        \Delta \leftarrow \mu \Delta + g, \qquad
-        W \leftarrow W - \eta\,(g + \mu \Delta)
-    """
-
-    name = "nesterov"
-    _nesterov = True
-
-
-# --------------------------------------------------------------------------- adaptive
-@register
-class AdaGrad(Optimizer):
-    r"""AdaGrad (Duchi et al., 2011), as ``torch.optim.Adagrad`` with ``lr_decay=0``.
-
-    .. math::
-
-        G \leftarrow G + g \odot g, \qquad
-        W \leftarrow W - \eta\, \frac{g}{\sqrt{G} + \epsilon}
-
-    ``G`` (``state["sum"]``) starts at ``initial_accumulator_value``.
-
-    Parameters
-    ----------
-    lr : float
-        Learning rate η.
-    eps : float
-        ε ≥ 0, added to :math:`\sqrt{G}`.
-    initial_accumulator_value : float
-        Starting value ≥ 0 of G.
-    weight_decay, clip_norm
-        See :class:`Optimizer`.
-    """
-
-    name = "adagrad"
-
-    def __init__(self, lr=0.01, eps=1e-10, initial_accumulator_value=0.0, weight_decay=0.0,
-                 clip_norm=None):
-        self.eps = check_non_negative("eps", eps)
-        self.initial_accumulator_value = check_non_negative(
-            "initial_accumulator_value", initial_accumulator_value
-        )
-        super().__init__(lr, weight_decay, clip_norm)
-
-    def _state_names(self):
-        return ("sum",)
-
-    def _initial_state(self, key, param):
-        return np.full_like(param, self.initial_accumulator_value)
-
-    def _hyper(self):
-        return {"eps": self.eps, "initial_accumulator_value": self.initial_accumulator_value}
-
-    kernel = "adagrad"
-
-    def _kernel_args(self, state, dt):
-        return (state["sum"],), (dt(self.lr), dt(self.eps))
-
-    def _update(self, param, grad, state, step):
-        G = state["sum"]
-        np.multiply(grad, grad, out=step)
-        G += step  # G <- G + g*g
-        np.sqrt(G, out=step)
-        step += self.eps
-        np.divide(grad, step, out=step)  # g / (sqrt(G) + eps)
-        step *= self.lr
-        param -= step
-
-
-@register
-class RMSProp(Optimizer):
-    r"""RMSProp (Hinton), as ``torch.optim.RMSprop``.
-
-    .. math::
-
-        v \leftarrow \alpha v + (1 - \alpha)\, g \odot g
-
-    Centered, with the running mean of the gradient :math:`\bar g`:
-
-    .. math::
-
-        \bar g \leftarrow \alpha \bar g + (1 - \alpha)\, g, \qquad
-        d = \sqrt{v - \bar g \odot \bar g} + \epsilon
-        \quad(\text{otherwise } d = \sqrt{v} + \epsilon)
-
-    Then, without momentum :math:`W \leftarrow W - \eta\, g / d`; with momentum μ,
-
-    .. math::
-
-        B \leftarrow \mu B + g / d, \qquad W \leftarrow W - \eta B .
-
-    State: ``v`` (``"square_avg"``), :math:`\bar g` (``"grad_avg"``, centered only),
-    ``B`` (``"momentum_buffer"``, momentum only); all start at zero.
-
-    Parameters
-    ----------
-    lr : float
-        Learning rate η.
-    alpha : float
-        Smoothing constant α in ``[0, 1)``.
-    eps : float
-        ε ≥ 0, added to the square root.
-    momentum : float
-        μ ≥ 0.
-    centered : bool
-        Normalise by an estimate of the variance instead of the second moment.
-    weight_decay, clip_norm
-        See :class:`Optimizer`.
-    """
-
-    name = "rmsprop"
-
-    def __init__(self, lr=0.01, alpha=0.99, eps=1e-8, momentum=0.0, centered=False,
-                 weight_decay=0.0, clip_norm=None):
-        self.alpha = _unit_interval("alpha", alpha)
-        self.eps = check_non_negative("eps", eps)
-        self.momentum = check_non_negative("momentum", momentum)
-        self.centered = check_bool("centered", centered)
-        super().__init__(lr, weight_decay, clip_norm)
-
-    def _state_names(self):
-        names = ["square_avg"]
-        if self.centered:
-            names.append("grad_avg")
-        if self.momentum:
-            names.append("momentum_buffer")
-        return tuple(names)
-
-    def _hyper(self):
-        return {"alpha": self.alpha, "eps": self.eps, "momentum": self.momentum,
-                "centered": self.centered}
-
-    kernel = "rmsprop"
-
-    def _kernel_args(self, state, dt):
-        empty = _EMPTY[dt]
-        return ((state["square_avg"], state.get("grad_avg", empty),
-                 state.get("momentum_buffer", empty)),
-                (dt(self.lr), dt(self.alpha), dt(1.0 - self.alpha), dt(self.eps),
-                 dt(self.momentum), bool(self.centered), bool(self.momentum)))
-
-    def _update(self, param, grad, state, d):
-        v = state["square_avg"]
-        np.multiply(grad, grad, out=d)
-        d *= 1.0 - self.alpha
-        v *= self.alpha
-        v += d  # v <- alpha v + (1 - alpha) g*g
-        if self.centered:
-            g_bar = state["grad_avg"]
-            np.multiply(grad, 1.0 - self.alpha, out=d)
-            g_bar *= self.alpha
-            g_bar += d  # g_bar <- alpha g_bar + (1 - alpha) g
-            np.multiply(g_bar, g_bar, out=d)
-            np.subtract(v, d, out=d)
-            np.sqrt(d, out=d)  # sqrt(v - g_bar^2)
-        else:
-            np.sqrt(v, out=d)
-        d += self.eps
-        np.divide(grad, d, out=d)  # g / d
-        if self.momentum:
-            B = state["momentum_buffer"]
-            B *= self.momentum
-            B += d  # B <- mu B + g / d
-            np.multiply(B, self.lr, out=d)
-        else:
-            d *= self.lr
-        param -= d
-
-
-@register
-class Adam(Optimizer):
-    r"""Adam (Kingma & Ba, 2015), exactly as ``torch.optim.Adam``.
-
-    At step ``t`` (counting from 1):
-
-    .. math::
-
-        m \leftarrow \beta_1 m + (1 - \beta_1)\, g, \qquad
-        v \leftarrow \beta_2 v + (1 - \beta_2)\, g \odot g
-
-    .. math::
-
-        W \leftarrow W - \frac{\eta}{1 - \beta_1^t}\,
-        \frac{m}{\sqrt{v} / \sqrt{1 - \beta_2^t} + \epsilon}
-
-    (ε is added *after* the bias correction of :math:`\sqrt v`, as in torch.) With
-    ``amsgrad=True``, :math:`\hat v \leftarrow \max(\hat v, v)` replaces ``v`` in the
-    denominator. ``m``, ``v`` and ``v_max`` start at zero. Sayrol's weight decay
-    subtracts λW beside the step; for the decoupled form use :class:`AdamW`.
-
-    Parameters
-    ----------
-    lr : float
-        Learning rate η.
-    beta_1, beta_2 : float
-        Decay rates in ``[0, 1)`` of the first and second moment estimates.
-    eps : float
-        ε ≥ 0.
-    amsgrad : bool
-        Use the running maximum of ``v`` (Reddi et al., 2018).
-    weight_decay, clip_norm
-        See :class:`Optimizer`.
-    """
-
-    name = "adam"
-
-    def __init__(self, lr=0.001, beta_1=0.9, beta_2=0.999, eps=1e-8, amsgrad=False,
-                 weight_decay=0.0, clip_norm=None):
-        self.beta_1 = _unit_interval("beta_1", beta_1)
-        self.beta_2 = _unit_interval("beta_2", beta_2)
-        self.eps = check_non_negative("eps", eps)
-        self.amsgrad = check_bool("amsgrad", amsgrad)
-        super().__init__(lr, weight_decay, clip_norm)
-
-    def _state_names(self):
-        return ("m", "v", "v_max") if self.amsgrad else ("m", "v")
-
-    def _hyper(self):
-        return {"beta_1": self.beta_1, "beta_2": self.beta_2, "eps": self.eps,
-                "amsgrad": self.amsgrad}
-
-    kernel = "adam"
-
-    def _kernel_args(self, state, dt):
-        c = math.sqrt(1.0 - self.beta_2**self.t)  # as in _update
-        return ((state["m"], state["v"], state.get("v_max", _EMPTY[dt])),
-                (dt(1.0 - self.beta_1), dt(self.beta_2), dt(1.0 - self.beta_2),
-                 dt(self.eps * c), dt(self.lr * c / (1.0 - self.beta_1**self.t)),
-                 bool(self.amsgrad)))
-
-    def _update(self, param, grad, state, step):
-        m, v = state["m"], state["v"]
-        np.subtract(grad, m, out=step)
-        step *= 1.0 - self.beta_1
-        m += step  # m <- m + (1 - beta_1)(g - m) = beta_1 m + (1 - beta_1) g (torch's lerp)
-        np.multiply(grad, grad, out=step)
-        step *= 1.0 - self.beta_2
-        v *= self.beta_2
-        v += step  # v <- beta_2 v + (1 - beta_2) g*g
-        if self.amsgrad:
-            v_max = state["v_max"]
-            np.maximum(v_max, v, out=v_max)
-            v = v_max
-        # eta/(1-beta_1^t) m / (sqrt(v)/c + eps) with c = sqrt(1-beta_2^t), multiplied
-        # through by c: one pass fewer, equal up to rounding.
-        c = math.sqrt(1.0 - self.beta_2**self.t)
-        np.sqrt(v, out=step)
-        step += self.eps * c
-        np.divide(m, step, out=step)
-        step *= self.lr * c / (1.0 - self.beta_1**self.t)
-        param -= step
-
-
-@register
-class AdamW(Adam):
-    r"""Adam with decoupled weight decay (Loshchilov & Hutter, 2019), as ``torch.optim.AdamW``.
-
-    On the weight matrices (``ndim >= 2``) first
-
-    .. math:: W \leftarrow W - \eta \lambda W ,
-
-    then the :class:`Adam` step. Unlike Sayrol's form, λ is multiplied by the current η
-    (so it follows a learning-rate schedule), and any λ ≥ 0 is accepted.
-    """
-
-    name = "adamw"
-    decoupled_weight_decay = True
-
-    def __init__(self, lr=0.001, beta_1=0.9, beta_2=0.999, eps=1e-8, weight_decay=0.01,
-                 amsgrad=False, clip_norm=None):
-        super().__init__(lr, beta_1, beta_2, eps, amsgrad, weight_decay, clip_norm)
-
-
-# --------------------------------------------------------------------------- full batch
-@register
-class LBFGS(Optimizer):
-    r"""L-BFGS, through ``scipy.optimize.minimize(method="L-BFGS-B", jac=True)``.
-
-    A full-batch quasi-Newton method (scikit-learn's ``solver="lbfgs"``): it minimises
-    the objective ``J`` of :meth:`Sequential.backprop` over the whole training set, as a
-    function of the flat parameter vector ``net.store.data``. It has no :meth:`step`:
-    :func:`deltaprop.training.fit` sees ``full_batch = True`` and hands it the objective
-    (one iteration per epoch, ``epochs`` being the largest number of iterations).
-
-    Parameters
-    ----------
-    max_fun : int
-        Largest number of evaluations of ``J`` and its gradient (scipy's ``maxfun``;
-        scikit-learn's ``max_fun``), over one ``fit`` call.
-    tol : float
-        scipy's ``gtol``: stop when the largest component of the projected gradient is at
-        most ``tol`` (scikit-learn maps its ``tol`` to it; ``ftol`` keeps scipy's default).
-    lr : float
-        Unused (L-BFGS chooses its steps by a line search); accepted so that a named
-        optimizer can be built with a learning rate, as the CLI and the estimators do.
+class LayerSteps:
+    """An optimizer's steps over a network's store, taken layer by layer
+    (:meth:`Optimizer.layer_steps`): :meth:`begin` once per step, then :meth:`layer` for
+    each layer, in any order, once its gradients are complete (the network calls it right
+    after the layer's backward step).
 
     Attributes
     ----------
-    result : scipy.optimize.OptimizeResult or None
-        The result of the last run (``nit``, ``nfev``, ``status``, ``message``).
-
-    Raises
-    ------
-    ImportError
-        From :meth:`minimize`, when SciPy is not installed.
+    ranges : dict of int to list of (int, int, bool)
+        Per layer index, the pieces ``(lo, hi, decayed)`` of the flat store that hold its
+        parameters: runs of consecutive tensors that weight decay treats alike.
     """
 
-    name = "lbfgs"
-    #: Trained on the whole training set at once by :meth:`minimize`, not step by step.
-    full_batch = True
+    def __init__(self, optimizer, kernel, store):
+        self.optimizer, self.kernel = optimizer, kernel
+        p, g, _, _ = optimizer._fused[0]
+        self.p, self.g = p, g
+        ranges: dict[int, list] = {}
+        for s in store.slots:
+            pieces = ranges.setdefault(s.layer, [])
+            if pieces and pieces[-1][1] == s.offset and pieces[-1][2] == s.decay:
+                pieces[-1] = (pieces[-1][0], s.stop, s.decay)
+            else:
+                pieces.append((s.offset, s.stop, s.decay))
+        self.ranges = ranges
+        self._plan = optimizer._fused
+        self._args = None
 
-    def __init__(self, max_fun=15000, tol=1e-4, lr=1.0):
-        super().__init__(lr)
-        if isinstance(max_fun, bool) or not isinstance(max_fun, (int, np.integer)) or max_fun < 1:
-            raise ValueError(f"max_fun must be a positive integer, got {max_fun!r}")
-        self.max_fun = int(max_fun)
-        self.tol = check_non_negative("tol", tol)
-        self.result = None
+    def begin(self):
+        """Open a step: count it and fix this step's hyper-parameters (a schedule may have
+        changed ``lr``)."""
+        if self.optimizer._fused is not self._plan:
+            raise RuntimeError("the optimizer laid out its state again (loaded or moved): "
+                               "ask it for new layer_steps")
+        keep, states, scalars = self.optimizer._step_scalars()
+        dt = self.p.dtype.type
+        self._args = (dt(keep), dt(1.0), states, scalars)
 
-    def _hyper(self):
-        return {"max_fun": self.max_fun, "tol": self.tol}
-
-    def get_config(self):
-        """JSON-serialisable hyper-parameters, including ``"name"``."""
-        return {"name": self.name, "lr": self.lr, **self._hyper()}
-
-    def step(self, params):
-        """Not available: L-BFGS needs the objective, not one gradient (see :meth:`minimize`)."""
-        raise TypeError("LBFGS is a full-batch method without a step: train with "
-                        "net.fit(X, y, optimizer='lbfgs'), or call LBFGS.minimize")
-
-    def minimize(self, fun, theta0, max_iter, callback=None):
-        """Run L-BFGS-B from ``theta0`` for at most ``max_iter`` iterations.
-
-        Parameters
-        ----------
-        fun : callable
-            ``fun(theta) -> (J, gradient)``, both float64.
-        theta0 : ndarray
-            The starting parameters (copied to float64).
-        max_iter : int
-            scipy's ``maxiter``.
-        callback : callable or None
-            ``callback(intermediate_result)`` after each iteration (``.x``, ``.fun``); it
-            may raise ``StopIteration`` to end the run there.
-
-        Returns
-        -------
-        scipy.optimize.OptimizeResult
-            Also kept as :attr:`result`; ``t`` counts the iterations over all runs.
-        """
-        try:
-            from scipy.optimize import minimize
-        except ImportError:
-            raise ImportError("the 'lbfgs' optimizer needs SciPy: pip install scipy "
-                              "(or pip install 'deltaprop[sklearn]')") from None
-        def each_iteration(intermediate_result):  # scipy recognises this parameter name
-            callback(intermediate_result)
-
-        self.result = minimize(fun, np.asarray(theta0, dtype=np.float64), method="L-BFGS-B",
-                               jac=True, callback=None if callback is None else each_iteration,
-                               options={"maxfun": self.max_fun, "maxiter": int(max_iter),
-                                        "gtol": self.tol})
-        self.t += int(self.result.nit)
-        return self.result
+    def layer(self, k):
+        """Update the parameters of layer ``k`` from their gradients (no-op for a layer
+        without parameters)."""
+        pieces = self.ranges.get(k)
+        if not pieces:
+            return
+        keep, one, states, scalars = self._args
+        for lo, hi, decayed in pieces:
+            self.kernel(self.p, self.g, *states, lo, hi, keep if decayed else one, one,
+                        *scalars)
 
 
 # --------------------------------------------------------------------------- registry
@@ -1080,3 +646,4 @@ def _build(cls, hyper):
         opt.lr = lr
         return opt
     return get_optimizer(cls.name, **hyper)
+
