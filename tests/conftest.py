@@ -1,5 +1,6 @@
 """Shared helpers: random networks and data under a fixed seed."""
 
+import csv
 import zlib
 from pathlib import Path
 
@@ -56,3 +57,33 @@ def random_problem(rng, hidden, output, loss, depth, dtype="float64", l2=0.0, re
 def rng(request):
     # One stream per test, reproducible: seeded from the test's name.
     return np.random.default_rng(zlib.crc32(request.node.name.encode()))
+
+
+# -- helpers shared by the command-line and export tests ------------------------------------
+
+
+def write_csv(path, header, rows):
+    """A CSV file with a header row, written by Python's csv module."""
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def read_csv(path):
+    """``(header, rows)`` of a CSV file."""
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    return rows[0], rows[1:]
+
+
+def interrupt_at(monkeypatch, epoch):
+    """Make the next in-process ``cli.main`` see Ctrl-C at the end of ``epoch`` (0-based)."""
+    original = dp.GradientNorms.on_epoch_end
+
+    def on_epoch_end(self, e, logs=None):
+        original(self, e, logs)
+        if e == epoch:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(dp.GradientNorms, "on_epoch_end", on_epoch_end)

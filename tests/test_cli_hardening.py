@@ -16,6 +16,7 @@ import pytest
 
 import deltaprop as dp
 from deltaprop import cli
+from conftest import interrupt_at
 
 ENV = {**os.environ, "PYTHONWARNINGS": "default"}
 
@@ -246,18 +247,6 @@ def test_a_file_named_like_a_builtin_set_does_not_shadow_it(tmp_path):
 # -- work that is lost ----------------------------------------------------------------------
 
 
-def _interrupt_at(monkeypatch, epoch):
-    """Make the next in-process ``cli.main`` see Ctrl-C at the end of ``epoch`` (0-based)."""
-    original = dp.GradientNorms.on_epoch_end
-
-    def on_epoch_end(self, e, logs=None):
-        original(self, e, logs)
-        if e == epoch:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(dp.GradientNorms, "on_epoch_end", on_epoch_end)
-
-
 def test_ctrl_c_keeps_the_model_and_resume_continues_bit_for_bit(tmp_path, monkeypatch,
                                                                  capsys):
     monkeypatch.chdir(tmp_path)
@@ -267,7 +256,7 @@ def test_ctrl_c_keeps_the_model_and_resume_continues_bit_for_bit(tmp_path, monke
     assert cli.main(args + ["--out", "run"]) == 0
     previous = (tmp_path / "run" / "model.npz").read_bytes()
     with monkeypatch.context() as m:
-        _interrupt_at(m, 3)
+        interrupt_at(m, 3)
         assert cli.main(args + ["--out", "run"]) == 130
     err = capsys.readouterr().err
     assert "model.npz is unchanged" in err and "deltaprop train --resume run" in err

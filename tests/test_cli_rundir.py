@@ -8,18 +8,7 @@ import pytest
 
 import deltaprop as dp
 from deltaprop import cli
-
-
-def _interrupt_at(monkeypatch, epoch):
-    """Make the next in-process ``cli.main`` see Ctrl-C at the end of ``epoch`` (0-based)."""
-    original = dp.GradientNorms.on_epoch_end
-
-    def on_epoch_end(self, e, logs=None):
-        original(self, e, logs)
-        if e == epoch:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(dp.GradientNorms, "on_epoch_end", on_epoch_end)
+from conftest import interrupt_at
 
 
 @pytest.fixture
@@ -27,7 +16,7 @@ def interrupted(tmp_path, monkeypatch, capsys):
     """``run/``: a digits run stopped by Ctrl-C after its second epoch."""
     monkeypatch.chdir(tmp_path)
     with monkeypatch.context() as m:
-        _interrupt_at(m, 1)
+        interrupt_at(m, 1)
         assert cli.main(["train", "digits", "--hidden", "8", "--epochs", "50", "--out", "run",
                          "-q"]) == 130
     capsys.readouterr()
@@ -78,7 +67,7 @@ def test_the_ctrl_c_messages_give_no_python_advice_and_name_only_a_model_that_ex
     monkeypatch.chdir(tmp_path)
     args = ["train", "iris", "--hidden", "8", "--epochs", "20", "--out", "run"]
     with monkeypatch.context() as m:
-        _interrupt_at(m, 2)
+        interrupt_at(m, 2)
         assert cli.main(args) == 130
     captured = capsys.readouterr()
     text = captured.out + captured.err
@@ -87,7 +76,7 @@ def test_the_ctrl_c_messages_give_no_python_advice_and_name_only_a_model_that_ex
     assert "continue it with: deltaprop train --resume run" in captured.err
     assert cli.main(["train", "--resume", "run", "-q"]) == 0
     with monkeypatch.context() as m:
-        _interrupt_at(m, 2)
+        interrupt_at(m, 2)
         assert cli.main(args + ["--overwrite"]) == 130
     err = capsys.readouterr().err
     assert "run/model.npz is unchanged" in err

@@ -4,7 +4,6 @@
 × layer kind × dtype, for models the command line trained (``deltaprop export`` against
 ``deltaprop predict``), and for scikit-learn pipelines converted by skl2onnx."""
 
-import csv
 import json
 import sys
 
@@ -14,6 +13,7 @@ import pytest
 import deltaprop as dp
 from deltaprop.activations import ACTIVATIONS, Activation, Sigmoid
 from deltaprop.cli import main
+from conftest import read_csv, write_csv
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
@@ -261,19 +261,6 @@ def test_an_activation_without_nodes_says_so():
 
 
 # -- the command line ---------------------------------------------------------------------------
-def write_csv(path, header, rows):
-    with open(path, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(header)
-        writer.writerows(rows)
-
-
-def read_csv(path):
-    with open(path, newline="") as f:
-        rows = list(csv.reader(f))
-    return rows[0], rows[1:]
-
-
 def test_cli_iris_export_equals_predict(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert main(["train", "iris", "--epochs", "20", "--out", "run", "-q"]) == 0

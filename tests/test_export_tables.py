@@ -3,7 +3,6 @@ table's columns by name, encodes them as the model file records, and gives what
 ``deltaprop predict`` gives for the same raw rows (unseen levels and missing values
 included)."""
 
-import csv
 import json
 
 import numpy as np
@@ -15,6 +14,7 @@ from deltaprop.datasets import TableEncoder
 from deltaprop.datasets.base import is_missing
 from deltaprop.datasets.encoding import missing_spellings
 from deltaprop.export.onnx import GraphBuilder
+from conftest import read_csv, write_csv
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
@@ -23,19 +23,6 @@ ort = pytest.importorskip("onnxruntime")
 def session(model):
     onnx.checker.check_model(model, full_check=True)
     return ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-
-
-def write_csv(path, header, rows):
-    with open(path, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(header)
-        writer.writerows(rows)
-
-
-def read_csv(path):
-    with open(path, newline="") as f:
-        rows = list(csv.reader(f))
-    return rows[0], rows[1:]
 
 
 def raw_feed(sess, header, rows):

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections import Counter
 
 import numpy as np
 
@@ -502,15 +503,10 @@ class TableEncoder:
         return infer_kind(v)
 
     def _check_unique_names(self):
-        names = self.get_feature_names_out()
-        if len(set(names)) != len(names):
-            seen, dup = set(), None
-            for n in names:
-                if n in seen:
-                    dup = n
-                    break
-                seen.add(n)
-            raise DatasetError(f"two encoded features would both be named {dup!r}: rename "
+        counts = Counter(self.get_feature_names_out().tolist())
+        twice = [name for name, n in counts.items() if n > 1]
+        if twice:
+            raise DatasetError(f"two encoded features would both be named {twice[0]!r}: rename "
                                f"a column")
 
     def transform(self, X):
