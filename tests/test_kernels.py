@@ -42,9 +42,18 @@ ULP_RTOL = {np.float32: 4e-7, np.float64: 1e-15}  # a few units in the last plac
 
 @pytest.fixture
 def restore_mode():
-    previous = kernels._mode
+    previous, loops = kernels._mode, kernels.parallel_loops()
     yield
     kernels._mode, kernels._table, kernels._blas = previous, None, None
+    kernels.parallel_loops(loops)
+
+
+@pytest.fixture(params=[False, True], ids=["serial-loops", "parallel-loops"])
+def loops(request, restore_mode):
+    """Both settings of kernels.parallel_loops (the parallel loops: each kind of work takes
+    the serial and the parallel loop in turn, then the faster)."""
+    kernels.parallel_loops(request.param)
+    return request.param
 
 
 def both_paths(fn):
@@ -140,8 +149,9 @@ OPTIMIZER_CONFIGS = [
 
 
 def _train_optimizer(name, kwargs, dtype, sizes=(300, 260, 3), steps=4):
-    """A network's store (the first layer's 78k parameters run in parallel chunks) stepped
-    with random gradients; returns the parameters and the state."""
+    """A network's store (the first layer's 78k parameters: parallel chunks, with the
+    parallel loops allowed) stepped with random gradients; returns the parameters and the
+    state."""
     net = dp.MLP(list(sizes), dtype=np.dtype(dtype).name, seed=1)
     opt = dp.optimizers.get_optimizer(name, **kwargs)
     rng = np.random.default_rng(2)
@@ -154,7 +164,7 @@ def _train_optimizer(name, kwargs, dtype, sizes=(300, 260, 3), steps=4):
 @pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
 @pytest.mark.parametrize("name, kwargs", OPTIMIZER_CONFIGS,
                          ids=[f"{n}-{'-'.join(k)}" for n, k in OPTIMIZER_CONFIGS])
-def test_optimizer_kernels_are_bitwise_the_numpy_rules(name, kwargs, dtype, restore_mode):
+def test_optimizer_kernels_are_bitwise_the_numpy_rules(name, kwargs, dtype, loops):
     """Bitwise: the same operations in the same order, weight decay on the matrices only."""
     (p_ref, s_ref), (p, s) = both_paths(lambda: _train_optimizer(name, kwargs, dtype))
     np.testing.assert_array_equal(p, p_ref)
@@ -282,8 +292,8 @@ def test_output_delta_kernels(act_name, loss_name, dtype, restore_mode):
 
 
 # --------------------------------------------------------------------------- gather, products
-@pytest.mark.parametrize("rows", [5, 300])  # serial and parallel
-def test_take_rows_is_np_take(rows, restore_mode):
+@pytest.mark.parametrize("rows", [5, 300])  # below and above the parallel loop's size
+def test_take_rows_is_np_take(rows, loops):
     rng = np.random.default_rng(5)
     X = rng.standard_normal((400, 301)).astype(np.float32)
     idx = rng.permutation(400)[:rows]
@@ -380,3 +390,13 @@ def test_kernel_path_allocates_nothing_that_grows_per_batch(restore_mode):
 def test_the_registries_name_the_same_kernels():
     compiled = pytest.importorskip("deltaprop.kernels.compiled")
     assert tuple(compiled.KERNELS) == kernels.KERNEL_NAMES
+
+
+def test_parallel_loops_is_a_switch(restore_mode):
+    before = kernels.parallel_loops()
+    assert before is False  # the default: serial loops (see kernels._choice.PARALLEL_LOOPS)
+    assert kernels.parallel_loops(True) is False
+    assert kernels.parallel_loops() is True
+    with pytest.raises(TypeError, match="True or False"):
+        kernels.parallel_loops("yes")
+    assert kernels.parallel_loops(False) is True

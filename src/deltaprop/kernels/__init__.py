@@ -54,20 +54,23 @@ import time
 import numpy as np
 
 from ..devices import is_cupy, namespace
+from . import _choice
 from ._choice import choice_for
 
 _perf = time.perf_counter
 
-__all__ = ["use", "backend", "get", "matmul", "map_chunks", "take_rows", "all_finite", "needed",
+__all__ = ["use", "parallel_loops", "backend", "get", "matmul", "map_chunks", "take_rows", "all_finite", "needed",
            "prepare", "BLAS_SPLIT_MIN", "MODES"]
 
 #: The values of :func:`use` and of ``DELTAPROP_KERNELS``.
 MODES = ("auto", "numba", "numpy")
 
 #: Multiply-adds (m·k·n) from which a product is left to all of OpenBLAS's threads; below,
-#: one thread. Measured on 2 cores: a second thread gains nothing at 10×784×100 (0.8 M) and
-#: 32×256×128 (1 M), 15 % at 128×256×128 (4.2 M), 30–40 % from 6 M on.
-BLAS_SPLIT_MIN = 1 << 22
+#: one thread. Measured on 2 cores, quiet: a second thread gains nothing at 10×784×100
+#: (0.8 M), 20–45 % at 32×256×128 and 32×128×256 (1 M, 2²⁰) and 128×256×128 (4.2 M), 30–40 %
+#: from 6 M on. Training 784-256-128-10 on batches of 32 was 7–8 % faster per step with
+#: 2²⁰ than with 2²² (9 interleaved epochs, twice); batch 128 and 784-1024-1024-10 the same.
+BLAS_SPLIT_MIN = 1 << 20
 #: In ``"auto"`` mode, the size of work (elements of a batch's array, or parameters for an
 #: optimizer) from which Numba is imported: 64-128-10 on batches of 32 (Nielsen-sized
 #: digits) stays below, 784-100-10 (79,510 parameters) does not.
@@ -144,6 +147,26 @@ def _resolve():
             table = compiled.KERNELS
     _table = table
     return table
+
+
+def parallel_loops(enable=None):
+    """Whether the optimizer's and the batch gather's kernels may run Numba's parallel
+    loops over large arrays (each kind of work then takes the faster of its serial and
+    parallel loop, by measurement). With ``enable`` (True or False), set it. Returns the
+    setting before the call.
+
+    Off by default: on 2 cores they made training no faster, and their OpenMP threads,
+    spinning for a while after each loop, slowed OpenBLAS's next product on two threads up
+    to 20-fold (see ``kernels._choice.PARALLEL_LOOPS``). Worth a measurement where the
+    cores outnumber BLAS's threads, or where the optimizer's pass over a large store
+    dominates a step."""
+    previous = _choice.PARALLEL_LOOPS
+    if enable is not None:
+        if not isinstance(enable, (bool, np.bool_)):
+            raise TypeError(f"deltaprop.kernels.parallel_loops: enable must be True or "
+                            f"False, got {enable!r}")
+        _choice.PARALLEL_LOOPS = bool(enable)
+    return previous
 
 
 def backend():

@@ -14,7 +14,16 @@ that a loaded machine pays a slow trial rarely; when it wins, it becomes the cho
 
 from __future__ import annotations
 
-__all__ = ["Choice", "choice_for"]
+__all__ = ["Choice", "choice_for", "PARALLEL_LOOPS"]
+
+#: Whether the kernels with a parallel loop (an optimizer's rule over a large store, the
+#: gather of a large batch) may run it: set by :func:`deltaprop.kernels.parallel_loops`.
+#: Off by default. Measured on 2 cores, training at 784-256-128-10 and 784-1024-1024-10
+#: was no faster with them in steady state (ratios 0.998-1.02), while Numba's OpenMP
+#: threads, spinning after each parallel loop, took the cores from OpenBLAS's: a
+#: 128x784x256 product right after a parallel loop took 8.8 ms instead of 0.39 ms, and the
+#: first ``fit`` of a process paid about 0.35 s for the thread pool and the trials.
+PARALLEL_LOOPS = False
 
 MIN_INTERVAL = 16
 MAX_INTERVAL = 2048
