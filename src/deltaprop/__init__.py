@@ -18,7 +18,8 @@ from .gradcheck import GradcheckReport, gradcheck
 from .io import ModelFileError, load, save
 from .losses import LOSSES, Loss, get_loss
 from .layers import ActivationLayer, BatchNorm, Dense, Dropout, Layer, LayerNorm
-from .network import MLP, Sequential
+from .mlp import MLP
+from .network import Sequential
 from .parameters import ParameterStore
 from .training import (Callback, EarlyStopping, GradientNorms, History, LambdaCallback,
                        ModelCheckpoint, TrainingDiverged)

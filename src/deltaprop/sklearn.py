@@ -57,7 +57,7 @@ from .constraints import (Boolean, Interval, Options, ParameterError, SequenceOf
 from .devices import Device, get_device, to_host
 from .improvement import Improvement
 from .layers import Dense
-from .network import MLP
+from .mlp import MLP
 from .tasks import default_head
 from .optimizers import (FULL_BATCH_OPTIMIZERS, LBFGS, OPTIMIZERS, SGD, Adam, Optimizer,
                          get_optimizer)

@@ -37,10 +37,12 @@ keeps a core busy, a product that waits for its descheduled second thread can ta
 longer. :func:`matmul` runs the products below :data:`BLAS_SPLIT_MIN` multiply-adds on one
 thread (threadpoolctl's handle on OpenBLAS; the count is set back after each product), the
 larger ones on all (with :data:`ADAPTIVE_BLAS`, on one thread or all, whichever measures
-faster for that shape). The parallel kernels (the optimizer over a large flat array, the
-gather of a large batch) choose between Numba's parallel loop and the serial one by
-measurement (:mod:`~deltaprop.kernels._choice`: both are timed now and then); their
-results are the same bits either way. Prediction (:func:`map_chunks`) splits the rows into
+faster for that shape). The kernels of the training step run on one thread: with
+:func:`parallel_loops` on, the optimizer over a large flat array and the gather of a large
+batch choose between Numba's parallel loop and the serial one by measurement
+(:mod:`~deltaprop.kernels._choice`: both are timed now and then; the same bits either way),
+but their OpenMP threads, spinning after each loop, take the cores from OpenBLAS's next
+product, so they are off by default. Prediction (:func:`map_chunks`) splits the rows into
 chunks that as many threads as BLAS has take one after the other, each chunk's products on
 one BLAS thread: a thread that another job slows down takes fewer chunks, and no product
 waits for a descheduled thread.
@@ -54,8 +56,7 @@ import time
 import numpy as np
 
 from ..devices import is_cupy, namespace
-from . import _choice
-from ._choice import choice_for
+from ._choice import allow_parallel_loops, choice_for, parallel_loops_allowed
 
 _perf = time.perf_counter
 
@@ -160,13 +161,12 @@ def parallel_loops(enable=None):
     to 20-fold (see ``kernels._choice.PARALLEL_LOOPS``). Worth a measurement where the
     cores outnumber BLAS's threads, or where the optimizer's pass over a large store
     dominates a step."""
-    previous = _choice.PARALLEL_LOOPS
-    if enable is not None:
-        if not isinstance(enable, (bool, np.bool_)):
-            raise TypeError(f"deltaprop.kernels.parallel_loops: enable must be True or "
-                            f"False, got {enable!r}")
-        _choice.PARALLEL_LOOPS = bool(enable)
-    return previous
+    if enable is None:
+        return parallel_loops_allowed()
+    if not isinstance(enable, (bool, np.bool_)):
+        raise TypeError(f"deltaprop.kernels.parallel_loops: enable must be True or False, "
+                        f"got {enable!r}")
+    return allow_parallel_loops(enable)
 
 
 def backend():

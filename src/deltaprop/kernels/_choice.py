@@ -14,7 +14,8 @@ that a loaded machine pays a slow trial rarely; when it wins, it becomes the cho
 
 from __future__ import annotations
 
-__all__ = ["Choice", "choice_for", "PARALLEL_LOOPS"]
+__all__ = ["Choice", "choice_for", "PARALLEL_LOOPS", "parallel_loops_allowed",
+           "allow_parallel_loops"]
 
 #: Whether the kernels with a parallel loop (an optimizer's rule over a large store, the
 #: gather of a large batch) may run it: set by :func:`deltaprop.kernels.parallel_loops`.
@@ -24,6 +25,18 @@ __all__ = ["Choice", "choice_for", "PARALLEL_LOOPS"]
 #: 128x784x256 product right after a parallel loop took 8.8 ms instead of 0.39 ms, and the
 #: first ``fit`` of a process paid about 0.35 s for the thread pool and the trials.
 PARALLEL_LOOPS = False
+
+
+def parallel_loops_allowed():
+    """:data:`PARALLEL_LOOPS`, read at each call."""
+    return PARALLEL_LOOPS
+
+
+def allow_parallel_loops(flag):
+    """Set :data:`PARALLEL_LOOPS`; returns the setting before."""
+    global PARALLEL_LOOPS
+    previous, PARALLEL_LOOPS = PARALLEL_LOOPS, bool(flag)
+    return previous
 
 MIN_INTERVAL = 16
 MAX_INTERVAL = 2048

@@ -25,8 +25,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from . import _choice
-from ._choice import choice_for
+from ._choice import choice_for, parallel_loops_allowed
 
 _perf = time.perf_counter
 _THREADS = numba.config.NUMBA_NUM_THREADS
@@ -217,7 +216,7 @@ def _timed(name, serial, parallel, args, n):
     """``serial(*args)`` or ``parallel(*args)``: for n >= PARALLEL_MIN, whichever measures
     faster for this kernel and size (see deltaprop.kernels._choice), when parallel loops
     are allowed (:func:`deltaprop.kernels.parallel_loops`)."""
-    if n < PARALLEL_MIN or _THREADS < 2 or not _choice.PARALLEL_LOOPS:
+    if n < PARALLEL_MIN or _THREADS < 2 or not parallel_loops_allowed():
         return serial(*args)
     choice = choice_for((name, n))
     option = choice.pick()
@@ -546,7 +545,7 @@ def warm_up(name, dtype, size=0, kind=None, arrays=None):
     ``bias_activation`` (only its own passes are compiled); ``arrays``, for
     ``take_rows``, the arrays whose rows will be gathered (their types: read-only or not)."""
     dt = np.dtype(dtype).type
-    parallel = size >= PARALLEL_MIN and _THREADS > 1 and _choice.PARALLEL_LOOPS
+    parallel = size >= PARALLEL_MIN and _THREADS > 1 and parallel_loops_allowed()
     key = (name, dt, parallel, kind, kind == SOFTMAX and size >= SOFTMAX_SPLIT_MIN,
            tuple((a.dtype, a.ndim, a.flags.writeable) for a in arrays or ()))
     if key in _warm:  # once per process: a parallel loop's launch alone takes milliseconds

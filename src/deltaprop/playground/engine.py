@@ -23,7 +23,7 @@ from ..diagnostics import layer_statistics
 from ..explain import explain as _explain
 from ..explain.notations import NOTATIONS
 from ..io import save as _save
-from ..network import MLP
+from ..mlp import MLP
 from ..optimizers import get_optimizer
 from ..schedules import get_schedule
 
