@@ -22,8 +22,8 @@ __all__ = ["Choice", "choice_for", "PARALLEL_LOOPS", "parallel_loops_allowed",
 #: Off by default. Measured on 2 cores, training at 784-256-128-10 and 784-1024-1024-10
 #: was no faster with them in steady state (ratios 0.998-1.02), while Numba's OpenMP
 #: threads, spinning after each parallel loop, took the cores from OpenBLAS's: a
-#: 128x784x256 product right after a parallel loop took 8.8 ms instead of 0.39 ms, and the
-#: first ``fit`` of a process paid about 0.35 s for the thread pool and the trials.
+#: 128x784x256 product right after a parallel loop took 8.8 ms instead of 0.39 ms (with
+#: ``OMP_WAIT_POLICY=PASSIVE`` 0.35 ms, but then training was no faster either).
 PARALLEL_LOOPS = False
 
 
