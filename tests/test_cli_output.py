@@ -113,3 +113,68 @@ def test_an_unwritable_directory_gives_one_clear_line(model_and_rows, tmp_path, 
         os.chmod(locked, 0o700)
     err = capsys.readouterr().err
     assert "Permission denied" in err and ".tmp" not in err
+
+
+# -- one writer for every file (deltaprop.io.write_atomically) -----------------------------
+def _dead_pid():
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_what_a_killed_predict_left_is_removed_by_the_next(model_and_rows, tmp_path):
+    stale = tmp_path / f".p.csv.{_dead_pid()}.{'ab' * 8}.tmp"  # kill -9 during a write
+    stale.write_text("prediction\n0\n")
+    assert predict(model_and_rows, tmp_path / "p.csv") == 0
+    assert [p.name for p in tmp_path.iterdir()] == ["p.csv"]
+
+
+def test_the_predictions_reach_the_disk_before_the_rename(model_and_rows, tmp_path,
+                                                         monkeypatch):
+    calls = []
+    fsync, replace = os.fsync, os.replace
+    monkeypatch.setattr(os, "fsync", lambda fd: (calls.append("fsync"), fsync(fd))[1])
+    monkeypatch.setattr(os, "replace", lambda a, b: (calls.append(b), replace(a, b))[1])
+    out = tmp_path / "p.csv"
+    assert predict(model_and_rows, out) == 0
+    assert calls == ["fsync", out]
+
+
+def test_ctrl_c_while_writing_the_predictions_keeps_the_old_file(model_and_rows, tmp_path,
+                                                                monkeypatch):
+    import csv
+
+    out = tmp_path / "p.csv"
+    out.write_text("old\n")
+
+    class Interrupted:
+        def __init__(self, f):
+            pass
+
+        def writerow(self, row):
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(csv, "writer", Interrupted)
+    assert predict(model_and_rows, out) == 130
+    assert out.read_text() == "old\n" and [p.name for p in tmp_path.iterdir()] == ["p.csv"]
+
+
+def test_an_onnx_export_follows_the_same_rules(model_and_rows, tmp_path):
+    pytest.importorskip("onnx")
+    model, _ = model_and_rows
+    old = os.umask(0o022)
+    try:
+        assert cli.main(["export", str(model), "-o", str(tmp_path / "new.onnx")]) == 0
+    finally:
+        os.umask(old)
+    assert _mode(tmp_path / "new.onnx") == 0o644  # was 0o600: a private temporary's mode
+    real = tmp_path / "real.onnx"
+    real.write_bytes(b"old")
+    os.chmod(real, 0o640)
+    (tmp_path / "link.onnx").symlink_to(real)
+    assert cli.main(["export", str(model), "-o", str(tmp_path / "link.onnx")]) == 0
+    assert (tmp_path / "link.onnx").is_symlink() and _mode(real) == 0o640
+    assert real.read_bytes() == (tmp_path / "new.onnx").read_bytes()

@@ -416,6 +416,43 @@ def test_cli_explain_example_text_and_latex(tmp_path):
     assert "examples:" in help_text and "--example relu-2-2-1" in help_text
 
 
+#: TeX in a plain-text trace: a command (\\frac, \\partial, \\mathbf, \\odot, \\top...), a
+#: dollar sign, or a braced sub- or superscript (n_{k-1}).
+TEX_IN_TEXT = re.compile(r"\\[A-Za-z]+|\$|[_^]\{")
+
+
+def _tex_lines(text):
+    return [line for line in text.splitlines() if TEX_IN_TEXT.search(line)]
+
+
+@pytest.mark.parametrize("notation", list(NOTATIONS))
+def test_the_terminal_trace_has_no_tex_in_any_notation(notation, capsys):
+    """The text rendering is Unicode only (Rousseau's convention line once read
+    ``n_{k−1} × n_k``); LaTeX keeps its maths."""
+    from deltaprop import cli
+
+    for name in EXAMPLES:
+        for extra in ([], ["--sample", "0"]):
+            assert cli.main(["explain", "--example", name, "--notation", notation, *extra]) == 0
+            out = capsys.readouterr().out
+            assert out and not _tex_lines(out), (name, extra, _tex_lines(out))
+    rng = np.random.default_rng(5)
+    cases = [(dp.MLP([3, 4, 4, 2], activation="tanh", output="softmax", loss="cross_entropy",
+                     norm="batch", dropout=0.5, dtype="float64", seed=2), np.array([0, 1]))]
+    for act in VARIANTS:
+        cases.append((dp.Sequential([dp.Dense(3, 2, act if act.elementwise else "tanh",
+                                              dtype="float64", rng=rng),
+                                     dp.Dense(2, 2, act, dtype="float64", rng=rng)], loss="mse"),
+                      rng.normal(size=(2, 2))))
+    for net, T in cases:
+        text = explain(net, rng.normal(size=(2, 3)), T).to_text(notation=notation)
+        assert not _tex_lines(text), _tex_lines(text)
+    latex = explain(*example("relu-2-2-1"), notation=notation).to_latex(notation=notation)
+    assert re.search(r"\\(frac|nabla)", latex) and r"^{\top}" in latex  # the maths kept there
+    if notation == "rousseau":
+        assert r"n_{k-1}\times n_k" in latex
+
+
 def test_cli_old_example_names_still_work_but_are_not_listed(tmp_path):
     old = run("explain", "--example", "seed000", cwd=tmp_path).stdout
     assert old == run("explain", "--example", "relu-2-2-1", cwd=tmp_path).stdout

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import deltaprop as dp
-from deltaprop.io import FORMAT_VERSION, ModelFileError, check_writable
+from deltaprop.io import FORMAT_VERSION, ModelFileError, check_writable, write_atomically
 
 
 @pytest.fixture
@@ -315,6 +315,54 @@ def test_a_save_killed_with_sigkill_leaves_nothing_after_the_next_save(trained, 
     net.save(tmp_path / "m.npz")
     assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]
     assert dp.load(tmp_path / "m.npz").layer_sizes == [4, 6, 5, 3]
+
+
+# -- write_atomically: the one writer of model files, predict -o and ONNX files -------------
+@pytest.mark.skipif(os.name == "nt", reason="symbolic links")
+def test_a_save_writes_through_a_symbolic_link(trained, tmp_path):
+    net, _, _ = trained
+    (tmp_path / "models").mkdir()
+    real = tmp_path / "models" / "v1.npz"
+    real.write_bytes(b"old")
+    os.chmod(real, 0o640)
+    link = tmp_path / "current.npz"  # a "current model" link, as deployments keep
+    link.symlink_to(real)
+    net.save(link)
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert stat.S_IMODE(os.stat(real).st_mode) == 0o640
+    assert dp.load(real).layer_sizes == net.layer_sizes
+    assert sorted(p.name for p in (tmp_path / "models").iterdir()) == ["v1.npz"]
+
+
+def test_ctrl_c_while_writing_leaves_the_old_file_and_no_temporary(tmp_path):
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"old")
+
+    def interrupted(f):
+        f.write(b"half of the new")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        write_atomically(path, interrupted)
+    assert path.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["f.bin"]
+
+
+def test_the_data_reaches_the_disk_before_the_rename(tmp_path, monkeypatch):
+    calls = []
+    fsync, replace = os.fsync, os.replace
+    monkeypatch.setattr(os, "fsync", lambda fd: (calls.append("fsync"), fsync(fd))[1])
+    monkeypatch.setattr(os, "replace", lambda a, b: (calls.append("replace"), replace(a, b))[1])
+    write_atomically(tmp_path / "t.csv", lambda f: f.write("a,b\r\n1,2\r\n"), text=True)
+    assert calls == ["fsync", "replace"]
+    assert (tmp_path / "t.csv").read_bytes() == b"a,b\r\n1,2\r\n"  # newline="": csv's own
+
+
+def test_writing_onto_a_directory_or_into_a_missing_one_is_one_clear_line(tmp_path):
+    with pytest.raises(ModelFileError, match=r"cannot write .*: it is a directory; name a file"):
+        write_atomically(tmp_path, lambda f: None)
+    with pytest.raises(ModelFileError, match=r"the directory .*nope does not exist"):
+        write_atomically(tmp_path / "nope" / "f", lambda f: None)
+    assert not list(tmp_path.iterdir())
 
 
 def test_a_weight_too_large_for_float32_is_refused_at_assignment(rng):

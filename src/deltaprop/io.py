@@ -40,12 +40,14 @@ so that a missing, truncated, corrupted, edited or hostile file gives a one-line
 :class:`ModelFileError` instead of a traceback or a wrong network.
 
 Saving validates the header against the same schema and refuses non-finite arrays (a
-file is never written that would not load). It writes a temporary file
-``.{name}.{pid}.{random}.tmp`` in the same directory and renames it over the target, so
-that a crash during a save leaves any existing file intact; the temporary files that a
-killed save left behind for that target are removed by the next save to it (only those
-whose writing process is gone). A new file gets the mode the umask gives (``0o666 &
-~umask``), an existing file keeps its own.
+file is never written that would not load). It writes with :func:`write_atomically`, as
+``deltaprop predict -o`` and the ONNX export do: a temporary file
+``.{name}.{pid}.{random}.tmp`` in the same directory, flushed to the disk and renamed over
+the target, so that a crash or a Ctrl-C during a save leaves any existing file intact; the
+temporary files that a killed save left behind for that target are removed by the next
+save to it (only those whose writing process is gone; :mod:`deltaprop.io_files`). A new
+file gets the mode the umask gives (``0o666 & ~umask``), an existing file keeps its own; a
+symbolic link is written through (the link stays).
 
 This module knows networks only through their public methods and the classes that
 register themselves (:func:`register_model`), so that it imports no network module. The
@@ -60,9 +62,7 @@ import json
 import math
 import os
 import re
-import secrets
 import stat
-import time
 import zipfile
 import zlib
 from numbers import Integral
@@ -73,6 +73,7 @@ from numpy.lib import format as npy_format
 
 from .activations import ACTIVATIONS
 from .devices import get_device, to_host
+from .io_files import STALE_TMP_AGE, remove_stale_temporaries, temporary_path
 from .io_schema import (
     FORMAT_NAME,
     FORMAT_VERSION,
@@ -93,11 +94,13 @@ __all__ = [
     "MAX_HEADER_DEPTH",
     "MODELS",
     "READABLE_VERSIONS",
+    "STALE_TMP_AGE",
     "ModelFileError",
     "check_writable",
     "load",
     "register_model",
     "save",
+    "write_atomically",
 ]
 
 #: The default bound on the arrays a model file may declare (``load(max_bytes=)``).
@@ -112,9 +115,6 @@ MAX_HEADER_DEPTH = 32
 MAX_MEMBERS = 100_000
 #: Deflate expands at most about 1032-fold; a member declaring more is not a real one.
 _DEFLATE_MAX_RATIO = 1100
-#: A temporary file of a killed save is removed only when its writer is gone, or, for
-#: names without a process id (older deltaprop), when it is older than this (seconds).
-STALE_TMP_AGE = 60.0
 
 
 class ModelFileError(ValueError):
@@ -230,9 +230,10 @@ _JSON_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
 
 def _header_depth(raw, limit):
     """A number above ``limit`` exactly when JSON text nests deeper than ``limit``
-    (json.loads recurses once per level), found without parsing it: a vectorised count of the brackets bounds the depth from
-    above (brackets inside strings count too); only when that bound exceeds ``limit``
-    are the brackets walked one by one, strings skipped, until the depth passes it."""
+    (json.loads recurses once per level), found without parsing it: a vectorised count
+    of the brackets bounds the depth from above (brackets inside strings count too); only
+    when that bound exceeds ``limit`` are the brackets walked one by one, strings skipped,
+    until the depth passes it."""
     b = np.frombuffer(raw, dtype=np.uint8)
     depth = bound = 0
     for start in range(0, len(b), 1 << 20):  # in blocks: a few MB at most
@@ -581,57 +582,6 @@ def _callbacks_meta(states, arrays):
     return {"callbacks": meta}
 
 
-_TMP_SUFFIX = ".tmp"
-
-
-def _tmp_pattern(name):
-    """Our temporary names for the target ``name``: ``.{name}.{pid}.{hex}.tmp``, and the
-    ``.{name}.{random}.tmp`` of older versions (no pid)."""
-    return re.compile(rf"\.{re.escape(name)}\.(?:(?P<pid>[0-9]+)\.[0-9a-f]{{16}}|[a-z0-9_]{{8}})"
-                      rf"{re.escape(_TMP_SUFFIX)}")
-
-
-def _pid_alive(pid):
-    if os.name == "nt":  # os.kill(pid, 0) would not be a harmless probe there
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError, OSError):
-        return True  # another user's process (or an unusable pid): keep its file
-    return True
-
-
-def _remove_stale_temporaries(directory, name):
-    """Remove the temporary files that killed saves to ``directory/name`` left: ours only
-    (the name pattern, regular files), and only when their process is gone (or, for names
-    without a pid, when older than :data:`STALE_TMP_AGE`)."""
-    pattern = _tmp_pattern(name)
-    try:
-        entries = list(os.scandir(directory))
-    except OSError:
-        return
-    now = time.time()
-    for entry in entries:
-        match = pattern.fullmatch(entry.name)
-        if match is None:
-            continue
-        try:
-            st = entry.stat(follow_symlinks=False)
-            if not stat.S_ISREG(st.st_mode):
-                continue
-            pid = match.group("pid")
-            if pid is not None:
-                if int(pid) == os.getpid() or _pid_alive(int(pid)):
-                    continue
-            elif now - st.st_mtime < STALE_TMP_AGE:
-                continue
-            os.unlink(entry.path)
-        except OSError:
-            pass  # gone already, or not ours to remove
-
-
 def _check_finite_arrays(arrays):
     for key, a in arrays.items():
         if not np.isfinite(a).all():
@@ -647,7 +597,8 @@ def save(net, path, include_optimizer=True):
     net : Sequential
     path : str or Path
         The file to write, used as given (no suffix is added). A new file gets the mode
-        the umask gives; an existing one keeps its mode.
+        the umask gives; an existing one keeps its mode; a symbolic link is written
+        through (:func:`write_atomically`).
     include_optimizer : bool
         Also store the optimizer state, epoch counter, seed, schedule and the layers'
         random generators, so that ``deltaprop.load(path).fit(..., resume=True)``
@@ -656,7 +607,8 @@ def save(net, path, include_optimizer=True):
     Raises
     ------
     ModelFileError
-        When the target cannot be written (no such directory, a directory).
+        When the target cannot be written (no such directory, a directory); see
+        :func:`write_atomically`, which writes the file.
     ValueError
         When the network cannot be stored faithfully: a non-finite array, complex class
         labels, ``preprocessing_`` or ``data_info_`` that do not fit the header schema.
@@ -696,33 +648,65 @@ def save(net, path, include_optimizer=True):
     meta["sha256"] = _digest(arrays, meta)
     arrays["__meta__"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
 
-    directory = path.parent if str(path.parent) else Path(".")
+    write_atomically(path, lambda f: np.savez(f, **arrays))
+
+
+def write_atomically(path, write, *, text=False):
+    """Write the file ``path`` atomically: ``write(f)`` fills a temporary file beside it,
+    which is flushed to the disk (``fsync``) and then renamed over the target.
+
+    An error or a Ctrl-C midway leaves any earlier file whole and removes the temporary
+    file ``.{name}.{pid}.{random}.tmp``; those that killed writers left for the same target
+    are removed first (only those whose process is gone). A new file gets the mode the
+    umask gives (``0o666 & ~umask``), an existing file keeps its own. A path that is a
+    symbolic link is written through: the file it names gets the content and the link
+    stays (as the shell's ``>`` does). Model files (:func:`save`), ``deltaprop predict -o``
+    and ONNX exports are all written so.
+
+    Parameters
+    ----------
+    path : str or Path
+    write : callable
+        ``write(f)``, ``f`` the open temporary file: binary, or text (UTF-8, ``newline=""``
+        as the :mod:`csv` module wants) when ``text`` is true.
+
+    Raises
+    ------
+    ModelFileError
+        In one line naming ``path``, before anything is written: a directory, a directory
+        that does not exist, no permission. What ``write`` raises (and an ``OSError`` from
+        the disk) passes unchanged, once the temporary file is gone.
+    """
+    path = Path(path)
+    target = Path(os.path.realpath(path)) if path.is_symlink() else path
+    shown = str(path) if target == path else f"{path} (a link to {target})"
+    if target.is_dir():
+        raise ModelFileError(f"cannot write {shown}: it is a directory; name a file")
+    directory = target.parent if str(target.parent) else Path(".")
     if not directory.is_dir():
-        raise ModelFileError(f"cannot save to {path}: the directory {directory} does not exist")
-    if path.is_dir():
-        raise ModelFileError(f"cannot save to {path}: it is a directory")
-    _remove_stale_temporaries(directory, path.name)
+        raise ModelFileError(f"cannot write {shown}: the directory {directory} does not exist")
+    remove_stale_temporaries(directory, target.name)
     try:
-        mode = stat.S_IMODE(os.stat(path).st_mode)
+        mode = stat.S_IMODE(os.stat(target).st_mode)
     except OSError:
         mode = None  # a new file: the umask decides, as for any file the user creates
-    tmp = directory / f".{path.name}.{os.getpid()}.{secrets.token_hex(8)}{_TMP_SUFFIX}"
+    tmp = temporary_path(directory, target.name)
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
                      0o666)
     except OSError as exc:
-        raise ModelFileError(f"cannot save to {path}: {exc.strerror or exc}") from None
+        raise ModelFileError(f"cannot write {shown}: {exc.strerror or exc}") from None
     try:
-        if mode is not None:
-            os.chmod(tmp, mode)
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
+        with (os.fdopen(fd, "w", encoding="utf-8", newline="") if text
+              else os.fdopen(fd, "wb")) as f:
+            if mode is not None:
+                os.chmod(tmp, mode)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        os.replace(tmp, target)
     except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        tmp.unlink(missing_ok=True)
         raise
 
 

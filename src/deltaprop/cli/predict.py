@@ -20,7 +20,7 @@ from .common import (
     unknown_option,
 )
 from .data import model_inputs, read_table, unscale
-from .output import write_atomically
+from .output import write_csv
 
 EXAMPLES_PREDICT = """\
 examples:
@@ -85,7 +85,7 @@ def cmd_predict(args):
         print(f"{skipped} rows had a missing value and no prediction (--missing drop; their "
               f"cells are empty)", file=sys.stderr)
     if args.output:
-        write_atomically(Path(args.output), columns, rows)
+        write_csv(Path(args.output), columns, rows)
         print(f"wrote {len(rows)} rows ({len(rows) - skipped} predictions) to {args.output}",
               file=sys.stderr)
     else:

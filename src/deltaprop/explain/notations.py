@@ -402,7 +402,8 @@ class Rousseau(Notation):
         return [transpose(self.W(k)), TIMES, self.inp(k), PLUS, self.b(k)], ["WT", "x", "+", "b"]
 
     def convention(self):
-        return ["Column vectors; ", S("W⁽ᵏ⁾", "W^{(k)}"), " is ", S("n_{k−1} × n_k", "n_{k-1}\\times n_k"),
+        return ["Column vectors; ", S("W⁽ᵏ⁾", "W^{(k)}"), " is ",
+                S(f"n{sub('k−1')} × n{sub('k')}", r"n_{k-1}\times n_k"),
                 " (its columns are the units' weight vectors) as deltaprop's ",
                 S("layer.W", r"\texttt{layer.W}"), "; σ stands for the layer's activation "
                 "function, ", S("ŷ = x⁽ᴷ⁾", r"\hat y = x^{(K)}"), " is the prediction and y the "

@@ -37,10 +37,7 @@ missing values it was trained with. Needs the ``onnx`` extra (``pip install 'del
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 
@@ -380,19 +377,13 @@ def metadata(net, classes=None):
 
 
 def write_model(model, path):
-    """Write ``model`` to ``path`` atomically: a file beside it, renamed over it, so that
-    an error midway leaves any earlier file whole."""
-    path = Path(path)
+    """Write ``model`` to ``path`` atomically, as the model files are
+    (:func:`deltaprop.io.write_atomically`): an error midway leaves any earlier file whole,
+    a new file gets the umask's mode, an existing one keeps its own."""
+    from ..io import write_atomically
+
     data = model.SerializeToString()
-    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".",
-                               prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(path, lambda f: f.write(data))
 
 
 def to_onnx(net, path=None, *, opset=DEFAULT_OPSET, inputs=feature_inputs):
