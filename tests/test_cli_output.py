@@ -1,6 +1,7 @@
 """``predict -o``: the file follows the model files' rules (issue 26, item 4): a new file
 gets the umask's mode, an existing one keeps its mode, a symbolic link is written through
-(the link stays), and a directory gives one clear line."""
+(the link stays), and a directory gives one clear line. The other files the commands write
+(explain traces, exercise sheets and keys, ONNX exports) are replaced the same way."""
 
 import os
 import stat
@@ -178,3 +179,36 @@ def test_an_onnx_export_follows_the_same_rules(model_and_rows, tmp_path):
     assert cli.main(["export", str(model), "-o", str(tmp_path / "link.onnx")]) == 0
     assert (tmp_path / "link.onnx").is_symlink() and _mode(real) == 0o640
     assert real.read_bytes() == (tmp_path / "new.onnx").read_bytes()
+
+
+@pytest.fixture
+def text_writers(tmp_path):
+    """The commands that write a text file for the user, each as a function of the path:
+    an explain trace, an exercise's key, an exercise's sheets (a directory of files)."""
+    assert cli.main(["exercise", "new", "--network", "2-2-1", "--activation", "sigmoid",
+                     "-o", str(tmp_path / "ex")]) == 0
+    return {
+        "explain -o": lambda path: ["explain", "--example", "sigmoid-4-layer", "-o", str(path)],
+        "exercise key -o": lambda path: ["exercise", "key", str(tmp_path / "ex"), "-o",
+                                         str(path), "--force"],
+        "exercise new -o": lambda path: ["exercise", "new", "--network", "2-2-1", "--seed", "3",
+                                         "-o", str(path.parent), "--force"],
+    }
+
+
+@pytest.mark.parametrize("command", ["explain -o", "exercise key -o", "exercise new -o"])
+def test_every_text_file_a_command_writes_is_replaced_only_once_on_the_disk(
+        command, text_writers, tmp_path, monkeypatch):
+    """Ctrl-C before the new text is on the disk (at its fsync) leaves the old file whole,
+    as for model files and predictions: the text is written beside it, then renamed."""
+    target = tmp_path / "out" / "sheet.md"  # exercise new writes sheet.md among others
+    target.parent.mkdir()
+    target.write_text("old\n")
+
+    def interrupted(fd):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "fsync", interrupted)
+    assert cli.main(text_writers[command](target)) == 130
+    assert target.read_text() == "old\n"
+    assert not [p for p in target.parent.iterdir() if p.name.endswith(".tmp")]

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from .common import CLIError, non_negative_int, positive_int, same_file
+from .output import write_text
 
 EXAMPLES = """\
 examples:
@@ -132,6 +133,6 @@ def _key(args):
     if Path(args.out).exists() and not args.force:
         raise CLIError(f"-o {args.out} exists (a student's answers?); choose another file or "
                        f"add --force")
-    Path(args.out).write_text(text, encoding="utf-8")
+    write_text(args.out, text)
     print(f"wrote {args.out}: the key of exercise {ex.id} as an answer file", file=sys.stderr)
     return 0

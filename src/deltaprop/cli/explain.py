@@ -11,6 +11,7 @@ import numpy as np
 
 from .common import CLIError, float_list, load_model, positive_int, same_file
 from .data import model_inputs, read_table
+from .output import write_text
 
 EXAMPLES_EXPLAIN = """\
 examples:
@@ -154,7 +155,7 @@ def cmd_explain(args):
         for other in (args.model, args.input, args.network):
             if other and same_file(args.output, other):
                 raise CLIError(f"-o {args.output} would overwrite {other}; choose another file")
-        Path(args.output).write_text(text, encoding="utf-8")
+        write_text(args.output, text)
         print(f"wrote {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)

@@ -1,4 +1,4 @@
-"""Files the commands write for the user (predictions).
+"""Files the commands write for the user (predictions, traces, answer keys, run records).
 
 A file is written as the model files are, by :func:`deltaprop.io.write_atomically`: into
 a temporary file beside it, flushed to the disk and renamed over it at the end, so that an
@@ -29,6 +29,15 @@ def write_csv(path, columns, rows):
         writer.writerow(columns)
         writer.writerows(rows)
 
+    _write(path, write)
+
+
+def write_text(path, text):
+    """Write ``text`` (UTF-8) at ``path`` atomically; errors as :func:`write_csv`'s."""
+    _write(path, lambda f: f.write(text))
+
+
+def _write(path, write):
     try:
         write_atomically(path, write, text=True)
     except ModelFileError as exc:

@@ -34,7 +34,7 @@ def prepare_output_dir(directory, args=None):
     holds an interrupted run is refused unless ``--overwrite`` is given; then the run's
     ``run.json`` is written, and with ``--overwrite`` the interrupted run's
     ``checkpoint.npz`` is removed (a stale checkpoint would not fit the new record)."""
-    from ..io import ModelFileError, check_writable
+    from ..io import ModelFileError, check_writable, write_atomically
 
     directory = Path(directory)
     new_run = args is not None and not getattr(args, "resume", None)
@@ -46,7 +46,8 @@ def prepare_output_dir(directory, args=None):
         check_writable(directory / MODEL)
         directory.mkdir(parents=True, exist_ok=True)
         if args is not None:
-            (directory / RECORD).write_text(json.dumps(run_record(args), indent=1))
+            write_atomically(directory / RECORD,
+                             lambda f: f.write(json.dumps(run_record(args), indent=1)), text=True)
         if new_run:
             (directory / CHECKPOINT).unlink(missing_ok=True)
     except (ModelFileError, OSError) as exc:

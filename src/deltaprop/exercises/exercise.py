@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ..io import write_atomically
 from .draw import Setting, draw, numbers_of_trace, problems
 from .quantities import quantities
 
@@ -178,7 +179,7 @@ def _write_files(directory, texts, force):
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, text in texts.items():
-        (directory / name).write_text(text, encoding="utf-8")
+        write_atomically(directory / name, lambda f, text=text: f.write(text), text=True)
         paths.append(directory / name)
     return paths
 
