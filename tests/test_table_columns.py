@@ -103,6 +103,19 @@ def test_a_number_as_text_is_written_once_a_bit_pattern():
     assert table.text("v").tolist()[:2] == ["0", "-0"]
 
 
+def test_the_fingerprint_is_the_cells_joined_row_by_row():
+    """The model file records it: a missing cell is NUL, cells are joined by US, columns
+    are taken in name order."""
+    import hashlib
+
+    table = Table({"t": np.array(["a", None, "", "b"], dtype=object),
+                   "f": np.array([1.0, np.nan, -0.0, 2.0])})
+    h = hashlib.sha256()
+    h.update(b"f\x1e" + b"f" + table["f"].tobytes())
+    h.update(b"t\x1e" + b"t" + "\x1f".join(["a", "\x00", "", "b"]).encode())
+    assert table.fingerprint() == h.hexdigest()
+
+
 def test_factorize_gives_each_item_its_distinct_value():
     values = ["b", None, "a", "b", None, "c"]
     uniques, codes = factorize(np.array(values, dtype=object))

@@ -245,7 +245,8 @@ class Table:
             if v.dtype.kind == "f":
                 h.update(b"f" + np.ascontiguousarray(v).tobytes())
             else:
-                cells = np.where(none_mask(v), "\x00", v)  # an object array: str kept
+                cells = v.copy()  # (not np.where: NumPy's str_ drops a trailing NUL)
+                cells[none_mask(v)] = "\x00"
                 h.update(b"t" + "\x1f".join(cells.tolist()).encode())
         return h.hexdigest()
 
