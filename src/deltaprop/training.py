@@ -337,20 +337,31 @@ class _Progress:
     def __init__(self, verbose, epochs, n_batches):
         self.verbose, self.epochs, self.n_batches = verbose, epochs, n_batches
         self.bar = None
-        self._tqdm = None
-        if verbose == 1:
+        self._tqdm = None  # imported with the first bar shown (None: not yet, False: absent)
+
+    def _bar_class(self):
+        """tqdm, when a bar would show: verbose=1 and standard output a terminal (tqdm's own
+        ``disable=None`` rule, checked here, so that a run whose output goes to a file or a
+        pipe neither imports tqdm nor builds a hidden bar each epoch)."""
+        isatty = getattr(sys.stdout, "isatty", None)
+        if self.verbose != 1 or self._tqdm is False or (isatty is not None and not isatty()):
+            return None
+        if self._tqdm is None:
             try:
                 from tqdm.auto import tqdm
 
                 self._tqdm = tqdm
             except ImportError:
-                pass
+                self._tqdm = False
+                return None
+        return self._tqdm
 
     def epoch_begin(self, epoch):
-        if self._tqdm is not None:
-            self.bar = self._tqdm(total=self.n_batches, desc=f"Epoch {epoch + 1}/{self.epochs}",
-                                  leave=False, file=sys.stdout, dynamic_ncols=True,
-                                  disable=None)  # no bar when stdout is not a terminal
+        tqdm = self._bar_class()
+        if tqdm is not None:
+            self.bar = tqdm(total=self.n_batches, desc=f"Epoch {epoch + 1}/{self.epochs}",
+                            leave=False, file=sys.stdout, dynamic_ncols=True,
+                            disable=None)  # no bar when stdout is not a terminal
 
     def batch_end(self, loss):
         if self.bar is not None:

@@ -42,7 +42,7 @@ from collections import Counter
 import numpy as np
 
 from .base import MISSING, DatasetError, is_number
-from .table import Table, infer_kind
+from .table import Table, factorize, infer_kind
 
 #: Spellings of a true value, for the order of a boolean's two levels (false, true).
 TRUE_WORDS = frozenset({"yes", "y", "true", "t", "1", "on"})
@@ -129,11 +129,17 @@ class NumericColumn(_ColumnBase):
             self.scale = 1.0
         return self
 
-    def transform(self, table):
+    def transform(self, table, out=None):
+        """The column's block ``[rows, len(feature_names)]`` (written into ``out`` when
+        given), and the masks of the missing and the unseen values."""
         v = table.numbers([self.name], allow_missing=True)[:, 0]
         missing = np.isnan(v)
         block = ((np.where(missing, self.fill, v) - self.mean) / self.scale)[:, None]
-        return self._with_indicator(block, missing), missing, np.zeros(len(v), dtype=bool)
+        block = self._with_indicator(block, missing)
+        if out is not None:
+            out[...] = block
+            block = out
+        return block, missing, np.zeros(len(v), dtype=bool)
 
     def _names(self):
         return [self.name]
@@ -189,18 +195,29 @@ class _CodedColumn(_ColumnBase):
 
     def codes(self, table):
         """Each row's row of :meth:`state_matrix`, and the masks of the missing and the
-        unseen values."""
-        values = table.text(self.name).tolist()
+        unseen values (looked up once a distinct value, then indexed)."""
+        values, inverse = factorize(table.text(self.name))
         keys = self.keys
         index = {key: k for k, key in enumerate(keys)}
         missing_row, unseen_row = len(keys), len(keys) + 1
-        codes = np.array([missing_row if v is None else index.get(v, unseen_row)
-                          for v in values], dtype=np.intp)
+        rows = np.array([missing_row if v is None else index.get(v, unseen_row)
+                         for v in values], dtype=np.intp)
+        codes = rows[inverse]
         return codes, codes == missing_row, codes == unseen_row
 
-    def transform(self, table):
+    #: Rows gathered at a time into ``out``: the scratch block stays in the cache.
+    CHUNK = 16384
+
+    def transform(self, table, out=None):
+        """Each row's row of :meth:`state_matrix` (written into ``out`` when given), and
+        the masks of the missing and the unseen values."""
         codes, missing, unknown = self.codes(table)
-        return self.state_matrix()[codes], missing, unknown
+        state = self.state_matrix()
+        if out is None:
+            return state[codes], missing, unknown
+        for start in range(0, len(codes), self.CHUNK):
+            out[start:start + self.CHUNK] = state[codes[start:start + self.CHUNK]]
+        return out, missing, unknown
 
     def numeric_levels(self) -> bool:
         """Whether every key is a number (a numeric column read as categories, a 0/1
@@ -261,19 +278,19 @@ class BooleanColumn(_CodedColumn):
     kind = "boolean"
 
     def fit(self, table, standardize=True):
-        values = table.text(self.name)
-        present = [v for v in values.tolist() if v is not None]
-        levels = sorted(set(present))
+        counts = _level_counts(table.text(self.name))
+        levels = sorted(counts)
         if len(levels) != 2:
             raise DatasetError(f"{table.source}, column {self.name!r}: a boolean column has "
                                f"two values, got {len(levels)}")
         if levels[0].lower() in TRUE_WORDS and levels[1].lower() not in TRUE_WORDS:
             levels.reverse()
         self.levels = levels
-        codes = np.array([v == levels[1] for v in present], dtype=np.float64)
-        self.fill = float(codes.mean() >= 0.5)
-        self.mean = float(codes.mean())
-        self.indicator = len(present) < len(values)
+        present = counts[levels[0]] + counts[levels[1]]
+        mean = float(counts[levels[1]]) / present  # the mean of the 0/1 codes, exactly
+        self.fill = float(mean >= 0.5)
+        self.mean = mean
+        self.indicator = present < len(table)
         return self
 
     def state_matrix(self):
@@ -311,11 +328,13 @@ class CategoricalColumn(_CodedColumn):
     kind = "categorical"
 
     def fit(self, table, max_levels=50):
-        values = [v for v in table.text(self.name).tolist() if v is not None]
-        if not values:
+        by_level = _level_counts(table.text(self.name))
+        if not by_level:
             raise DatasetError(f"{table.source}, column {self.name!r}: every value is "
                                f"missing in the training rows (--drop {self.name})")
-        levels, counts = np.unique(np.array(values, dtype=object), return_counts=True)
+        levels = np.empty(len(by_level), dtype=object)
+        levels[:] = sorted(by_level)
+        counts = np.array([by_level[level] for level in levels], dtype=np.intp)
         self.other = []
         if len(levels) > max_levels:
             order = np.lexsort((levels.astype(str), -counts))  # most frequent, then by name
@@ -323,7 +342,7 @@ class CategoricalColumn(_CodedColumn):
             self.other = sorted(set(levels.tolist()) - set(levels[keep].tolist()))
             levels = levels[keep]
         self.levels = [str(v) for v in levels.tolist()]
-        self.indicator = len(values) < len(table)
+        self.indicator = sum(by_level.values()) < len(table)
         return self
 
     @property
@@ -365,6 +384,13 @@ class CategoricalColumn(_CodedColumn):
         return self
 
 
+def _level_counts(values) -> dict[str, int]:
+    """How many rows have each value of a text column (``None``, missing, not counted)."""
+    uniques, codes = factorize(values)
+    counts = np.bincount(codes, minlength=len(uniques)).tolist()
+    return {u: n for u, n in zip(uniques, counts) if u is not None}
+
+
 COLUMN_KINDS = {cls.kind: cls for cls in (NumericColumn, BooleanColumn, CategoricalColumn)}
 
 
@@ -374,13 +400,17 @@ def check_numbers(table, name):
     v = table[name]
     if v.dtype.kind == "f":
         return
-    present = [c for c in v.tolist() if c is not None]
-    numbers = sum(is_number(c) for c in present)
-    if present and numbers >= NUMERIC_SHARE * len(present):
-        i = next(i for i, c in enumerate(v.tolist()) if c is not None and not is_number(c))
+    uniques, codes = factorize(v)  # each distinct cell tested once
+    number = np.array([u is not None and is_number(u) for u in uniques], dtype=bool)
+    count = np.bincount(codes, minlength=len(uniques))
+    present = int(count[[u is not None for u in uniques]].sum()) if uniques else 0
+    numbers = int(count[number].sum())
+    if present and numbers >= NUMERIC_SHARE * present:
+        other = np.array([u is not None and not is_number(u) for u in uniques], dtype=bool)
+        i = int(np.flatnonzero(other[codes])[0])
         raise DatasetError(
             f"{table.where(i)}, column {name!r}: {v[i]!r} is not a number, but {numbers} of "
-            f"the column's {len(present)} values are: correct it, leave it empty (missing), "
+            f"the column's {present} values are: correct it, leave it empty (missing), "
             f"or --categorical {name} for categories")
 
 
@@ -494,10 +524,13 @@ class TableEncoder:
         v = table[name]
         if v.dtype.kind != "f":
             check_numbers(table, name)
-            present = [c for c in v.tolist() if c is not None]
-            distinct = len(set(present))
-            if distinct > ID_MIN and distinct >= ID_SHARE * len(present):
-                self.excluded_[name] = (f"{distinct} distinct values in {len(present)} rows: "
+            values = v.tolist()
+            present = len(values) - values.count(None)
+            levels = set(values)
+            levels.discard(None)
+            distinct = len(levels)
+            if distinct > ID_MIN and distinct >= ID_SHARE * present:
+                self.excluded_[name] = (f"{distinct} distinct values in {present} rows: "
                                         f"an identifier or a name, not a feature")
                 return None
         return infer_kind(v)
@@ -518,9 +551,12 @@ class TableEncoder:
             raise DatasetError(f"{table.source} has no column {absent[0]!r}, which the model "
                                f"needs ({len(absent)} missing: "
                                f"{', '.join(map(repr, absent[:5]))})")
-        blocks, report = [], {"missing": {}, "unknown": {}}
-        for column in self.columns_:
-            block, missing, unknown = column.transform(table)
+        widths = [len(c.feature_names) for c in self.columns_]
+        out = np.empty((len(table), sum(widths)))
+        starts = np.cumsum([0] + widths)
+        report: dict[str, dict[str, int]] = {"missing": {}, "unknown": {}}
+        for column, start, stop in zip(self.columns_, starts[:-1], starts[1:]):
+            _, missing, unknown = column.transform(table, out[:, start:stop])
             for what, mask in (("missing", missing), ("unknown", unknown)):
                 if mask.any():
                     report[what][column.name] = int(mask.sum())
@@ -532,9 +568,8 @@ class TableEncoder:
                                 "missing value" if what == "missing" else
                                 f"{value!r} is a level the training rows did not have "
                                 f"(known: {', '.join(map(repr, column.levels[:8]))})"))
-            blocks.append(block)
         self.report_ = report
-        return np.column_stack(blocks) if blocks else np.empty((len(table), 0))
+        return out
 
     def fit_transform(self, X, y=None):
         return self.fit(X, y).transform(X)

@@ -10,10 +10,12 @@ text column.
 from __future__ import annotations
 
 import hashlib
+import itertools
+import operator
 
 import numpy as np
 
-from .base import DatasetError, is_missing, is_number
+from .base import DatasetError, all_numbers, is_missing, is_number
 
 #: Kinds of column, in the words the command line prints.
 KINDS = ("numeric", "boolean", "categorical")
@@ -24,6 +26,35 @@ def canonical_number(value: float) -> str:
     return np.format_float_positional(float(value), trim="-")
 
 
+def factorize(values) -> tuple[list, np.ndarray]:
+    """The distinct values of a sequence (in order of first appearance) and each item's
+    index among them, so that ``values[i] == uniques[codes[i]]``.
+
+    The values are hashed at C speed (``dict``, ``map``): the Python work is per distinct
+    value, as it is in what a caller then does with ``uniques`` before indexing by ``codes``.
+    """
+    values = values.tolist() if isinstance(values, np.ndarray) else list(values)
+    index = dict(zip(dict.fromkeys(values), itertools.count()))
+    codes = np.fromiter(map(index.__getitem__, values), dtype=np.intp, count=len(values))
+    return list(index), codes
+
+
+def none_mask(values) -> np.ndarray:
+    """Where a sequence's items are ``None`` (a text column's missing values)."""
+    values = values.tolist() if isinstance(values, np.ndarray) else list(values)
+    return np.fromiter(map(operator.is_, values, itertools.repeat(None)), dtype=bool,
+                       count=len(values))
+
+
+def parse_numbers(cells, missing) -> np.ndarray:
+    """``float(cell)`` of each cell, ``NaN`` where ``missing`` (each cell a number: the
+    caller has checked)."""
+    out = np.full(len(missing), np.nan)
+    present = list(itertools.compress(cells, ~missing)) if missing.any() else list(cells)
+    out[~missing] = np.fromiter(map(float, present), dtype=np.float64, count=len(present))
+    return out
+
+
 def infer_kind(values: np.ndarray) -> str:
     """The kind of a column: numeric, boolean (exactly two distinct values; 0 and 1 for
     numbers) or categorical."""
@@ -31,7 +62,8 @@ def infer_kind(values: np.ndarray) -> str:
         present = np.unique(values[~np.isnan(values)])
         return "boolean" if len(present) == 2 and set(present.tolist()) == {0.0, 1.0} \
             else "numeric"
-    levels = {v for v in values.tolist() if v is not None}
+    levels = set(values.tolist())
+    levels.discard(None)
     return "boolean" if len(levels) == 2 else "categorical"
 
 
@@ -73,10 +105,11 @@ class Table:
         any other is text."""
         columns = {}
         for name, values in cells.items():
-            present = [v for v in values if v is not None]
-            if present and all(is_number(v) for v in present):
-                columns[name] = np.array([np.nan if v is None else float(v) for v in values],
-                                         dtype=np.float64)
+            values = list(values)
+            missing = none_mask(values)
+            present = itertools.compress(values, ~missing)
+            if not missing.all() and all_numbers(present):
+                columns[name] = parse_numbers(values, missing)
             else:
                 column = np.empty(len(values), dtype=object)
                 column[:] = values
@@ -137,8 +170,7 @@ class Table:
     def missing(self, name) -> np.ndarray:
         """Where column ``name`` is missing (a boolean mask)."""
         v = self._columns[name]
-        return np.isnan(v) if v.dtype.kind == "f" else np.array([x is None for x in v],
-                                                                dtype=bool)
+        return np.isnan(v) if v.dtype.kind == "f" else none_mask(v)
 
     def is_numeric(self, name) -> bool:
         return self._columns[name].dtype.kind == "f"
@@ -163,9 +195,12 @@ class Table:
         v = self._columns[name]
         if v.dtype.kind != "f":
             return v
-        out = np.empty(len(v), dtype=object)
-        out[:] = [None if np.isnan(x) else canonical_number(x) for x in v.tolist()]
-        return out
+        # each distinct bit pattern written once (-0.0 is "-0", 0.0 is "0"), then indexed
+        bits, codes = np.unique(np.ascontiguousarray(v).view(np.uint64), return_inverse=True)
+        words = np.empty(len(bits), dtype=object)
+        words[:] = [None if np.isnan(x) else canonical_number(x)
+                    for x in bits.view(np.float64).tolist()]
+        return words[codes.reshape(-1)]
 
     def numbers(self, names, dtype=np.float64, *, allow_missing=False) -> np.ndarray:
         """The columns ``names`` as a ``(rows, len(names))`` float array.
@@ -180,11 +215,13 @@ class Table:
         for j, name in enumerate(names):
             v = self._columns[name]
             if v.dtype.kind != "f":
-                for i, cell in enumerate(v.tolist()):
-                    if cell is not None and not is_number(cell):
-                        raise DatasetError(f"{self.where(i)}, column {name!r}: {cell!r} is "
-                                           f"not a number")
-                v = np.array([np.nan if c is None else float(c) for c in v.tolist()])
+                missing = none_mask(v)
+                if not all_numbers(itertools.compress(v.tolist(), ~missing)):
+                    for i, cell in enumerate(v.tolist()):
+                        if cell is not None and not is_number(cell):
+                            raise DatasetError(f"{self.where(i)}, column {name!r}: {cell!r} "
+                                               f"is not a number")
+                v = parse_numbers(v.tolist(), missing)
             X[:, j] = v
             if not allow_missing and np.isnan(v).any():
                 i = int(np.flatnonzero(np.isnan(v))[0])
@@ -208,8 +245,9 @@ class Table:
             if v.dtype.kind == "f":
                 h.update(b"f" + np.ascontiguousarray(v).tobytes())
             else:
-                h.update(b"t" + "\x1f".join("\x00" if x is None else x
-                                            for x in v.tolist()).encode())
+                cells = v.copy()  # (not np.where: NumPy's str_ drops a trailing NUL)
+                cells[none_mask(v)] = "\x00"
+                h.update(b"t" + "\x1f".join(cells.tolist()).encode())
         return h.hexdigest()
 
     def to_pandas(self):
