@@ -208,3 +208,15 @@ def test_refusals_name_the_first_bad_row():
             table)
     with pytest.raises(DatasetError, match="row 5, column 'n': 'x' is not a number"):
         table.numbers(["n"], allow_missing=True)
+
+
+def test_a_text_column_of_numbers_only_is_encoded_as_its_type_says():
+    """A Table built with text cells that are all numbers: nothing to refuse (the
+    nearly-all-numbers check names a typo among numbers); the cells are categories, as
+    their type says, and are encoded without an error."""
+    table = Table({"a": np.array(["1", "2", "3", "1"], dtype=object),
+                   "b": np.array([1.0, 2.0, 3.0, 4.0])})
+    enc = TableEncoder()
+    X = enc.fit_transform(table)
+    assert enc.get_state()[0]["kind"] == "categorical"
+    np.testing.assert_array_equal(X[:, :3], [[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 0, 0]])

@@ -405,7 +405,7 @@ def check_numbers(table, name):
     count = np.bincount(codes, minlength=len(uniques))
     present = int(count[[u is not None for u in uniques]].sum()) if uniques else 0
     numbers = int(count[number].sum())
-    if present and numbers >= NUMERIC_SHARE * present:
+    if present and NUMERIC_SHARE * present <= numbers < present:  # all numbers: text by type
         other = np.array([u is not None and not is_number(u) for u in uniques], dtype=bool)
         i = int(np.flatnonzero(other[codes])[0])
         raise DatasetError(
