@@ -36,6 +36,7 @@ from .data import (
     resolve,
     split_rows,
 )
+from .output import write_text
 from .rundir import interrupted_message, prepare_output_dir, resume_args
 from .tabular import fit_encoder, ignored_columns, load_training_table
 
@@ -259,9 +260,9 @@ def cmd_train(args):
         if checkpoint is not None and (out / stale).exists():
             (out / stale).unlink()
     history_path = out / "history.json"
-    history_path.write_text(json.dumps(history.to_dict(), indent=1))
+    write_text(history_path, json.dumps(history.to_dict(), indent=1))
     if diagnostics is not None:
-        (out / "diagnostics.json").write_text(json.dumps(diagnostics.to_dict(), indent=1))
+        write_text(out / "diagnostics.json", json.dumps(diagnostics.to_dict(), indent=1))
         if not quiet:
             print(diagnostics.table(), end="")
     plots = _plots(args, out, net, history, grad_norms, diagnostics, X_test, y_test,
