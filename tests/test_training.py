@@ -315,7 +315,7 @@ def test_fit_does_not_modify_inputs(rng, tmp_path):
     (dict(seed="x"), r"fit: seed must be None or an integer >= 0; got 'x'"),
     (dict(seed=-1), r"fit: seed must be None or an integer >= 0; got -1"),
     (dict(callbacks=[1]), r"callbacks must be a sequence whose items are each an instance of "
-                          r"deltaprop.training.Callback; got \[1\]"),
+                          r"deltaprop.callbacks.Callback; got \[1\]"),
     (dict(verbose=5), "verbose must be 0, 1, 2, True or False; got 5"),
     (dict(shuffle="yes"), "shuffle must be True or False"),
     (dict(validation_data=(np.zeros((2, 3)), np.zeros(2), np.ones(2))),
