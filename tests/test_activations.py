@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 import deltaprop as dp
-from deltaprop.activations import _erf_numpy, erf
+from deltaprop.activations import erf
+from deltaprop.activations.special import _erf_numpy
 
 ELEMENTWISE = sorted(name for name, cls in dp.ACTIVATIONS.items() if cls.elementwise)
 
@@ -111,6 +112,22 @@ def test_registry():
         dp.get_activation("rleu")
     with pytest.raises(ValueError, match="unknown loss 'mae'.*cross_entropy"):
         dp.get_loss("mae")
+
+
+def test_the_classes_keep_their_public_path():
+    """Each class is ``deltaprop.activations.X`` though defined in a submodule: pickles (of
+    networks, of deep copies) name that path, so older pickles load, and so do messages."""
+    import pickle
+
+    classes = [c for c in vars(dp.activations).values()
+               if isinstance(c, type) and issubclass(c, dp.Activation)]
+    assert {c.name for c in classes} >= {"activation", "identity", "relu", "gelu", "softmax"}
+    for cls in classes:
+        assert cls.__module__ == "deltaprop.activations", (cls, cls.__module__)
+        if cls is not dp.Activation:
+            data = pickle.dumps(cls(), protocol=0)  # a class is "c<module>\n<name>\n"
+            assert b"cdeltaprop.activations\n" + cls.__qualname__.encode() + b"\n" in data, cls
+            assert pickle.loads(data) == cls()
 
 
 def test_import_does_not_load_scipy_special():
