@@ -18,6 +18,7 @@ import copy as _copy
 import math
 import sys
 import time
+from dataclasses import dataclass
 from numbers import Integral, Real
 
 import numpy as np
@@ -154,8 +155,9 @@ def _validation_split(X, T, labels, weights, fraction, seed):
         raise ValueError(f"validation_split must be in [0, 1), got {fraction}")
     n_val = int(round(X.shape[0] * fraction))
     if n_val == 0 or n_val == X.shape[0]:
-        raise ValueError(f"validation_split={fraction} leaves no {'validation' if n_val == 0 else 'training'} "
-                         f"samples out of {X.shape[0]}")
+        left = "validation" if n_val == 0 else "training"
+        raise ValueError(f"validation_split={fraction} leaves no {left} samples out of "
+                         f"{X.shape[0]}")
     perm = np.random.default_rng([seed, 1 << 30]).permutation(X.shape[0])
     tr, va = perm[n_val:], perm[:n_val]
     lab = (None, None) if labels is None else (labels[tr], labels[va])
@@ -233,6 +235,175 @@ FIT_CONSTRAINTS = {
 }
 
 
+def _start(net, optimizer, seed, schedule, resume, epochs):
+    """``(optimizer, seed, schedule, first epoch, saved callback states)``: new ones, or
+    those of the training state that ``resume`` continues."""
+    state = getattr(net, "train_state_", None)
+    saved_callbacks = (state or {}).get("callbacks") if resume else None
+    if resume:
+        if state is None:
+            raise ValueError("resume=True, but this network has no saved training state "
+                             "(train it first, or load a file saved with include_optimizer=True)")
+        opt, seed, start = state["optimizer"], state["seed"], state["epoch"]
+        schedule = state["schedule"] if schedule is None else get_schedule(schedule)
+    else:
+        opt = get_optimizer(optimizer)
+        seed = int(np.random.SeedSequence().entropy % (1 << 63)) if seed is None else int(seed)
+        schedule = None if schedule is None else get_schedule(schedule)
+        start = 0
+    if start >= epochs:
+        raise ValueError(f"the network has already been trained for {start} epochs; "
+                         f"ask for more than that with epochs=")
+    return opt, seed, schedule, start, saved_callbacks
+
+
+def _interrupted(net, opt, trainer, safe, epoch, say):
+    """Ctrl-C during ``epoch``: roll the unfinished epoch back (also when it was interrupted
+    in a callback at its end) so that the network holds a consistent state that
+    ``fit(..., resume=True)`` continues exactly: weights, optimizer, schedule and history of
+    epoch - 1. ``say``: 0 silent, 1 without rollback, 2 with it."""
+    history = trainer.history
+    if safe is not None:
+        trainer.restore_weights(safe[0])
+        opt.load_state_dict(safe[1])
+        net.train_state_["schedule"] = safe[2]
+        history.drop_epoch(epoch)
+    net.train_state_["epoch"] = epoch
+    history.interrupted = True
+    if say == 2:  # how to continue is the caller's to say (History's repr)
+        print(f"\ninterrupted during epoch {epoch + 1}: the network holds its weights after "
+              f"epoch {epoch}", flush=True)
+    elif say:
+        print(f"\ninterrupted during epoch {epoch + 1}; with rollback=False the network "
+              f"keeps the weights it had when interrupted", flush=True)
+
+
+@dataclass
+class _Loop:
+    """What one run's batches are walked with: the network, the optimizer's step (after the
+    sweep, or ``steps`` layer by layer inside it), and those who watch each step."""
+
+    net: object
+    opt: object
+    steps: object  # Optimizer.layer_steps, or None: one opt.step after each sweep
+    score: RunningMetric
+    progress: _Progress
+    callbacks: list
+    trainer: _Trainer
+    distributed: object = None
+
+
+@dataclass
+class _Batches:
+    """The training set staged for a run's batches, their reused buffers, and one epoch's
+    walk over them (:meth:`epoch`).
+
+    On a GPU the training set moves there whole when it fits; else each batch is gathered
+    on the host (``Xh``, into page-locked memory) and copied. Targets, labels and weights
+    always move. A sparse ``X`` (CSR) gives its rows by ``X[idx]``, with no dense buffer.
+    With ``batch_J`` (lazy), each batch's loss stays on the device until the epoch ends."""
+
+    X: object  # None when the batches are copied from the host's Xh
+    T: object
+    labels: object
+    weights: object
+    bs: int
+    n_batches: int
+    sparse: bool
+    Xh: object = None
+    Xh_buf: object = None
+    Xd_buf: object = None
+    Xb_buf: object = None
+    Tb_buf: object = None
+    batch_J: object = None
+
+    @classmethod
+    def stage(cls, net, X, T, labels, weights, bs, n_batches, lazy):
+        """Stage the training set; ``lazy``: keep the batches' losses on the device (one
+        transfer an epoch, not one wait a step), where nothing must see them at once."""
+        device = net.device
+        staged = cls(X, T, labels, weights, bs, n_batches, issparse(X))
+        if not device.is_cpu:
+            net.on_device(X if staged.sparse else None)  # the device's own error for sparse X
+            if not device.fits(X.nbytes + T.nbytes):  # staged in page-locked host memory
+                staged.Xh = X
+                staged.Xh_buf = device.pinned_empty((bs,) + X.shape[1:], X.dtype)
+                staged.Xd_buf = device.xp.empty((bs,) + X.shape[1:], dtype=X.dtype)
+            staged.X = net.on_device(X) if staged.Xh is None else None
+            staged.T, staged.labels, staged.weights = (net.on_device(a)
+                                                       for a in (T, labels, weights))
+        X, T = staged.X, staged.T
+        if not (staged.sparse or X is None):
+            staged.Xb_buf = np.empty_like(X, shape=(bs,) + X.shape[1:])
+        if lazy:
+            staged.batch_J = np.empty_like(T, shape=(n_batches,), dtype=np.float64)
+        staged.Tb_buf = np.empty_like(T, shape=(bs,) + T.shape[1:])
+        return staged
+
+    def gathered(self):
+        """The arrays whose rows a shuffled batch gathers (for the kernels to prepare)."""
+        return (self.T,) if self.sparse or self.X is None else (self.X, self.T)
+
+    def epoch(self, loop, epoch, order, order_h, safe):
+        """One pass over the batches in ``order`` (None: in order; ``order_h`` its host
+        copy): forward, backward and step each; returns the sum of the batches' losses,
+        each times its size. ``safe``: the epoch's starting point for the divergence
+        guard."""
+        net, opt, steps, score = loop.net, loop.opt, loop.steps, loop.score
+        progress = loop.progress
+        callbacks, distributed, trainer = loop.callbacks, loop.distributed, loop.trainer
+        history, params, device = trainer.history, net.store, net.device
+        X, Xh, T, weights, sparse = self.X, self.Xh, self.T, self.weights, self.sparse
+        Xh_buf, Xd_buf, Xb_buf, Tb_buf = self.Xh_buf, self.Xd_buf, self.Xb_buf, self.Tb_buf
+        batch_J, lazy = self.batch_J, self.batch_J is not None
+        bs, n_batches, n = self.bs, self.n_batches, T.shape[0]
+        total = 0.0
+        for b in range(n_batches):
+            lo, hi = min(b * bs, n), min((b + 1) * bs, n)  # empty: a used-up shard
+            if order is None:
+                Xb, Tb = (X[lo:hi] if Xh is None else Xh[lo:hi]), T[lo:hi]
+                idx = slice(lo, hi)
+            else:
+                idx = order[lo:hi]
+                if Xh is not None:
+                    Xb = kernels.take_rows(Xh, order_h[lo:hi], Xh_buf[: hi - lo])
+                else:
+                    Xb = X[idx] if sparse else kernels.take_rows(X, idx, Xb_buf[: hi - lo])
+                Tb = kernels.take_rows(T, idx, Tb_buf[: hi - lo])
+            if Xh is not None:
+                Xb = device.upload(Xb, Xd_buf[: hi - lo])
+            wb = None if weights is None else weights[idx]
+            if lazy:  # the loss stays on the device: no wait for the GPU at each step
+                batch_J[b] = net.backprop(Xb, Tb, wb, lazy=True, steps=steps)
+                if steps is None:
+                    opt.step(params)
+                score.update(lo, hi, net.layers[-1].a, Tb)
+                if progress.bar is not None:
+                    progress.batch_end(float(batch_J[b]))
+                continue
+            J, size = (net.backprop(Xb, Tb, wb, steps=steps) if hi > lo else 0.0), hi - lo
+            if distributed is not None:
+                distributed.where(epoch, b)
+                J, size = distributed.reduce_gradient(net, J, hi - lo, wb)
+            if not math.isfinite(J):  # (no layer stepped: backprop saw J first)
+                _diverged(J, epoch, b, opt, trainer, safe, history)
+            if steps is None:
+                opt.step(params)
+            total += J * size
+            if hi > lo:
+                score.update(lo, hi, net.layers[-1].a, Tb)
+            progress.batch_end(J)
+            if callbacks:
+                for cb in callbacks:
+                    cb.on_batch_end(b, {"epoch": epoch, "batch": b, "loss": J,
+                                        "size": size})
+        if lazy:  # the batches' losses, checked and summed as the steps would have
+            for b, J in enumerate(to_host(batch_J).tolist()):
+                if not math.isfinite(J):
+                    _diverged(J, epoch, b, opt, trainer, safe, history)
+                total += J * (min((b + 1) * bs, n) - b * bs)
+        return total
+
 def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
         validation_data=None, validation_split=0.0, callbacks=(), verbose=1, seed=None,
         schedule=None, resume=False, sample_weight=None, rollback=True, distributed=None):
@@ -254,22 +425,8 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
     if overflow is not None:
         raise ValueError(overflow)
 
-    state = getattr(net, "train_state_", None)
-    saved_callbacks = (state or {}).get("callbacks") if resume else None
-    if resume:
-        if state is None:
-            raise ValueError("resume=True, but this network has no saved training state "
-                             "(train it first, or load a file saved with include_optimizer=True)")
-        opt, seed, start = state["optimizer"], state["seed"], state["epoch"]
-        schedule = state["schedule"] if schedule is None else get_schedule(schedule)
-    else:
-        opt = get_optimizer(optimizer)
-        seed = int(np.random.SeedSequence().entropy % (1 << 63)) if seed is None else int(seed)
-        schedule = None if schedule is None else get_schedule(schedule)
-        start = 0
-    if start >= epochs:
-        raise ValueError(f"the network has already been trained for {start} epochs; "
-                         f"ask for more than that with epochs=")
+    opt, seed, schedule, start, saved_callbacks = _start(net, optimizer, seed, schedule, resume,
+                                                         epochs)
 
     if validation_data is not None:
         Xv = check_X(validation_data[0], net.dtype, net.n_inputs, name="validation X")
@@ -319,36 +476,20 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
     metric = net.metric_name
     params = net.store
     progress = _Progress(verbose, epochs, n_batches)
-    sparse = issparse(X)  # sparse X (CSR): its rows are taken by X[idx], no dense buffer
-    # On a GPU the training set moves there whole when it fits (else each batch is gathered
-    # on the host and copied); targets, labels and weights always do.
-    Xh = None  # the host X whose batches are copied to the device one by one
-    if not device.is_cpu:
-        net.on_device(X if sparse else None)  # the device's own error for sparse X
-        if not device.fits(X.nbytes + T.nbytes):  # staged in page-locked host memory
-            Xh = X
-            Xh_buf = device.pinned_empty((bs,) + X.shape[1:], X.dtype)
-            Xd_buf = device.xp.empty((bs,) + X.shape[1:], dtype=X.dtype)
-        X = net.on_device(X) if Xh is None else None
-        T, labels, weights = (net.on_device(a) for a in (T, labels, weights))
-    Xb_buf = None if sparse or X is None else np.empty_like(X, shape=(bs,) + X.shape[1:])
-    # On a device, each batch's loss stays there until the epoch ends (one transfer, not one
-    # wait per step), unless something must see it at once: callbacks, or no rollback (the
-    # weights must stop before the bad batch's update).
-    lazy = not device.is_cpu and rollback and not callbacks
-    batch_J = np.empty_like(T, shape=(n_batches,), dtype=np.float64) if lazy else None
-    Tb_buf = np.empty_like(T, shape=(bs,) + T.shape[1:])
-    score = RunningMetric(metric, T, labels)
+    batches = _Batches.stage(net, X, T, labels, weights, bs, n_batches,
+                             lazy=not device.is_cpu and rollback and not callbacks)
+    score = RunningMetric(metric, batches.T, batches.labels)
     safe = safe_weights = None
     # The optimizer's step taken layer by layer inside the backward sweep, where it can be
     # (kernels on the CPU, an elementwise rule without clipping, one process): each layer's
     # parameters updated while they are in the cache; otherwise one step after the sweep.
     steps = (opt.layer_steps(params) if LAYER_STEPS and distributed is None and device.is_cpu
              else None)
+    loop = _Loop(net, opt, steps, score, progress, callbacks, trainer, distributed)
     # The fused kernels this run calls, compiled (or loaded from Numba's cache) now: the
     # first run on a machine compiles for a few seconds, and says so, before any epoch.
     shuffled = shuffle and n_batches > 1
-    kernels.prepare(net, opt, bs, () if not shuffled else (T,) if sparse or X is None else (X, T),
+    kernels.prepare(net, opt, bs, batches.gathered() if shuffled else (),
                     say=(lambda text: print(text, flush=True)) if verbose else None)
 
     for cb in callbacks:
@@ -374,52 +515,8 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
                 cb.on_epoch_begin(epoch, {})
             progress.epoch_begin(epoch)
             t0 = time.perf_counter()
-            total = 0.0
             score.reset(order)
-            for b in range(n_batches):
-                lo, hi = min(b * bs, n), min((b + 1) * bs, n)  # empty: a used-up shard
-                if order is None:
-                    Xb, Tb = (X[lo:hi] if Xh is None else Xh[lo:hi]), T[lo:hi]
-                    idx = slice(lo, hi)
-                else:
-                    idx = order[lo:hi]
-                    if Xh is not None:
-                        Xb = kernels.take_rows(Xh, order_h[lo:hi], Xh_buf[: hi - lo])
-                    else:
-                        Xb = X[idx] if sparse else kernels.take_rows(X, idx, Xb_buf[: hi - lo])
-                    Tb = kernels.take_rows(T, idx, Tb_buf[: hi - lo])
-                if Xh is not None:
-                    Xb = device.upload(Xb, Xd_buf[: hi - lo])
-                wb = None if weights is None else weights[idx]
-                if lazy:  # the loss stays on the device: no wait for the GPU at each step
-                    batch_J[b] = net.backprop(Xb, Tb, wb, lazy=True, steps=steps)
-                    if steps is None:
-                        opt.step(params)
-                    score.update(lo, hi, net.layers[-1].a, Tb)
-                    if progress.bar is not None:
-                        progress.batch_end(float(batch_J[b]))
-                    continue
-                J, size = (net.backprop(Xb, Tb, wb, steps=steps) if hi > lo else 0.0), hi - lo
-                if distributed is not None:
-                    distributed.where(epoch, b)
-                    J, size = distributed.reduce_gradient(net, J, hi - lo, wb)
-                if not math.isfinite(J):  # (no layer stepped: backprop saw J first)
-                    _diverged(J, epoch, b, opt, trainer, safe, history)
-                if steps is None:
-                    opt.step(params)
-                total += J * size
-                if hi > lo:
-                    score.update(lo, hi, net.layers[-1].a, Tb)
-                progress.batch_end(J)
-                if callbacks:
-                    for cb in callbacks:
-                        cb.on_batch_end(b, {"epoch": epoch, "batch": b, "loss": J,
-                                            "size": size})
-            if lazy:  # the batches' losses, checked and summed as the steps would have
-                for b, J in enumerate(to_host(batch_J).tolist()):
-                    if not math.isfinite(J):
-                        _diverged(J, epoch, b, opt, trainer, safe, history)
-                    total += J * (min((b + 1) * bs, n) - b * bs)
+            total = batches.epoch(loop, epoch, order, order_h, safe)
             if distributed is not None:  # the means over every process's samples
                 logs = distributed.epoch_logs(net, total, n_global, score, n,
                                               (Xv, Tv, labels_v))
@@ -441,22 +538,7 @@ def fit(net, X, y, *, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
             if trainer.stop_training:
                 break
     except KeyboardInterrupt:
-        # Roll back the unfinished epoch (also when it was interrupted in a callback at its
-        # end) so that the network holds a consistent state that fit(..., resume=True)
-        # continues exactly: weights, optimizer, schedule and history of epoch - 1.
-        if safe is not None:
-            trainer.restore_weights(safe[0])
-            opt.load_state_dict(safe[1])
-            net.train_state_["schedule"] = safe[2]
-            history.drop_epoch(epoch)
-        net.train_state_["epoch"] = epoch
-        history.interrupted = True
-        if verbose and rollback:  # how to continue is the caller's to say (History's repr)
-            print(f"\ninterrupted during epoch {epoch + 1}: the network holds its weights after "
-                  f"epoch {epoch}", flush=True)
-        elif verbose:
-            print(f"\ninterrupted during epoch {epoch + 1}; with rollback=False the network "
-                  f"keeps the weights it had when interrupted", flush=True)
+        _interrupted(net, opt, trainer, safe, epoch, verbose and (1 + bool(rollback)))
     finally:
         progress.close()
     history = _end_training(net, callbacks, history)
