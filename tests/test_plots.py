@@ -195,3 +195,27 @@ def test_dp_plots_is_there_after_import_deltaprop_without_matplotlib_imported():
                          timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "deltaprop.plots"
+
+
+def test_a_figure_replaces_an_earlier_one_only_once_on_the_disk(trained, tmp_path, monkeypatch):
+    """Written as model files are: a Ctrl-C before the new figure is on the disk (at its
+    fsync) leaves the earlier file whole; no temporary file is left."""
+    import os
+
+    *_, hist, _ = trained
+    target = tmp_path / "lc.png"
+    target.write_bytes(b"old")
+
+    def interrupted(fd):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "fsync", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        plots.learning_curves(hist, target)
+    assert target.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["lc.png"]
+
+
+def test_a_name_without_extension_gets_matplotlibs_default_format(trained, tmp_path):
+    *_, hist, _ = trained
+    plots.learning_curves(hist, tmp_path / "lc")
+    assert [p.name for p in tmp_path.iterdir()] == [f"lc.{matplotlib.rcParams['savefig.format']}"]

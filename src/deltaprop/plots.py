@@ -86,9 +86,27 @@ def figure_with_axes(ax: Any, path: Any, figsize: tuple[float, float],
 
 def finish(fig: Figure, path: str | os.PathLike[str] | IO[bytes] | None,
            dpi: int = 120) -> Figure:
-    """Write ``fig`` to ``path`` (a file name or a binary file object) when given; return it."""
-    if path is not None:
-        fig.savefig(path if hasattr(path, "write") else Path(path), dpi=dpi)
+    """Write ``fig`` to ``path`` (a file name or a binary file object) when given; return it.
+
+    A file name is written as model files are (:func:`deltaprop.io.write_atomically`: an
+    earlier figure stays whole until the new one is on the disk), in the format of its
+    extension; without one, in matplotlib's default format, whose extension is added to
+    the name (as ``savefig`` does)."""
+    if path is None:
+        return fig
+    if hasattr(path, "write"):
+        fig.savefig(path, dpi=dpi)
+        return fig
+    from matplotlib import rcParams
+
+    from .io import write_atomically
+
+    path = Path(path)
+    fmt = path.suffix[1:].lower()
+    if not fmt:
+        fmt = rcParams["savefig.format"]
+        path = path.with_name(f"{path.name}.{fmt}")
+    write_atomically(path, lambda f: fig.savefig(f, format=fmt, dpi=dpi))
     return fig
 
 
