@@ -32,6 +32,8 @@ from typing import IO, TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from .io import write_atomically
+
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
@@ -97,14 +99,10 @@ def finish(fig: Figure, path: str | os.PathLike[str] | IO[bytes] | None,
     if hasattr(path, "write"):
         fig.savefig(path, dpi=dpi)
         return fig
-    from matplotlib import rcParams
-
-    from .io import write_atomically
-
     path = Path(path)
     fmt = path.suffix[1:].lower()
     if not fmt:
-        fmt = rcParams["savefig.format"]
+        fmt = _matplotlib().rcParams["savefig.format"]
         path = path.with_name(f"{path.name}.{fmt}")
     write_atomically(path, lambda f: fig.savefig(f, format=fmt, dpi=dpi))
     return fig
